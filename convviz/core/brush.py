@@ -1,0 +1,79 @@
+"""Brush strokes on an input channel, continuous however fast the mouse moves.
+
+Pixel (r, c) covers [c, c+1) x [r, r+1) in image coordinates, so its centre is
+(r + 0.5, c + 0.5). A segment paints every pixel whose centre lies within ``radius`` of
+the segment: a capsule, so consecutive segments join without gaps even when the GUI
+drops mouse-move events.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def segment_box(shape, p0, p1, radius: float) -> tuple[slice, slice] | None:
+    """The (rows, cols) slices a segment can touch, clipped to ``shape``; None if outside."""
+    h, w = shape[:2]
+    (r0, c0), (r1, c1) = p0, p1
+    top = max(int(np.floor(min(r0, r1) - radius - 0.5)), 0)
+    bottom = min(int(np.ceil(max(r0, r1) + radius + 0.5)), h)
+    left = max(int(np.floor(min(c0, c1) - radius - 0.5)), 0)
+    right = min(int(np.ceil(max(c0, c1) + radius + 0.5)), w)
+    if top >= bottom or left >= right:
+        return None
+    return slice(top, bottom), slice(left, right)
+
+
+def segment_mask(box: tuple[slice, slice], p0, p1, radius: float) -> np.ndarray:
+    """Boolean mask over ``box``: pixels whose centre is within ``radius`` of p0-p1."""
+    rows = np.arange(box[0].start, box[0].stop) + 0.5
+    cols = np.arange(box[1].start, box[1].stop) + 0.5
+    pr, pc = np.meshgrid(rows, cols, indexing="ij")
+    (r0, c0), (r1, c1) = p0, p1
+    dr, dc = r1 - r0, c1 - c0
+    length2 = dr * dr + dc * dc
+    if length2 == 0:
+        t = np.zeros_like(pr)
+    else:
+        t = np.clip(((pr - r0) * dr + (pc - c0) * dc) / length2, 0.0, 1.0)
+    dist2 = (pr - (r0 + t * dr)) ** 2 + (pc - (c0 + t * dc)) ** 2
+    # Half a pixel of slack so radius 0 still paints the pixel under the cursor.
+    return dist2 <= max(radius, 0.5) ** 2
+
+
+def paint_segment(
+    image: np.ndarray, channels, p0, p1, radius: float, value: float
+) -> tuple[slice, slice] | None:
+    """Paint ``value`` along the segment p0 -> p1 (points as (row, col) floats) in place.
+
+    Parameters
+    ----------
+    image : (H, W, C) float32 array, modified in place.
+    channels : sequence of channel indices to paint.
+
+    Returns
+    -------
+    The box of pixels that may have changed, or None when the segment misses the image.
+    """
+    box = segment_box(image.shape, p0, p1, radius)
+    if box is None:
+        return None
+    mask = segment_mask(box, p0, p1, radius)
+    if not mask.any():
+        return None
+    region = image[box]
+    for c in channels:
+        region[..., c][mask] = value
+    return box
+
+
+def union_box(a, b):
+    """The smallest box holding both (either may be None)."""
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return (
+        slice(min(a[0].start, b[0].start), max(a[0].stop, b[0].stop)),
+        slice(min(a[1].start, b[1].start), max(a[1].stop, b[1].stop)),
+    )

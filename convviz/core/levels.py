@@ -1,0 +1,62 @@
+"""How maps are scaled to colours: a policy, so nothing flickers while someone paints.
+
+Signed maps use symmetric levels (-m, m) around zero on a diverging colour map, so zero
+is always the same neutral colour. ``m`` is a "nice" number (1, 2, 2.5, 5 x 10^k) at or
+above the largest magnitude, and it only changes when the data leaves the band
+[m / 4, m]: small edits never rescale the colours.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+_NICE = (1.0, 2.0, 2.5, 5.0, 10.0)
+
+
+def nice_ceil(value: float) -> float:
+    """The smallest 1, 2, 2.5 or 5 x 10^k that is >= value (1 for zero or non-finite)."""
+    if not math.isfinite(value) or value <= 0:
+        return 1.0
+    exp = math.floor(math.log10(value))
+    base = 10.0**exp
+    for n in _NICE:
+        if n * base >= value * (1 - 1e-9):
+            return n * base
+    return 10.0 * base
+
+
+def max_abs(a: np.ndarray) -> float:
+    if a.size == 0:
+        return 0.0
+    return float(max(abs(float(a.max())), abs(float(a.min()))))
+
+
+class SymmetricLevels:
+    """Stable symmetric levels for one signed map (or a group sharing one scale)."""
+
+    def __init__(self) -> None:
+        self.limit: float | None = None
+
+    def update(self, magnitude: float) -> tuple[float, float]:
+        """Levels (-m, m) for data whose largest magnitude is ``magnitude``."""
+        if magnitude <= 0 or not math.isfinite(magnitude):
+            magnitude = 0.0
+        if self.limit is None or magnitude > self.limit or magnitude < self.limit / 4:
+            self.limit = nice_ceil(magnitude) if magnitude > 0 else (self.limit or 1.0)
+        return (-self.limit, self.limit)
+
+    def reset(self) -> None:
+        self.limit = None
+
+
+def input_levels(a: np.ndarray) -> tuple[float, float]:
+    """Levels for an input channel: [0, 1] for image-like data, else its nice range."""
+    if a.size == 0:
+        return (0.0, 1.0)
+    lo, hi = float(a.min()), float(a.max())
+    if lo >= 0 and hi <= 1:
+        return (0.0, 1.0)
+    low = 0.0 if lo >= 0 else -nice_ceil(-lo)
+    return (low, nice_ceil(hi) if hi > 0 else 1.0)

@@ -1,0 +1,220 @@
+"""The document convviz edits: an input image and one Conv2D layer's weights and settings.
+
+Pure Python and numpy. Views never touch it directly: commands (``commands.py``) change
+it and it tells its listeners which parts changed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from convviz.core.presets import filter_preset, glorot_uniform
+
+MAX_CHANNELS = 16
+MAX_FILTERS = 16
+MAX_KERNEL = 11
+PADDINGS = ("valid", "same", "full")
+PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
+
+# What changed, as told to listeners.
+INPUT = "input"
+WEIGHTS = "weights"
+SETTINGS = "settings"
+SELECTION = "selection"
+
+
+@dataclass(frozen=True)
+class LayerSettings:
+    """The hyper-parameters of the Conv2D layer (its weights live in the document)."""
+
+    kernel_size: tuple[int, int] = (3, 3)
+    filters: int = 2
+    strides: tuple[int, int] = (1, 1)
+    padding: str | tuple[int, int, int, int] = "valid"
+    dilation: tuple[int, int] = (1, 1)
+    groups: int = 1
+    activation: str = "relu"
+    use_bias: bool = True
+    padding_mode: str = "zeros"
+    flip_kernel: bool = False
+
+    def conv_kwargs(self) -> dict:
+        """Keyword arguments for :func:`convviz.conv2d` (all but x, kernel and bias)."""
+        return dict(
+            strides=self.strides,
+            padding=self.padding,
+            dilation_rate=self.dilation,
+            groups=self.groups,
+            activation=self.activation,
+            padding_mode=self.padding_mode,
+            flip_kernel=self.flip_kernel,
+        )
+
+
+def default_channel_names(channels: int) -> tuple[str, ...]:
+    """R, G, B for three channels; 'grey' for one; 'ch 0', 'ch 1', ... otherwise."""
+    if channels == 3:
+        return ("R", "G", "B")
+    if channels == 1:
+        return ("grey",)
+    return tuple(f"ch {i}" for i in range(channels))
+
+
+def resize_kernel(kernel: np.ndarray, kh: int, kw: int) -> np.ndarray:
+    """Grow or shrink the spatial size of a (kh, kw, C, F) tensor, keeping it centred.
+
+    Growing pads with zeros, so a 3x3 Sobel stays a Sobel inside a 5x5 kernel.
+    """
+    old_h, old_w = kernel.shape[:2]
+    out = np.zeros((kh, kw) + kernel.shape[2:], dtype=np.float32)
+    oy, ox = kh // 2 - old_h // 2, kw // 2 - old_w // 2
+    for r in range(old_h):
+        for c in range(old_w):
+            if 0 <= r + oy < kh and 0 <= c + ox < kw:
+                out[r + oy, c + ox] = kernel[r, c]
+    return out
+
+
+@dataclass
+class Document:
+    """Input (H, W, C), kernel tensor (kh, kw, C // groups, filters), bias (filters,).
+
+    ``bias`` is kept even while ``settings.use_bias`` is off, so switching bias back on
+    restores the values the teacher typed.
+    """
+
+    input: np.ndarray
+    kernel: np.ndarray
+    bias: np.ndarray
+    settings: LayerSettings
+    channel_names: tuple[str, ...]
+    selected_filter: int = 0
+    _listeners: list[Callable[[set[str]], None]] = field(default_factory=list, repr=False)
+
+    def __post_init__(self) -> None:
+        self.input = np.ascontiguousarray(self.input, dtype=np.float32)
+        self.kernel = np.ascontiguousarray(self.kernel, dtype=np.float32)
+        self.bias = np.ascontiguousarray(self.bias, dtype=np.float32)
+        self.check()
+
+    # -- invariants ---------------------------------------------------------------------
+    def check(self) -> None:
+        """Raise ValueError if the arrays and settings contradict each other."""
+        s = self.settings
+        h, w, c = self.input.shape
+        if not 1 <= c <= MAX_CHANNELS:
+            raise ValueError(f"the input must have 1 to {MAX_CHANNELS} channels, not {c}")
+        if c % s.groups or s.filters % s.groups:
+            raise ValueError(
+                f"groups={s.groups} must divide both the channels ({c}) and filters ({s.filters})"
+            )
+        expected = (*s.kernel_size, c // s.groups, s.filters)
+        if self.kernel.shape != expected:
+            raise ValueError(f"kernel shape {self.kernel.shape} does not match {expected}")
+        if self.bias.shape != (s.filters,):
+            raise ValueError(f"bias shape {self.bias.shape} does not match ({s.filters},)")
+        if len(self.channel_names) != c:
+            raise ValueError(f"{len(self.channel_names)} channel names for {c} channels")
+        if not 0 <= self.selected_filter < s.filters:
+            raise ValueError(f"selected filter {self.selected_filter} out of range")
+
+    # -- notification -------------------------------------------------------------------
+    def subscribe(self, listener: Callable[[set[str]], None]) -> None:
+        self._listeners.append(listener)
+
+    def notify(self, what: Iterable[str]) -> None:
+        what = set(what)
+        for listener in list(self._listeners):
+            listener(what)
+
+    # -- whole-state snapshots (commands use them for undo) -------------------------------
+    def snapshot(self) -> dict:
+        """A copy of everything a command may replace."""
+        return dict(
+            input=self.input.copy(),
+            kernel=self.kernel.copy(),
+            bias=self.bias.copy(),
+            settings=self.settings,
+            channel_names=self.channel_names,
+            selected_filter=self.selected_filter,
+        )
+
+    def restore(self, snap: dict, what: Iterable[str]) -> None:
+        self.input = snap["input"].copy()
+        self.kernel = snap["kernel"].copy()
+        self.bias = snap["bias"].copy()
+        self.settings = snap["settings"]
+        self.channel_names = snap["channel_names"]
+        self.selected_filter = snap["selected_filter"]
+        self.check()
+        self.notify(what)
+
+    # -- derived ------------------------------------------------------------------------
+    @property
+    def channels(self) -> int:
+        return self.input.shape[2]
+
+    @property
+    def kernel_channels(self) -> int:
+        """How many kernels one filter has: C_in // groups."""
+        return self.kernel.shape[2]
+
+    def filter_channels(self, f: int) -> range:
+        """The input channels that filter f's kernels slide over."""
+        cg = self.kernel_channels
+        group = f // (self.settings.filters // self.settings.groups)
+        return range(group * cg, (group + 1) * cg)
+
+
+def default_document(image: np.ndarray, channel_names: tuple[str, ...] | None = None) -> Document:
+    """The first screen: Keras' ``Conv2D(2, 3, activation='relu')`` on ``image``.
+
+    Filter 1 is Sobel x on every channel (an edge detector a class recognises); filter 2
+    is what Keras itself starts from, a Glorot-uniform draw (seeded, so every launch shows
+    the same numbers). Biases start at zero, as Keras' ``bias_initializer='zeros'``.
+    """
+    image = np.asarray(image, dtype=np.float32)
+    if image.ndim == 2:
+        image = image[:, :, None]
+    c = image.shape[2]
+    settings = LayerSettings()
+    kernel = np.zeros((3, 3, c, 2), dtype=np.float32)
+    rng = np.random.default_rng(0)
+    kernel[..., 0] = filter_preset("sobel x", 3, 3, c, 2, rng)
+    kernel[..., 1] = glorot_uniform((3, 3, c, 2), rng)[..., 1]
+    return Document(
+        input=image,
+        kernel=kernel,
+        bias=np.zeros(2, dtype=np.float32),
+        settings=settings,
+        channel_names=channel_names or default_channel_names(c),
+    )
+
+
+def reshaped_weights(
+    doc: Document, new: LayerSettings, channels: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """Kernel and bias fitting ``new`` settings and ``channels`` inputs, keeping what fits.
+
+    Kernel size changes keep values centred; extra filters get a Glorot draw (as Keras
+    would initialise them) and zero bias; removed filters are dropped. When the number
+    of kernels per filter changes (channels or groups), kept kernels stay and new ones
+    are drawn.
+    """
+    kh, kw = new.kernel_size
+    cg = channels // new.groups
+    kernel = resize_kernel(doc.kernel, kh, kw)
+    fresh = glorot_uniform((kh, kw, cg, new.filters), rng)
+    keep_c = min(cg, kernel.shape[2])
+    keep_f = min(new.filters, kernel.shape[3])
+    fresh[:, :, :keep_c, :keep_f] = kernel[:, :, :keep_c, :keep_f]
+    bias = np.zeros(new.filters, dtype=np.float32)
+    bias[:keep_f] = doc.bias[:keep_f]
+    return fresh, bias
+
+
+def with_settings(settings: LayerSettings, **changes) -> LayerSettings:
+    return replace(settings, **changes)

@@ -1,0 +1,119 @@
+import numpy as np
+import pytest
+
+from convviz.core.commands import History, PaintCommand, SetBias, SetKernelValue, state_command
+from convviz.core.model import (
+    WEIGHTS,
+    Document,
+    LayerSettings,
+    default_document,
+    reshaped_weights,
+    resize_kernel,
+)
+
+
+def doc3():
+    rng = np.random.default_rng(0)
+    return default_document(rng.random((8, 9, 3)).astype(np.float32))
+
+
+def test_default_document_is_keras_conv2d_2_3_relu():
+    d = doc3()
+    assert d.kernel.shape == (3, 3, 3, 2)
+    assert d.settings.activation == "relu" and d.settings.filters == 2
+    assert np.array_equal(d.kernel[:, :, 1, 0], [[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]])
+    assert d.channel_names == ("R", "G", "B")
+    assert not d.bias.any()
+
+
+def test_document_refuses_contradictions():
+    with pytest.raises(ValueError, match="kernel shape"):
+        Document(np.zeros((4, 4, 3)), np.zeros((3, 3, 2, 2)), np.zeros(2), LayerSettings(),
+                 ("R", "G", "B"))
+    with pytest.raises(ValueError, match="groups"):
+        Document(np.zeros((4, 4, 3)), np.zeros((3, 3, 1, 2)), np.zeros(2),
+                 LayerSettings(groups=2), ("R", "G", "B"))
+
+
+def test_kernel_edit_undo_redo_restores_exact_arrays():
+    d = doc3()
+    h = History(d)
+    seen = []
+    d.subscribe(seen.append)
+    before = d.kernel.copy()
+    h.push(SetKernelValue((0, 1, 2, 1), d.kernel[0, 1, 2, 1], 1 / 9))
+    assert d.kernel[0, 1, 2, 1] == np.float32(1 / 9)
+    assert seen == [{WEIGHTS}]
+    assert h.undo_label == "Set kernel 3 of filter 2 [0, 1]"
+    h.undo()
+    assert np.array_equal(d.kernel, before)
+    h.redo()
+    assert d.kernel[0, 1, 2, 1] == np.float32(1 / 9)
+
+
+def test_nudges_of_one_cell_merge_until_the_gesture_ends():
+    d = doc3()
+    h = History(d)
+    start = float(d.kernel[1, 1, 0, 0])
+    for i in range(5):
+        h.push(SetKernelValue((1, 1, 0, 0), d.kernel[1, 1, 0, 0], start + 0.1 * (i + 1), True))
+    h.close_merge()
+    h.push(SetKernelValue((1, 1, 0, 0), d.kernel[1, 1, 0, 0], 9.0, True))
+    h.undo()
+    assert np.isclose(d.kernel[1, 1, 0, 0], start + 0.5)
+    h.undo()
+    assert d.kernel[1, 1, 0, 0] == np.float32(start)
+    assert h.undo_label is None
+
+
+def test_paint_and_bias_and_state_commands():
+    d = doc3()
+    h = History(d)
+    original = d.input.copy()
+    box = (slice(1, 3), slice(2, 5))
+    old = d.input[box].copy()
+    d.input[box] = 0.25  # a stroke paints live, then is recorded as applied
+    h.push(PaintCommand("Paint on R", box, old, d.input[box].copy()), applied=True)
+    h.push(SetBias(1, 0.0, -0.5))
+    new_kernel = np.ones_like(d.kernel)
+    h.push(state_command(d, "Preset", {WEIGHTS}, kernel=new_kernel))
+    assert d.bias[1] == -0.5 and (d.kernel == 1).all()
+    for _ in range(3):
+        h.undo()
+    assert np.array_equal(d.input, original) and not d.bias.any()
+    for _ in range(3):
+        h.redo()
+    assert (d.input[box] == 0.25).all() and (d.kernel == 1).all()
+
+
+def test_clean_state_tracks_save_point():
+    d = doc3()
+    h = History(d)
+    assert h.is_clean
+    h.push(SetBias(0, 0, 1))
+    assert not h.is_clean
+    h.set_clean()
+    h.undo()
+    assert not h.is_clean
+    h.push(SetBias(0, 0, 2))  # the saved state is now unreachable
+    assert not h.is_clean
+    h.undo()
+    assert not h.is_clean
+
+
+def test_resize_kernel_keeps_values_centred():
+    k = np.arange(9, dtype=np.float32).reshape(3, 3, 1, 1)
+    big = resize_kernel(k, 5, 5)
+    assert np.array_equal(big[1:4, 1:4], k) and big.sum() == k.sum()
+    assert np.array_equal(resize_kernel(big, 3, 3), k)
+
+
+def test_reshaped_weights_keeps_existing_filters_and_draws_new_ones():
+    d = doc3()
+    d.bias[:] = [0.5, -0.5]
+    new = LayerSettings(filters=4)
+    kernel, bias = reshaped_weights(d, new, 3, np.random.default_rng(0))
+    assert kernel.shape == (3, 3, 3, 4)
+    assert np.array_equal(kernel[..., :2], d.kernel)
+    assert bias.tolist() == [0.5, -0.5, 0, 0]
+    assert kernel[..., 2:].any()
