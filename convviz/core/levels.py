@@ -1,9 +1,10 @@
 """How maps are scaled to colours: a policy, so nothing flickers while someone paints.
 
 Signed maps use symmetric levels (-m, m) around zero on a diverging colour map, so zero
-is always the same neutral colour. ``m`` is a "nice" number (1, 2, 2.5, 5 x 10^k) at or
-above the largest magnitude, and it only changes when the data leaves the band
-[m / 4, m]: small edits never rescale the colours.
+is always the same neutral colour. ``m`` is a "nice" number (1, 1.5, 2, 2.5, 3, 4, 5,
+6 or 8 x 10^k) at or above the largest magnitude, and it only changes when the data
+leaves the band
+[m / 3, m]: small edits never rescale the colours.
 """
 
 from __future__ import annotations
@@ -12,11 +13,11 @@ import math
 
 import numpy as np
 
-_NICE = (1.0, 2.0, 2.5, 5.0, 10.0)
+_NICE = (1.0, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0)
 
 
 def nice_ceil(value: float) -> float:
-    """The smallest 1, 2, 2.5 or 5 x 10^k that is >= value (1 for zero or non-finite)."""
+    """The smallest nice number (see module doc) >= value (1 for zero or non-finite)."""
     if not math.isfinite(value) or value <= 0:
         return 1.0
     exp = math.floor(math.log10(value))
@@ -43,7 +44,7 @@ class SymmetricLevels:
         """Levels (-m, m) for data whose largest magnitude is ``magnitude``."""
         if magnitude <= 0 or not math.isfinite(magnitude):
             magnitude = 0.0
-        if self.limit is None or magnitude > self.limit or magnitude < self.limit / 4:
+        if self.limit is None or magnitude > self.limit or magnitude < self.limit / 3:
             self.limit = nice_ceil(magnitude) if magnitude > 0 else (self.limit or 1.0)
         return (-self.limit, self.limit)
 

@@ -5,18 +5,15 @@ from hypothesis import strategies as st
 from convviz.core.brush import paint_segment, union_box
 
 
-def slow_capsule(shape, p0, p1, radius):
-    """Pixel centres within radius of the segment, one point at a time, by dense sampling."""
+def slow_distances(shape, p0, p1):
+    """Distance from every pixel centre to the segment, by dense sampling of the segment."""
     h, w = shape
-    out = np.zeros(shape, bool)
-    r = max(radius, 0.5)
-    samples = np.linspace(0, 1, 2001)
-    pts = [(p0[0] + t * (p1[0] - p0[0]), p0[1] + t * (p1[1] - p0[1])) for t in samples]
-    pts = np.array(pts)
+    t = np.linspace(0, 1, 4001)
+    pts = np.stack([p0[0] + t * (p1[0] - p0[0]), p0[1] + t * (p1[1] - p0[1])], axis=1)
+    out = np.zeros(shape)
     for i in range(h):
         for j in range(w):
-            d = np.min((pts[:, 0] - (i + 0.5)) ** 2 + (pts[:, 1] - (j + 0.5)) ** 2)
-            out[i, j] = d <= r * r + 1e-3
+            out[i, j] = np.sqrt(np.min((pts[:, 0] - (i + 0.5)) ** 2 + (pts[:, 1] - (j + 0.5)) ** 2))
     return out
 
 
@@ -47,16 +44,20 @@ def test_segment_outside_the_image_changes_nothing():
 
 @settings(max_examples=40, deadline=None)
 @given(
-    r0=st.floats(-2, 12), c0=st.floats(-2, 12), r1=st.floats(-2, 12), c1=st.floats(-2, 12),
+    r0=st.floats(-2, 12),
+    c0=st.floats(-2, 12),
+    r1=st.floats(-2, 12),
+    c1=st.floats(-2, 12),
     radius=st.sampled_from([0.5, 1.0, 1.5, 2.5]),
 )
 def test_matches_dense_sampling(r0, c0, r1, c1, radius):
     img = np.zeros((10, 10, 1), np.float32)
     paint_segment(img, [0], (r0, c0), (r1, c1), radius, 1.0)
-    expected = slow_capsule((10, 10), (r0, c0), (r1, c1), radius)
-    # Dense sampling can only miss points at the boundary by a hair.
-    disagree = np.argwhere((img[..., 0] == 1) != expected)
-    assert len(disagree) <= 2
+    dist = slow_distances((10, 10), (r0, c0), (r1, c1))
+    painted = img[..., 0] == 1
+    # Sampling overestimates a distance by at most ~0.005: judge only clear-cut pixels.
+    assert painted[dist <= radius - 0.01].all()
+    assert not painted[dist >= radius + 0.01].any()
 
 
 def test_union_box():

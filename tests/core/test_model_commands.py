@@ -28,11 +28,21 @@ def test_default_document_is_keras_conv2d_2_3_relu():
 
 def test_document_refuses_contradictions():
     with pytest.raises(ValueError, match="kernel shape"):
-        Document(np.zeros((4, 4, 3)), np.zeros((3, 3, 2, 2)), np.zeros(2), LayerSettings(),
-                 ("R", "G", "B"))
+        Document(
+            np.zeros((4, 4, 3)),
+            np.zeros((3, 3, 2, 2)),
+            np.zeros(2),
+            LayerSettings(),
+            ("R", "G", "B"),
+        )
     with pytest.raises(ValueError, match="groups"):
-        Document(np.zeros((4, 4, 3)), np.zeros((3, 3, 1, 2)), np.zeros(2),
-                 LayerSettings(groups=2), ("R", "G", "B"))
+        Document(
+            np.zeros((4, 4, 3)),
+            np.zeros((3, 3, 1, 2)),
+            np.zeros(2),
+            LayerSettings(groups=2),
+            ("R", "G", "B"),
+        )
 
 
 def test_kernel_edit_undo_redo_restores_exact_arrays():

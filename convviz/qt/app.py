@@ -1,0 +1,144 @@
+"""Start convviz: ``convviz [PATH] [--sample NAME] [--preset NAME] [--filters N] ...``."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import traceback
+
+import pyqtgraph as pg
+from PySide6 import QtCore, QtWidgets
+
+from convviz import __version__
+from convviz.core.model import MAX_FILTERS, default_document
+from convviz.core.presets import KERNEL_PRESETS, canonical_preset
+from convviz.io.inputs import InputError, read_input
+from convviz.io.samples import SAMPLES, load_sample
+
+log = logging.getLogger("convviz")
+
+DEFAULT_SAMPLE = "colour"
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(
+        prog="convviz",
+        description="See inside a Conv2D layer: kernels, filters, kernel maps, feature maps.",
+    )
+    parser.add_argument("path", nargs="?", help="an image (PNG, JPEG, ...) or .npy/.npz array")
+    parser.add_argument(
+        "--sample", choices=list(SAMPLES) + ["color"], help="open a built-in sample input"
+    )
+    parser.add_argument(
+        "--preset",
+        metavar="NAME",
+        help="kernel preset for every filter: " + ", ".join(KERNEL_PRESETS),
+    )
+    parser.add_argument(
+        "--filters", type=int, metavar="N", help=f"number of filters (1 to {MAX_FILTERS})"
+    )
+    parser.add_argument(
+        "--max-side",
+        type=int,
+        default=256,
+        metavar="PX",
+        help="downscale loaded images whose longest side exceeds this",
+    )
+    parser.add_argument(
+        "--screenshot",
+        metavar="OUT.png",
+        help="render the window once computed, save it as PNG and exit",
+    )
+    parser.add_argument(
+        "--size", default="1600x900", metavar="WxH", help="window size, e.g. 1920x1080"
+    )
+    parser.add_argument("--version", action="version", version=f"convviz {__version__}")
+    args = parser.parse_args(argv)
+    if args.filters is not None and not 1 <= args.filters <= MAX_FILTERS:
+        parser.error(f"--filters must be between 1 and {MAX_FILTERS}")
+    if args.preset is not None:
+        try:
+            args.preset = canonical_preset(args.preset)
+        except ValueError as exc:
+            parser.error(str(exc))
+    try:
+        w, h = (int(v) for v in args.size.lower().split("x"))
+        args.size = (w, h)
+    except ValueError:
+        parser.error("--size takes WIDTHxHEIGHT, e.g. 1920x1080")
+    return args
+
+
+def _install_excepthook(window_getter) -> None:
+    """An exception escaping a slot is logged and shown; the app keeps running."""
+
+    def hook(exc_type, exc, tb):
+        text = "".join(traceback.format_exception(exc_type, exc, tb))
+        log.error("unexpected error:\n%s", text)
+        window = window_getter()
+        if window is not None:
+            QtWidgets.QMessageBox.critical(
+                window,
+                "Something went wrong",
+                f"{exc_type.__name__}: {exc}\n\nYour work is still open. Details were logged.",
+            )
+
+    sys.excepthook = hook
+
+
+def build_window(args):
+    """The main window for parsed arguments (also used by tests)."""
+    from convviz.qt.controller import Controller
+    from convviz.qt.main_window import MainWindow
+
+    if args.path:
+        loaded = read_input(args.path, max_side=args.max_side)
+    else:
+        loaded = load_sample("colour" if args.sample == "color" else args.sample or DEFAULT_SAMPLE)
+    doc = default_document(loaded.array, loaded.channel_names)
+    controller = Controller(doc)
+    window = MainWindow(controller, max_side=args.max_side)
+    if loaded.notice:
+        window.show_message(loaded.notice)
+    if args.filters is not None:
+        controller.change_settings(filters=args.filters)
+    if args.preset is not None:
+        controller.apply_preset(args.preset, scope="layer")
+    controller.history.clear()
+    controller.refresh_now()
+    window.resize(*args.size)
+    return window
+
+
+def configure_pyqtgraph() -> None:
+    # Arrays are (rows, cols[, channels]) everywhere in convviz.
+    pg.setConfigOptions(imageAxisOrder="row-major", antialias=True)
+
+
+def main(argv=None) -> int:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    configure_pyqtgraph()
+    app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(sys.argv[:1])
+    app.setApplicationName("convviz")
+    app.setOrganizationName("convviz")
+    holder = {}
+    _install_excepthook(lambda: holder.get("window"))
+    try:
+        window = build_window(args)
+    except InputError as exc:  # a bad PATH on the command line: say so, open nothing
+        print(f"convviz: {exc}", file=sys.stderr)
+        return 2
+    holder["window"] = window
+    window.show()
+    if args.screenshot:
+
+        def shoot():
+            app.processEvents()
+            ok = window.grab().save(args.screenshot)
+            print(f"saved {args.screenshot}" if ok else f"could not write {args.screenshot}")
+            app.exit(0 if ok else 1)
+
+        QtCore.QTimer.singleShot(300, shoot)
+    return app.exec()

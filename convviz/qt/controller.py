@@ -1,0 +1,352 @@
+"""Edits -> model -> one coalesced recompute -> one frame pushed to every view.
+
+The controller owns the document and its history. Views emit intents (paint here, set
+this kernel value); the controller turns each into a command. Any number of document
+changes within one event-loop turn produce a single recompute, so the UI never queues
+behind itself while someone paints or drags a value.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+from PySide6 import QtCore
+
+from convviz.core import brush
+from convviz.core.commands import (
+    History,
+    PaintCommand,
+    SetBias,
+    SetKernelValue,
+    state_command,
+)
+from convviz.core.conv import conv2d, conv_geometry
+from convviz.core.levels import SymmetricLevels, input_levels, max_abs
+from convviz.core.model import (
+    INPUT,
+    MAX_CHANNELS,
+    SELECTION,
+    SETTINGS,
+    WEIGHTS,
+    Document,
+    LayerSettings,
+    default_channel_names,
+    reshaped_weights,
+)
+from convviz.core.presets import filter_preset, glorot_uniform
+
+
+@dataclass(frozen=True)
+class Frame:
+    """Everything the views show after one recompute (views never read the document)."""
+
+    input: np.ndarray
+    channel_names: tuple[str, ...]
+    input_levels: tuple[float, float]
+    kernel: np.ndarray  # (kh, kw, Cg) of the selected filter
+    bias_value: float | None
+    selected: int
+    filters: int
+    kernel_channel_names: tuple[str, ...]
+    kernel_maps: np.ndarray | None  # (H', W', Cg) of the selected filter
+    pre_activation: np.ndarray | None  # (H', W', filters)
+    feature_maps: np.ndarray | None  # (H', W', filters)
+    map_levels: tuple[float, float]
+    output_shape: tuple[int, int, int]
+    param_count: int
+    activation: str
+    settings: LayerSettings
+    message: str | None
+    grouped_alone: bool = False
+
+
+class Controller(QtCore.QObject):
+    """Owns the document; every user intent becomes an undoable command."""
+
+    frameReady = QtCore.Signal(object)
+    historyChanged = QtCore.Signal()
+    status = QtCore.Signal(str)
+
+    def __init__(self, doc: Document, parent=None):
+        super().__init__(parent)
+        self.doc = doc
+        self.history = History(doc)
+        self.history.subscribe(self.historyChanged.emit)
+        self.rng = np.random.default_rng(1)
+        self.frame: Frame | None = None
+        self.recomputes = 0
+        self._stroke = None
+        self._levels = SymmetricLevels()
+        self._timer = QtCore.QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(0)
+        self._timer.timeout.connect(self.refresh_now)
+        doc.subscribe(self._on_changed)
+
+    # -- refresh --------------------------------------------------------------------------
+    def _on_changed(self, what: set[str]) -> None:
+        if SETTINGS in what or INPUT in what and self._stroke is None:
+            self._levels.reset()
+        if not self._timer.isActive():
+            self._timer.start()
+
+    def refresh_now(self) -> Frame:
+        """Recompute and push a frame now (normally the coalescing timer calls this)."""
+        self._timer.stop()
+        doc, s = self.doc, self.doc.settings
+        f = doc.selected_filter
+        self.recomputes += 1
+        bias = doc.bias if s.use_bias else None
+        geometry = conv_geometry(
+            doc.input.shape[:2], s.kernel_size, s.strides, s.padding, s.dilation, allow_empty=True
+        )
+        h_out, w_out = geometry.output_size
+        message = None
+        kernel_maps = pre = feature = None
+        param_count = int(doc.kernel.size + (doc.bias.size if s.use_bias else 0))
+        if h_out <= 0 or w_out <= 0:
+            message = _empty_message(doc, geometry)
+        else:
+            try:
+                res = conv2d(doc.input, doc.kernel, bias, kernel_map_filters=[f], **s.conv_kwargs())
+            except ValueError as exc:
+                message = f"Output is empty: {exc}"
+            else:
+                kernel_maps = res.kernel_maps_of(f)
+                pre, feature = res.pre_activation, res.feature_maps
+                param_count = res.param_count
+        if kernel_maps is not None:
+            # One scale for kernel maps, sums and feature maps, so that colours add up:
+            # map 1 + map 2 + map 3 + bias looks like the pre-activation it makes.
+            levels = self._levels.update(max(max_abs(kernel_maps), max_abs(pre), max_abs(feature)))
+        else:
+            levels = (-1.0, 1.0)
+        channels = doc.filter_channels(f)
+        self.frame = Frame(
+            input=doc.input.copy(),
+            channel_names=doc.channel_names,
+            input_levels=input_levels(doc.input),
+            kernel=doc.kernel[:, :, :, f].copy(),
+            bias_value=float(doc.bias[f]) if s.use_bias else None,
+            selected=f,
+            filters=s.filters,
+            kernel_channel_names=tuple(doc.channel_names[c] for c in channels),
+            kernel_maps=kernel_maps,
+            pre_activation=pre,
+            feature_maps=feature,
+            map_levels=levels,
+            output_shape=(max(h_out, 0), max(w_out, 0), s.filters),
+            param_count=param_count,
+            activation=s.activation or "linear",
+            settings=s,
+            message=message,
+        )
+        self.frameReady.emit(self.frame)
+        return self.frame
+
+    # -- painting -------------------------------------------------------------------------
+    def begin_stroke(self, channel: int, row: float, col: float, radius: float, value: float):
+        """Start a stroke on ``channel`` (-1: every channel) at (row, col)."""
+        if self._stroke is not None:
+            self.end_stroke()
+        channels = range(self.doc.channels) if channel < 0 else [channel]
+        self._stroke = dict(
+            channels=list(channels),
+            radius=radius,
+            value=value,
+            last=(row, col),
+            before=self.doc.input.copy(),
+            box=None,
+        )
+        self._paint((row, col), (row, col))
+
+    def stroke_to(self, row: float, col: float) -> None:
+        if self._stroke is not None:
+            self._paint(self._stroke["last"], (row, col))
+            self._stroke["last"] = (row, col)
+
+    def _paint(self, p0, p1) -> None:
+        st = self._stroke
+        box = brush.paint_segment(self.doc.input, st["channels"], p0, p1, st["radius"], st["value"])
+        if box is not None:
+            st["box"] = brush.union_box(st["box"], box)
+            self.doc.notify({INPUT})
+
+    def end_stroke(self) -> None:
+        st, self._stroke = self._stroke, None
+        if st is None or st["box"] is None:
+            return
+        box = st["box"]
+        old, new = st["before"][box], self.doc.input[box].copy()
+        if np.array_equal(old, new):
+            return
+        names = [self.doc.channel_names[c] for c in st["channels"]]
+        where = "all channels" if len(names) > 1 else names[0]
+        verb = "Erase" if st["value"] == 0 else "Paint"
+        self.history.push(PaintCommand(f"{verb} on {where}", box, old, new), applied=True)
+
+    def abort_stroke(self) -> None:
+        """Esc during a stroke: put the pixels back, record nothing."""
+        st, self._stroke = self._stroke, None
+        if st is not None and st["box"] is not None:
+            self.doc.input[st["box"]] = st["before"][st["box"]]
+            self.doc.notify({INPUT})
+
+    @property
+    def stroking(self) -> bool:
+        return self._stroke is not None
+
+    # -- weights --------------------------------------------------------------------------
+    def set_kernel_value(self, row: int, col: int, k: int, value: float, nudge=False) -> None:
+        f = self.doc.selected_filter
+        index = (row, col, k, f)
+        old = float(self.doc.kernel[index])
+        if np.float32(value) == np.float32(old):
+            return
+        if not nudge:
+            self.history.close_merge()
+        self.history.push(SetKernelValue(index, old, value, nudge=nudge))
+
+    def end_nudge(self) -> None:
+        self.history.close_merge()
+
+    def set_bias(self, value: float) -> None:
+        f = self.doc.selected_filter
+        old = float(self.doc.bias[f])
+        if np.float32(value) != np.float32(old):
+            self.history.close_merge()
+            self.history.push(SetBias(f, old, value))
+
+    def apply_preset(self, name: str, *, scope: str = "filter", kernel_index: int = 0) -> None:
+        """Preset on one kernel (scope 'kernel'), the selected filter, or every filter."""
+        doc = self.doc
+        kh, kw, cg, filters = doc.kernel.shape
+        kernel = doc.kernel.copy()
+        f = doc.selected_filter
+        if scope == "layer":
+            if "random" in name:
+                kernel = glorot_uniform(kernel.shape, self.rng)
+            else:
+                for g in range(filters):
+                    kernel[..., g] = filter_preset(name, kh, kw, cg, filters, self.rng)
+            label = f"Preset {name} on every filter"
+        elif scope == "kernel":
+            kernel[:, :, kernel_index, f] = filter_preset(name, kh, kw, cg, filters, self.rng)[
+                :, :, 0
+            ]
+            label = f"Preset {name} on kernel {kernel_index + 1} of filter {f + 1}"
+        else:
+            kernel[..., f] = filter_preset(name, kh, kw, cg, filters, self.rng)
+            label = f"Preset {name} on filter {f + 1}"
+        self.history.close_merge()
+        self.history.push(state_command(doc, label, {WEIGHTS}, kernel=kernel))
+
+    # -- settings and selection -------------------------------------------------------------
+    def select_filter(self, f: int) -> None:
+        if 0 <= f < self.doc.settings.filters and f != self.doc.selected_filter:
+            self.doc.selected_filter = f
+            self.doc.notify({SELECTION})
+
+    def change_settings(self, **changes) -> None:
+        """Change layer settings; kernels are resized or extended as Keras would."""
+        doc = self.doc
+        new = replace(doc.settings, **changes)
+        if new == doc.settings:
+            return
+        c = doc.channels
+        if c % new.groups or new.filters % new.groups:
+            self.status.emit(
+                f"groups={new.groups} must divide the channels ({c}) and the filters "
+                f"({new.filters}); settings unchanged"
+            )
+            self.refresh_views()
+            return
+        kernel, bias = reshaped_weights(doc, new, c, self.rng)
+        label = "Change " + ", ".join(k.replace("_", " ") for k in changes)
+        selected = min(doc.selected_filter, new.filters - 1)
+        self.history.close_merge()
+        self.history.push(
+            state_command(
+                doc,
+                label,
+                {SETTINGS},
+                settings=new,
+                kernel=kernel,
+                bias=bias,
+                selected_filter=selected,
+            )
+        )
+
+    def refresh_views(self) -> None:
+        """Push the current frame again (e.g. to reset a widget the user set invalidly)."""
+        if not self._timer.isActive():
+            self._timer.start()
+
+    # -- input ----------------------------------------------------------------------------
+    def set_input(self, image: np.ndarray, names=None, label="Load input") -> None:
+        """Replace the whole input; the layer keeps its kernels where the channels allow."""
+        doc = self.doc
+        image = np.ascontiguousarray(image, dtype=np.float32)
+        if image.ndim == 2:
+            image = image[:, :, None]
+        c = image.shape[2]
+        if not 1 <= c <= MAX_CHANNELS:
+            raise ValueError(f"an input needs 1 to {MAX_CHANNELS} channels, not {c}")
+        names = tuple(names) if names else default_channel_names(c)
+        settings = doc.settings
+        if c % settings.groups:
+            settings = replace(settings, groups=1)
+        kernel, bias = reshaped_weights(doc, settings, c, self.rng)
+        self.history.close_merge()
+        self.history.push(
+            state_command(
+                doc,
+                label,
+                {INPUT},
+                input=image,
+                channel_names=names,
+                settings=settings,
+                kernel=kernel,
+                bias=bias,
+            )
+        )
+
+    def new_blank(self, h: int, w: int, c: int) -> None:
+        self.set_input(np.zeros((h, w, c), np.float32), label=f"New blank input {h}×{w}×{c}")
+
+    def fill_channel(self, channel: int, value: float) -> None:
+        """Fill one channel (-1: all) with ``value``; value 0 is 'clear'."""
+        image = self.doc.input.copy()
+        if channel < 0:
+            image[:] = value
+            where = "all channels"
+        else:
+            image[:, :, channel] = value
+            where = self.doc.channel_names[channel]
+        verb = "Clear" if value == 0 else f"Fill {value:g} on"
+        self.history.close_merge()
+        self.history.push(state_command(self.doc, f"{verb} {where}", {INPUT}, input=image))
+
+    def undo(self) -> None:
+        self.abort_stroke()
+        self.history.undo()
+
+    def redo(self) -> None:
+        self.abort_stroke()
+        self.history.redo()
+
+
+def _empty_message(doc: Document, geometry) -> str:
+    s = doc.settings
+    kh, kw = s.kernel_size
+    dh, dw = s.dilation
+    eh, ew = (kh - 1) * dh + 1, (kw - 1) * dw + 1
+    h, w = doc.input.shape[:2]
+    t, b, left, r = geometry.padding
+    return (
+        f"Output is empty: the {kh}×{kw} kernel"
+        + (f" (dilated to {eh}×{ew})" if (dh, dw) != (1, 1) else "")
+        + f" does not fit in the {h + t + b}×{w + left + r} padded input. "
+        "Use a smaller kernel or dilation, or more padding."
+    )

@@ -1,0 +1,172 @@
+"""Layer settings (Conv2D hyper-parameters), kernel presets and the brush, as form widgets.
+
+Widgets show what the controller's frame says (updated inside QSignalBlocker so they do
+not echo the change back) and emit the user's intent.
+"""
+
+from __future__ import annotations
+
+from PySide6 import QtCore, QtWidgets
+
+from convviz.core.conv import ACTIVATIONS
+from convviz.core.model import MAX_FILTERS, MAX_KERNEL, PADDING_MODES, PADDINGS
+from convviz.core.presets import KERNEL_PRESETS
+
+
+def _spin(lo, hi, tip):
+    box = QtWidgets.QSpinBox()
+    box.setRange(lo, hi)
+    box.setToolTip(tip)
+    box.setKeyboardTracking(False)  # typing "11" must not pass through 1
+    return box
+
+
+def _pair(lo, hi, tip):
+    row = QtWidgets.QWidget()
+    lay = QtWidgets.QHBoxLayout(row)
+    lay.setContentsMargins(0, 0, 0, 0)
+    a, b = _spin(lo, hi, tip + " (rows)"), _spin(lo, hi, tip + " (columns)")
+    lay.addWidget(a)
+    lay.addWidget(QtWidgets.QLabel("×"))
+    lay.addWidget(b)
+    return row, a, b
+
+
+class LayerPanel(QtWidgets.QWidget):
+    """Conv2D(filters, kernel_size, strides, padding, dilation_rate, activation, use_bias)."""
+
+    settingsChanged = QtCore.Signal(dict)
+    presetRequested = QtCore.Signal(str, str)  # preset name, scope: kernel/filter/layer
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        form = QtWidgets.QFormLayout(self)
+        form.setFieldGrowthPolicy(QtWidgets.QFormLayout.FieldGrowthPolicy.FieldsStayAtSizeHint)
+        self.filters = _spin(1, MAX_FILTERS, "number of filters = number of feature maps")
+        form.addRow("filters", self.filters)
+        row, self.kh, self.kw = _pair(1, MAX_KERNEL, "kernel size")
+        form.addRow("kernel_size", row)
+        row, self.sh, self.sw = _pair(1, 16, "strides")
+        form.addRow("strides", row)
+        self.padding = QtWidgets.QComboBox()
+        self.padding.addItems(PADDINGS)
+        form.addRow("padding", self.padding)
+        self.padding_mode = QtWidgets.QComboBox()
+        self.padding_mode.addItems(PADDING_MODES)
+        self.padding_mode.setToolTip("what the padding cells hold (Keras always pads with zeros)")
+        form.addRow("padding mode", self.padding_mode)
+        row, self.dh, self.dw = _pair(1, 16, "dilation_rate")
+        form.addRow("dilation_rate", row)
+        self.activation = QtWidgets.QComboBox()
+        self.activation.addItems(ACTIVATIONS)
+        form.addRow("activation", self.activation)
+        self.use_bias = QtWidgets.QCheckBox("use_bias")
+        form.addRow("", self.use_bias)
+
+        self.preset = QtWidgets.QComboBox()
+        self.preset.addItems(KERNEL_PRESETS)
+        form.addRow("preset", self.preset)
+        buttons = QtWidgets.QHBoxLayout()
+        for scope, text, tip in (
+            ("filter", "this filter", "the preset on every kernel of the selected filter"),
+            ("layer", "all filters", "the preset on every kernel of every filter"),
+        ):
+            button = QtWidgets.QPushButton(text)
+            button.setToolTip(tip)
+            button.clicked.connect(
+                lambda _=False, s=scope: self.presetRequested.emit(self.preset.currentText(), s)
+            )
+            buttons.addWidget(button)
+        form.addRow("apply to", buttons)
+
+        for box, key in ((self.filters, "filters"),):
+            box.valueChanged.connect(lambda v, k=key: self.settingsChanged.emit({k: v}))
+        for a, b, key in (
+            (self.kh, self.kw, "kernel_size"),
+            (self.sh, self.sw, "strides"),
+            (self.dh, self.dw, "dilation"),
+        ):
+            for box in (a, b):
+                box.valueChanged.connect(
+                    lambda _v, a=a, b=b, k=key: self.settingsChanged.emit(
+                        {k: (a.value(), b.value())}
+                    )
+                )
+        self.padding.currentTextChanged.connect(lambda t: self.settingsChanged.emit({"padding": t}))
+        self.padding_mode.currentTextChanged.connect(
+            lambda t: self.settingsChanged.emit({"padding_mode": t})
+        )
+        self.activation.currentTextChanged.connect(
+            lambda t: self.settingsChanged.emit({"activation": t})
+        )
+        self.use_bias.toggled.connect(lambda on: self.settingsChanged.emit({"use_bias": on}))
+
+    def preset_names(self) -> list[str]:
+        return [self.preset.itemText(i) for i in range(self.preset.count())]
+
+    def show_settings(self, s) -> None:
+        widgets = (
+            self.filters,
+            self.kh,
+            self.kw,
+            self.sh,
+            self.sw,
+            self.dh,
+            self.dw,
+            self.padding,
+            self.padding_mode,
+            self.activation,
+            self.use_bias,
+        )
+        blockers = [QtCore.QSignalBlocker(w) for w in widgets]
+        self.filters.setValue(s.filters)
+        self.kh.setValue(s.kernel_size[0])
+        self.kw.setValue(s.kernel_size[1])
+        self.sh.setValue(s.strides[0])
+        self.sw.setValue(s.strides[1])
+        self.dh.setValue(s.dilation[0])
+        self.dw.setValue(s.dilation[1])
+        if isinstance(s.padding, str):
+            self.padding.setCurrentText(s.padding)
+        self.padding_mode.setCurrentText(s.padding_mode)
+        self.activation.setCurrentText(s.activation or "linear")
+        self.use_bias.setChecked(s.use_bias)
+        del blockers
+
+
+class BrushBar(QtWidgets.QToolBar):
+    """Brush or eraser, radius, value, and which channel a stroke paints."""
+
+    def __init__(self, parent=None):
+        super().__init__("Brush", parent)
+        self.setObjectName("brush_toolbar")
+        self.eraser = QtWidgets.QCheckBox("eraser")
+        self.eraser.setToolTip("paint zeros (E)")
+        self.radius = QtWidgets.QDoubleSpinBox()
+        self.radius.setRange(0.5, 64)
+        self.radius.setSingleStep(0.5)
+        self.radius.setValue(1.5)
+        self.radius.setToolTip("brush radius in pixels ([ and ] change it)")
+        self.value = QtWidgets.QDoubleSpinBox()
+        self.value.setRange(-1000, 1000)
+        self.value.setDecimals(3)
+        self.value.setSingleStep(0.1)
+        self.value.setValue(1.0)
+        self.value.setToolTip("the value the brush paints")
+        self.target = QtWidgets.QComboBox()
+        self.target.setToolTip("paint on the channel you click, or on every channel at once")
+        self.target.addItems(["channel under the cursor", "all channels"])
+        self.addWidget(QtWidgets.QLabel(" Brush  radius "))
+        self.addWidget(self.radius)
+        self.addWidget(QtWidgets.QLabel("  value "))
+        self.addWidget(self.value)
+        self.addWidget(QtWidgets.QLabel("  "))
+        self.addWidget(self.eraser)
+        self.addWidget(QtWidgets.QLabel("  paints "))
+        self.addWidget(self.target)
+
+    def paint_value(self) -> float:
+        return 0.0 if self.eraser.isChecked() else self.value.value()
+
+    def all_channels(self) -> bool:
+        return self.target.currentIndex() == 1

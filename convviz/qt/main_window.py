@@ -1,0 +1,337 @@
+"""The main window: input -> selected filter -> kernel maps -> sum -> all feature maps.
+
+Panels are laid out left to right in the data's own order. The window wires view
+intents to the controller and pushes each computed frame to every panel.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from PySide6 import QtCore, QtGui, QtWidgets
+
+from convviz.core.model import MAX_CHANNELS
+from convviz.io.inputs import SUPPORTED_SUFFIXES, InputError, read_input
+from convviz.io.samples import SAMPLES, load_sample
+from convviz.qt.controller import Controller, Frame
+from convviz.qt.kernel_editor import KernelEditor
+from convviz.qt.layer_panel import BrushBar, LayerPanel
+from convviz.qt.panels import FiltersPanel, InputPanel, SumPanel
+
+log = logging.getLogger(__name__)
+
+HEADER_STYLE = "font-size: 13pt; font-weight: 600; padding: 4px 2px;"
+
+
+def _boxed(title_label: QtWidgets.QLabel, *widgets) -> QtWidgets.QWidget:
+    box = QtWidgets.QWidget()
+    lay = QtWidgets.QVBoxLayout(box)
+    lay.setContentsMargins(4, 4, 4, 4)
+    title_label.setStyleSheet(HEADER_STYLE)
+    title_label.setWordWrap(True)
+    lay.addWidget(title_label)
+    for w in widgets:
+        lay.addWidget(w, 1)
+    return box
+
+
+class NewInputDialog(QtWidgets.QDialog):
+    """Size and channel count of a new blank input."""
+
+    def __init__(self, parent=None, shape=(28, 28, 1)):
+        super().__init__(parent)
+        self.setWindowTitle("New blank input")
+        form = QtWidgets.QFormLayout(self)
+        self.h, self.w, self.c = (QtWidgets.QSpinBox() for _ in range(3))
+        self.h.setRange(3, 1024)
+        self.w.setRange(3, 1024)
+        self.c.setRange(1, MAX_CHANNELS)
+        for box, v in zip((self.h, self.w, self.c), shape, strict=True):
+            box.setValue(v)
+        form.addRow("height H", self.h)
+        form.addRow("width W", self.w)
+        form.addRow("channels C_in", self.c)
+        buttons = QtWidgets.QDialogButtonBox(
+            QtWidgets.QDialogButtonBox.StandardButton.Ok
+            | QtWidgets.QDialogButtonBox.StandardButton.Cancel
+        )
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        form.addRow(buttons)
+
+    def shape(self):
+        return self.h.value(), self.w.value(), self.c.value()
+
+
+class MainWindow(QtWidgets.QMainWindow):
+    def __init__(self, controller: Controller, *, max_side: int = 256):
+        super().__init__()
+        self.controller = controller
+        self.max_side = max_side
+        self.keep_alpha = False
+        self.setWindowTitle("convviz — inside a Conv2D layer")
+        self.setAcceptDrops(True)
+        self.resize(1600, 900)
+
+        self.input_panel = InputPanel()
+        self.editor = KernelEditor()
+        self.sum_panel = SumPanel()
+        self.filters_panel = FiltersPanel()
+        self.layer_panel = LayerPanel()
+        self.brush = BrushBar(self)
+        self.addToolBar(self.brush)
+
+        self.input_title = QtWidgets.QLabel()
+        self.filter_title = QtWidgets.QLabel()
+        self.sum_title = QtWidgets.QLabel()
+        self.filters_title = QtWidgets.QLabel()
+        middle = QtWidgets.QSplitter(QtCore.Qt.Orientation.Vertical)
+        middle.addWidget(_boxed(self.filter_title, self.editor))
+        middle.addWidget(_boxed(self.sum_title, self.sum_panel))
+        middle.setStretchFactor(0, 0)
+        middle.setStretchFactor(1, 1)
+        self.middle = middle
+        right = QtWidgets.QSplitter(QtCore.Qt.Orientation.Vertical)
+        right.addWidget(_boxed(self.filters_title, self.filters_panel))
+        layer_box = QtWidgets.QGroupBox("Layer: Conv2D settings")
+        QtWidgets.QVBoxLayout(layer_box).addWidget(self.layer_panel)
+        right.addWidget(layer_box)
+        right.setStretchFactor(0, 3)
+        right.setStretchFactor(1, 1)
+        self.splitter = QtWidgets.QSplitter(QtCore.Qt.Orientation.Horizontal)
+        self.splitter.addWidget(_boxed(self.input_title, self.input_panel))
+        self.splitter.addWidget(middle)
+        self.splitter.addWidget(right)
+        self.splitter.setSizes([330, 900, 370])
+        self.setCentralWidget(self.splitter)
+
+        self.hover_label = QtWidgets.QLabel()
+        self.statusBar().addWidget(self.hover_label, 1)
+        self.shape_label = QtWidgets.QLabel()
+        self.statusBar().addPermanentWidget(self.shape_label)
+
+        self._make_menus()
+        self._connect()
+        controller.refresh_now()
+
+    # -- wiring ---------------------------------------------------------------------------
+    def _connect(self) -> None:
+        c = self.controller
+        c.frameReady.connect(self.show_frame)
+        c.historyChanged.connect(self._update_undo_actions)
+        c.status.connect(self.show_message)
+        self.input_panel.strokeStarted.connect(self._begin_stroke)
+        self.input_panel.strokeMoved.connect(c.stroke_to)
+        self.input_panel.strokeFinished.connect(c.end_stroke)
+        self.editor.valueEdited.connect(lambda r, col, k, v: c.set_kernel_value(r, col, k, v))
+        self.editor.valueNudged.connect(
+            lambda r, col, k, v: c.set_kernel_value(r, col, k, v, nudge=True)
+        )
+        self.editor.nudgeFinished.connect(c.end_nudge)
+        self.editor.biasEdited.connect(c.set_bias)
+        self.editor.errorMessage.connect(self.show_message)
+        self.filters_panel.filterClicked.connect(c.select_filter)
+        self.layer_panel.settingsChanged.connect(lambda d: c.change_settings(**d))
+        self.layer_panel.presetRequested.connect(
+            lambda name, scope: c.apply_preset(name, scope=scope)
+        )
+        for panel in (self.input_panel, self.sum_panel, self.filters_panel):
+            panel.hovered.connect(self.hover_label.setText)
+
+    def _begin_stroke(self, channel: int, row: float, col: float) -> None:
+        if self.brush.all_channels():
+            channel = -1
+        self.controller.begin_stroke(
+            channel, row, col, self.brush.radius.value(), self.brush.paint_value()
+        )
+
+    def _make_menus(self) -> None:
+        bar = self.menuBar()
+        file_menu = bar.addMenu("&File")
+        act = file_menu.addAction("&Open input…", self.open_dialog)
+        act.setShortcut(QtGui.QKeySequence.StandardKey.Open)
+        samples = file_menu.addMenu("&Samples")
+        for name, description in SAMPLES.items():
+            samples.addAction(f"{name} — {description}", lambda n=name: self.load_sample(n))
+        act = file_menu.addAction("&New blank input…", self.new_blank_dialog)
+        act.setShortcut(QtGui.QKeySequence.StandardKey.New)
+        self.alpha_action = file_menu.addAction("Keep alpha as a channel when loading")
+        self.alpha_action.setCheckable(True)
+        self.alpha_action.toggled.connect(lambda on: setattr(self, "keep_alpha", on))
+        file_menu.addSeparator()
+        act = file_menu.addAction("&Quit", self.close)
+        act.setShortcut(QtGui.QKeySequence.StandardKey.Quit)
+
+        edit = bar.addMenu("&Edit")
+        self.undo_action = edit.addAction("Undo", self.controller.undo)
+        self.undo_action.setShortcut(QtGui.QKeySequence.StandardKey.Undo)
+        self.redo_action = edit.addAction("Redo", self.controller.redo)
+        self.redo_action.setShortcuts(
+            [QtGui.QKeySequence("Ctrl+Shift+Z"), QtGui.QKeySequence("Ctrl+Y")]
+        )
+        edit.addSeparator()
+        self.clear_menu = edit.addMenu("Clear channel")
+        self.fill_menu = edit.addMenu("Fill channel with brush value")
+        self._update_undo_actions()
+
+        kernels = bar.addMenu("&Kernels")
+        for scope, title in (
+            ("filter", "Preset for the selected filter"),
+            ("layer", "Preset for all filters"),
+        ):
+            sub = kernels.addMenu(title)
+            for name in self.layer_panel.preset_names():
+                sub.addAction(
+                    name, lambda n=name, s=scope: self.controller.apply_preset(n, scope=s)
+                )
+        self.kernel_preset_menu = kernels.addMenu("Preset for one kernel")
+
+        help_menu = bar.addMenu("&Help")
+        help_menu.addAction("Kernel or filter?", self._explain)
+
+    def _rebuild_channel_menus(self, frame: Frame) -> None:
+        key = (frame.channel_names, frame.kernel_channel_names, frame.selected)
+        if getattr(self, "_menu_key", None) == key:
+            return
+        self._menu_key = key
+        for menu, value in ((self.clear_menu, None), (self.fill_menu, "brush")):
+            menu.clear()
+            for i, name in enumerate(frame.channel_names):
+                menu.addAction(name, lambda i=i, v=value: self._fill(i, v))
+            menu.addAction("all channels", lambda v=value: self._fill(-1, v))
+        self.kernel_preset_menu.clear()
+        for k, name in enumerate(frame.kernel_channel_names):
+            sub = self.kernel_preset_menu.addMenu(
+                f"kernel {k + 1} of filter {frame.selected + 1} (acts on {name})"
+            )
+            for preset in self.layer_panel.preset_names():
+                sub.addAction(
+                    preset,
+                    lambda p=preset, k=k: self.controller.apply_preset(
+                        p, scope="kernel", kernel_index=k
+                    ),
+                )
+
+    def _fill(self, channel: int, value) -> None:
+        self.controller.fill_channel(channel, 0.0 if value is None else self.brush.value.value())
+
+    def _update_undo_actions(self) -> None:
+        h = self.controller.history
+        self.undo_action.setEnabled(h.undo_label is not None)
+        self.undo_action.setText(f"Undo {h.undo_label}" if h.undo_label else "Undo")
+        self.redo_action.setEnabled(h.redo_label is not None)
+        self.redo_action.setText(f"Redo {h.redo_label}" if h.redo_label else "Redo")
+
+    # -- showing a frame ----------------------------------------------------------------------
+    def show_frame(self, frame: Frame) -> None:
+        h, w, c = frame.input.shape
+        kh, kw, cg = frame.kernel.shape
+        f, n = frame.selected + 1, frame.filters
+        self.input_title.setText(f"Input (H, W, C_in) = ({h}, {w}, {c})")
+        self.filter_title.setText(
+            f"The selected filter: {cg} kernel{'s' if cg > 1 else ''}, one per input channel"
+            " it reads"
+        )
+        self.sum_title.setText(
+            f"Kernel maps of filter {f}, summed + bias → activation → feature map {f}"
+        )
+        hout, wout, _ = frame.output_shape
+        self.filters_title.setText(
+            f"All {n} filters → output (H', W', filters) = ({hout}, {wout}, {n})"
+        )
+        self.shape_label.setText(
+            f"kernel tensor (kh, kw, C_in, filters) = ({kh}, {kw}, {cg}, {n}) · "
+            f"parameters {frame.param_count}"
+        )
+        self.input_panel.show_input(frame.input, frame.channel_names, frame.input_levels)
+        self.editor.set_filter(
+            frame.kernel, frame.bias_value, frame.selected, n, frame.kernel_channel_names
+        )
+        if frame.kernel.shape != getattr(self, "_editor_shape", None):
+            self._editor_shape = frame.kernel.shape
+            QtCore.QTimer.singleShot(0, self._fit_editor)
+        self.sum_panel.show_filter(frame)
+        self.filters_panel.show_filters(frame)
+        self.layer_panel.show_settings(frame.settings)
+        self._rebuild_channel_menus(frame)
+
+    def _fit_editor(self) -> None:
+        """Give the kernel editor the height it asks for, up to half of the middle column."""
+        total = sum(self.middle.sizes()) or self.height()
+        wanted = self.middle.widget(0).sizeHint().height()
+        top = min(wanted, total // 2)
+        self.middle.setSizes([top, max(total - top, 1)])
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        # After the layouts have settled into the new size.
+        QtCore.QTimer.singleShot(0, self._fit_editor)
+
+    def show_message(self, text: str) -> None:
+        self.statusBar().showMessage(text, 8000)
+
+    # -- loading --------------------------------------------------------------------------
+    def load_path(self, path) -> bool:
+        """Load an image or array; on failure show why and keep the current input."""
+        try:
+            loaded = read_input(path, max_side=self.max_side, keep_alpha=self.keep_alpha)
+        except InputError as exc:
+            QtWidgets.QMessageBox.warning(self, "Cannot open this file", str(exc))
+            return False
+        self._set_loaded(loaded, f"Open {Path(path).name}")
+        return True
+
+    def load_sample(self, name: str) -> bool:
+        try:
+            loaded = load_sample(name)
+        except InputError as exc:
+            QtWidgets.QMessageBox.warning(self, "Cannot open this sample", str(exc))
+            return False
+        self._set_loaded(loaded, f"Sample {name}")
+        return True
+
+    def _set_loaded(self, loaded, label: str) -> None:
+        self.controller.set_input(loaded.array, loaded.channel_names, label=label)
+        if loaded.notice:
+            self.show_message(loaded.notice)
+
+    def open_dialog(self) -> None:
+        patterns = " ".join(f"*{s}" for s in SUPPORTED_SUFFIXES)
+        path, _ = QtWidgets.QFileDialog.getOpenFileName(
+            self, "Open an image or array", "", f"Images and arrays ({patterns});;All files (*)"
+        )
+        if path:
+            self.load_path(path)
+
+    def new_blank_dialog(self) -> None:
+        dialog = NewInputDialog(self, self.controller.doc.input.shape)
+        if dialog.exec() == QtWidgets.QDialog.DialogCode.Accepted:
+            self.controller.new_blank(*dialog.shape())
+
+    def dragEnterEvent(self, event: QtGui.QDragEnterEvent) -> None:
+        if event.mimeData().hasUrls():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QtGui.QDropEvent) -> None:
+        urls = [u for u in event.mimeData().urls() if u.isLocalFile()]
+        if urls:
+            self.load_path(urls[0].toLocalFile())
+            event.acceptProposedAction()
+
+    def keyPressEvent(self, event: QtGui.QKeyEvent) -> None:
+        if event.key() == QtCore.Qt.Key.Key_Escape and self.controller.stroking:
+            self.controller.abort_stroke()
+            return
+        super().keyPressEvent(event)
+
+    def _explain(self) -> None:
+        QtWidgets.QMessageBox.information(
+            self,
+            "Kernel or filter?",
+            "A kernel is one kh×kw matrix that slides over ONE input channel.\n\n"
+            "A filter is the stack of C_in kernels, one per input channel; their C_in kernel "
+            "maps are summed, the bias is added and the activation applied, giving ONE "
+            "feature map.\n\nConv2D(filters, kernel_size) has `filters` such filters: the "
+            "output has shape (H', W', filters) and the kernel tensor (kh, kw, C_in, filters).",
+        )

@@ -1,0 +1,227 @@
+"""The three map panels: input channels (paintable), the selected filter's sum, all filters.
+
+Each panel is one pyqtgraph canvas that lays out :class:`MapCell` s and rebuilds them only
+when the number of maps changes. Panels get a :class:`~convviz.qt.controller.Frame` and
+never read the model.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6 import QtCore
+
+from convviz.qt.views import MapCell, MapImageItem, diverging_colormap, tint_colormap
+
+BACKGROUND = "#1e1f22"
+
+
+def _grid_cols(n: int) -> int:
+    return 1 if n <= 3 else 2 if n <= 8 else 4
+
+
+def _equal_columns(layout: pg.GraphicsLayout, columns) -> None:
+    """Give image columns equal shares so every map is drawn at the same size."""
+    for c in columns:
+        layout.layout.setColumnStretchFactor(c, 1)
+
+
+class PaintImageItem(MapImageItem):
+    """An input channel the user paints on: press, drag, release = one stroke."""
+
+    def mouseClickEvent(self, ev):
+        if ev.button() == QtCore.Qt.MouseButton.LeftButton:
+            p = (ev.pos().y(), ev.pos().x())
+            self.cell.panel.strokeStarted.emit(self.cell.index, *p)
+            self.cell.panel.strokeFinished.emit()
+            ev.accept()
+
+    def mouseDragEvent(self, ev):
+        if ev.button() != QtCore.Qt.MouseButton.LeftButton:
+            ev.ignore()
+            return
+        ev.accept()
+        panel = self.cell.panel
+        if ev.isStart():
+            start = ev.buttonDownPos()
+            panel.strokeStarted.emit(self.cell.index, start.y(), start.x())
+        # pyqtgraph drops move events under load: the controller joins the points.
+        panel.strokeMoved.emit(ev.pos().y(), ev.pos().x())
+        if ev.isFinish():
+            panel.strokeFinished.emit()
+
+
+class MapPanel(pg.GraphicsLayoutWidget):
+    """Base: a canvas of cells with shared hover reporting."""
+
+    hovered = QtCore.Signal(str)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setBackground(BACKGROUND)
+        self.cells: list[MapCell] = []
+        self._key = None
+        self.title_size = "11pt"
+
+    def _new_cell(
+        self, row, col, index, *, colorbar=False, item_class=MapImageItem, layout=None
+    ) -> MapCell:
+        cell = MapCell(
+            self.ci if layout is None else layout,
+            row,
+            col,
+            colorbar=colorbar,
+            title_size=self.title_size,
+            item_class=item_class,
+        )
+        cell.index = index
+        cell.panel = self
+        cell.hovered.connect(self._on_hover)
+        self.cells.append(cell)
+        return cell
+
+    def _clear(self) -> None:
+        self.ci.clear()
+        self.cells = []
+
+    def _on_hover(self, cell, row, col):
+        if row < 0 or cell.data is None:
+            self.hovered.emit("")
+            return
+        value = cell.data[row, col]
+        text = ", ".join(f"{v:.4g}" for v in np.atleast_1d(value))
+        self.hovered.emit(f"{cell.name} at (row {row}, col {col}): {text}")
+
+
+class InputPanel(MapPanel):
+    """Every input channel as its own paintable image, plus a colour composite for RGB."""
+
+    strokeStarted = QtCore.Signal(int, float, float)  # channel (-1 = all), row, col
+    strokeMoved = QtCore.Signal(float, float)
+    strokeFinished = QtCore.Signal()
+
+    def show_input(self, image: np.ndarray, names, levels) -> None:
+        c = image.shape[2]
+        key = (tuple(names), c)
+        if key != self._key:
+            self._clear()
+            cols = _grid_cols(c + (c == 3))
+            for i in range(c):
+                cell = self._new_cell(2 * (i // cols), i % cols, i, item_class=PaintImageItem)
+                cell.name = f"input channel {names[i]}"
+                cell.set_title(f"channel {i + 1} · <b>{names[i]}</b>")
+                cell.cmap = tint_colormap(names[i])
+            if c == 3:
+                i = 3
+                cell = self._new_cell(2 * (i // cols), i % cols, -1, item_class=PaintImageItem)
+                cell.name = "colour composite"
+                cell.set_title("composite (paints all)")
+                cell.cmap = None
+            _equal_columns(self.ci, range(cols))
+            self._key = key
+        lo, hi = levels
+        for cell in self.cells:
+            if cell.index >= 0:
+                cell.set_image(image[:, :, cell.index], levels, cell.cmap)
+            else:
+                rgb = np.clip((image - lo) / (hi - lo), 0, 1)
+                cell.set_image(rgb, (0, 1), None)
+
+
+class SumPanel(MapPanel):
+    """Kernel maps of the selected filter joined by '+', then + bias, activation, feature map.
+
+    Reads left to right as the arithmetic: map 1 + map 2 + ... + bias = pre-activation,
+    activation -> feature map.
+    """
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.message = None
+
+    def _label(self, layout, text, row, col, size="20pt"):
+        label = pg.LabelItem(text, size=size, color="#e8e8e8")
+        layout.addItem(label, row=row, col=col)
+        return label
+
+    def _build(self, n_maps: int) -> None:
+        # Row 1: the kernel maps joined by '+', under their kernels.
+        # Row 2: + bias = pre-activation -> activation -> feature map.
+        self._clear()
+        maps = self.ci.addLayout(row=0, col=0)
+        cols = min(n_maps, 4)
+        for i in range(n_maps):
+            r, c = 2 * (i // cols), 2 * (i % cols)
+            self._new_cell(r, c, i, layout=maps)
+            if i < n_maps - 1:
+                self._label(maps, "+", r + 1, c + 1)
+        _equal_columns(maps, range(0, 2 * cols, 2))
+        result = self.ci.addLayout(row=1, col=0)
+        self.bias_label = self._label(result, "", 1, 0, size="14pt")
+        self.pre = self._new_cell(0, 1, -1, layout=result)
+        self.pre.name = "pre-activation"
+        self.act_label = self._label(result, "", 1, 2, size="14pt")
+        self.feature = self._new_cell(0, 3, -2, colorbar=True, layout=result)
+        _equal_columns(result, (1, 3))
+        self.message = self._label(self.ci, "", 2, 0, size="12pt")
+
+    def show_filter(self, frame) -> None:
+        maps = frame.kernel_maps  # (H', W', Cg) or None when the output is empty
+        n = len(frame.kernel_channel_names)
+        key = (n, frame.grouped_alone)
+        if key != self._key:
+            self._build(n)
+            self._key = key
+        f = frame.selected + 1
+        for k, cell in enumerate(self.cells[:n]):
+            name = frame.kernel_channel_names[k]
+            cell.name = f"kernel map {k + 1} (kernel {k + 1} of filter {f} on {name})"
+            cell.set_title(f"kernel {k + 1} on <b>{name}</b> → kernel map {k + 1}")
+        b = frame.bias_value
+        self.bias_label.setText(
+            "+ bias<br>" + (f"{b:.3g}" if b is not None else "(off)") + "<br>=", size="14pt"
+        )
+        self.act_label.setText(f"→ {frame.activation} →", size="14pt")
+        self.pre.set_title(f"sum + bias (pre-activation {f})")
+        self.feature.name = f"feature map {f}"
+        self.feature.set_title(f"<b>feature map {f}</b>")
+        self.message.setText(frame.message or "", size="12pt", color="#ffcc66")
+        if maps is None:
+            empty = np.zeros((1, 1), np.float32)
+            for cell in self.cells:
+                cell.set_image(empty, (-1, 1), diverging_colormap())
+            return
+        cmap = diverging_colormap()
+        for k, cell in enumerate(self.cells[:n]):
+            cell.set_image(maps[:, :, k], frame.map_levels, cmap)
+        self.pre.set_image(frame.pre_activation[:, :, frame.selected], frame.map_levels, cmap)
+        self.feature.set_image(frame.feature_maps[:, :, frame.selected], frame.map_levels, cmap)
+
+
+class FiltersPanel(MapPanel):
+    """The feature map of every filter; the selected one is framed; a click selects."""
+
+    filterClicked = QtCore.Signal(int)
+
+    def show_filters(self, frame) -> None:
+        n = frame.filters
+        if n != self._key:
+            self._clear()
+            cols = 1 if n <= 4 else 2
+            for f in range(n):
+                cell = self._new_cell(2 * (f // cols), f % cols, f)
+                cell.clicked.connect(lambda c, *_: self.filterClicked.emit(c.index))
+            _equal_columns(self.ci, range(cols))
+            self._key = n
+        cmap = diverging_colormap()
+        for cell in self.cells:
+            f = cell.index
+            cell.name = f"feature map {f + 1}"
+            selected = f == frame.selected
+            mark = "▶ " if selected else ""
+            cell.set_title(f"{mark}filter {f + 1} → feature map {f + 1}")
+            cell.set_highlight(selected)
+            if frame.feature_maps is None:
+                cell.set_image(np.zeros((1, 1), np.float32), (-1, 1), cmap)
+            else:
+                cell.set_image(frame.feature_maps[:, :, f], frame.map_levels, cmap)

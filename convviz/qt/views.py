@@ -1,0 +1,157 @@
+"""Image cells on a pyqtgraph canvas: a title, the image, optional colour bar, hover.
+
+Every map in the window (input channels, kernel maps, feature maps) is a :class:`MapCell`
+placed in a :class:`pyqtgraph.GraphicsLayout`. Arrays are (rows, cols) everywhere: the
+application sets ``imageAxisOrder='row-major'`` once at start-up.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6 import QtCore, QtGui
+from PySide6.QtWidgets import QGraphicsRectItem
+
+DIVERGING = "CET-D1A"  # blue - white - red, zero is white
+
+TINTS = {
+    "R": (255, 60, 60),
+    "G": (60, 220, 60),
+    "B": (80, 120, 255),
+    "A": (220, 220, 220),
+}
+
+
+def tint_colormap(name: str) -> pg.ColorMap:
+    """Black to the channel's colour (R, G, B), or black to white for other channels."""
+    rgb = TINTS.get(name, (255, 255, 255))
+    return pg.ColorMap([0.0, 1.0], [(0, 0, 0), rgb])
+
+
+def diverging_colormap(name: str = DIVERGING) -> pg.ColorMap:
+    return pg.colormap.get(name)
+
+
+def pixel_at(item: pg.ImageItem, pos: QtCore.QPointF) -> tuple[int, int] | None:
+    """(row, col) of the image pixel under an item-coordinate position, or None."""
+    image = item.image
+    if image is None:
+        return None
+    row, col = int(np.floor(pos.y())), int(np.floor(pos.x()))
+    if 0 <= row < image.shape[0] and 0 <= col < image.shape[1]:
+        return row, col
+    return None
+
+
+class Title(pg.LabelItem):
+    """A label that never widens its layout column, so images in a row get equal widths."""
+
+    def updateMin(self):
+        super().updateMin()
+        self.setMinimumWidth(0)
+        self._sizeHint[QtCore.Qt.SizeHint.MinimumSize] = (
+            0,
+            self._sizeHint[QtCore.Qt.SizeHint.MinimumSize][1],
+        )
+        self._sizeHint[QtCore.Qt.SizeHint.PreferredSize] = (
+            0,
+            self._sizeHint[QtCore.Qt.SizeHint.PreferredSize][1],
+        )
+
+
+class MapImageItem(pg.ImageItem):
+    """An ImageItem that reports the pixel under the mouse and clicks on it."""
+
+    def __init__(self, cell: MapCell):
+        super().__init__()
+        self.cell = cell
+        self.setAcceptHoverEvents(True)
+
+    def hoverEvent(self, ev):
+        if ev.isExit():
+            self.cell.hovered.emit(self.cell, -1, -1)
+            return
+        px = pixel_at(self, ev.pos())
+        if px is not None:
+            self.cell.hovered.emit(self.cell, *px)
+
+    def mouseClickEvent(self, ev):
+        if ev.button() == QtCore.Qt.MouseButton.LeftButton:
+            px = pixel_at(self, ev.pos())
+            self.cell.clicked.emit(self.cell, *(px or (-1, -1)))
+            ev.accept()
+
+
+class MapCell(QtCore.QObject):
+    """One titled image in a GraphicsLayout, with an optional colour bar beside it."""
+
+    hovered = QtCore.Signal(object, int, int)
+    clicked = QtCore.Signal(object, int, int)
+
+    def __init__(
+        self,
+        layout: pg.GraphicsLayout,
+        row: int,
+        col: int,
+        *,
+        colorbar=False,
+        title_size="11pt",
+        item_class=MapImageItem,
+    ):
+        super().__init__()
+        self.name = ""
+        self.data: np.ndarray | None = None
+        self.title_size = title_size
+        self.title = Title("", size=title_size)
+        layout.addItem(self.title, row=row, col=col, colspan=2 if colorbar else 1)
+        self.view = pg.ViewBox(
+            lockAspect=True, invertY=True, enableMouse=False, enableMenu=False, defaultPadding=0.02
+        )
+        layout.addItem(self.view, row=row + 1, col=col)
+        self.image = item_class(self)
+        self.view.addItem(self.image)
+        self.frame = _frame_item()
+        self.view.addItem(self.frame)
+        self.bar = None
+        if colorbar:
+            self.bar = pg.ColorBarItem(
+                values=(-1, 1), colorMap=diverging_colormap(), interactive=False, width=10
+            )
+            layout.addItem(self.bar, row=row + 1, col=col + 1)
+        self._shape = None
+        self._cmap = None
+
+    def set_title(self, html: str) -> None:
+        self.title.setText(html, size=self.title_size)
+
+    def set_image(self, data: np.ndarray, levels, cmap: pg.ColorMap | None) -> None:
+        """Show ``data`` (rows, cols) or (rows, cols, 3) with explicit levels: never auto."""
+        self.data = data
+        self.image.setImage(data, levels=levels, autoLevels=False)
+        if cmap is not None and cmap is not self._cmap:
+            self.image.setColorMap(cmap)
+            if self.bar is not None:
+                self.bar.setColorMap(cmap)
+            self._cmap = cmap
+        if self.bar is not None:
+            self.bar.setLevels(levels)
+        if data.shape[:2] != self._shape:
+            self._shape = data.shape[:2]
+            self.frame.setRect(QtCore.QRectF(0, 0, data.shape[1], data.shape[0]))
+            self.view.setRange(
+                xRange=(0, max(data.shape[1], 1)), yRange=(0, max(data.shape[0], 1)), padding=0.02
+            )
+
+    def set_highlight(self, on: bool, color="#ffd400") -> None:
+        pen = pg.mkPen(color, width=4) if on else pg.mkPen((110, 110, 110), width=1)
+        pen.setCosmetic(True)
+        self.frame.setPen(pen)
+
+
+def _frame_item() -> QGraphicsRectItem:
+    rect = QGraphicsRectItem(0, 0, 1, 1)
+    pen = pg.mkPen((110, 110, 110), width=1)
+    pen.setCosmetic(True)
+    rect.setPen(pen)
+    rect.setBrush(QtGui.QBrush(QtCore.Qt.BrushStyle.NoBrush))
+    return rect

@@ -1,0 +1,29 @@
+import pytest
+
+from convviz.core.model import default_document
+from convviz.qt.app import configure_pyqtgraph
+from convviz.qt.controller import Controller
+from convviz.qt.main_window import MainWindow
+from tests.qt.helpers import scene_image
+
+
+@pytest.fixture
+def make_window(qtbot):
+    configure_pyqtgraph()
+
+    def make(image=None, names=None):
+        image = scene_image() if image is None else image
+        doc = default_document(image, names)
+        window = MainWindow(Controller(doc))
+        qtbot.addWidget(window)
+        window.resize(1400, 850)
+        window.show()
+        qtbot.waitExposed(window)
+        return window
+
+    return make
+
+
+@pytest.fixture
+def window(make_window):
+    return make_window()

@@ -1,0 +1,186 @@
+import numpy as np
+from PIL import Image
+from PySide6 import QtCore, QtWidgets
+
+from convviz.core.presets import make_kernel
+from tests.qt.helpers import assert_views_match_model, drag, image_to_viewport, settle
+
+
+def test_first_screen_shows_three_kernels_three_maps_two_feature_maps(window):
+    res = assert_views_match_model(window)
+    assert res.feature_maps.shape == (10, 12, 2)
+    assert len(window.sum_panel.cells) == 3 + 2  # 3 kernel maps, pre-activation, feature map
+    titles = [c.title.text for c in window.sum_panel.cells]
+    assert "kernel 2 on <b>G</b> → kernel map 2" in titles[1]
+    assert "feature map 1" in window.sum_panel.feature.title.text
+    assert "(10, 12, 2)" in window.filters_title.text()
+    assert "(12, 14, 3)" in window.input_title.text()
+    assert window.editor._title.text() == "Filter 1 of 2 · shape (3, 3, 3)"
+
+
+def test_drag_on_a_channel_paints_a_continuous_stroke_and_undo_restores(window):
+    doc = window.controller.doc
+    before = doc.input.copy()
+    window.brush.radius.setValue(0.5)
+    window.brush.value.setValue(0.0)
+    cell = window.input_panel.cells[1]  # channel G
+    view, a = image_to_viewport(cell, 6.5, 1.5)
+    _, b = image_to_viewport(cell, 6.5, 12.5)
+    # Only two move events across the whole image: the controller must join them.
+    drag(view, [a, (a + b) / 2, b])
+    assert (doc.input[6, 1:13, 1] == 0).all()
+    assert np.array_equal(doc.input[..., 0], before[..., 0])
+    assert np.array_equal(doc.input[..., 2], before[..., 2])
+    assert_views_match_model(window)
+    assert window.undo_action.text() == "Undo Erase on G"
+    window.undo_action.trigger()
+    assert np.array_equal(doc.input, before)
+    assert_views_match_model(window)
+    window.redo_action.trigger()
+    assert (doc.input[6, 1:13, 1] == 0).all()
+
+
+def test_all_channels_target_paints_every_channel(window):
+    doc = window.controller.doc
+    window.brush.target.setCurrentIndex(1)
+    window.brush.value.setValue(0.5)
+    view, a = image_to_viewport(window.input_panel.cells[0], 3.5, 3.5)
+    _, b = image_to_viewport(window.input_panel.cells[0], 3.5, 8.5)
+    drag(view, [a, b])
+    assert (doc.input[3, 3:9, :] == 0.5).all()
+
+
+def test_typing_in_a_kernel_cell_updates_every_panel_and_undo(window, qtbot):
+    doc = window.controller.doc
+    before = doc.kernel.copy()
+    cell = window.editor.cell(0, 2, 1)
+    cell.setFocus()
+    cell.selectAll()
+    qtbot.keyClicks(cell, "1/9")
+    qtbot.keyClick(cell, QtCore.Qt.Key.Key_Return)
+    assert doc.kernel[0, 2, 1, 0] == np.float32(1 / 9)
+    assert_views_match_model(window)
+    window.controller.undo()
+    assert np.array_equal(doc.kernel, before)
+    assert_views_match_model(window)
+
+
+def test_nonsense_in_a_cell_is_refused_and_nothing_changes(window, qtbot):
+    doc = window.controller.doc
+    before = doc.kernel.copy()
+    cell = window.editor.cell(1, 1, 0)
+    old_text = cell.text()
+    cell.setFocus()
+    cell.selectAll()
+    qtbot.keyClicks(cell, "import os")
+    qtbot.keyClick(cell, QtCore.Qt.Key.Key_Return)
+    assert np.array_equal(doc.kernel, before)
+    assert cell.text() == old_text
+    assert "not a number" in window.statusBar().currentMessage()
+
+
+def test_picking_a_preset_applies_it_to_the_selected_filter(window, qtbot):
+    doc = window.controller.doc
+    window.controller.select_filter(1)
+    settle(window)
+    window.layer_panel.preset.setCurrentText("laplacian")
+    button = next(
+        b
+        for b in window.layer_panel.findChildren(QtWidgets.QPushButton)
+        if b.text() == "this filter"
+    )
+    qtbot.mouseClick(button, QtCore.Qt.MouseButton.LeftButton)
+    for k in range(3):
+        assert np.array_equal(doc.kernel[:, :, k, 1], make_kernel("laplacian", 3, 3))
+    assert np.array_equal(doc.kernel[:, :, 1, 0], make_kernel("sobel x", 3, 3))
+    assert_views_match_model(window)
+
+
+def test_clicking_a_feature_map_selects_its_filter(window, qtbot):
+    cell = window.filters_panel.cells[1]
+    view, pt = image_to_viewport(cell, 2.5, 2.5)
+    qtbot.mouseClick(view.viewport(), QtCore.Qt.MouseButton.LeftButton, pos=pt)
+    assert window.controller.doc.selected_filter == 1
+    settle(window)
+    assert window.editor._title.text().startswith("Filter 2 of 2")
+    assert window.filters_panel.cells[1].title.text.startswith("▶")
+    assert_views_match_model(window)
+
+
+def test_layer_settings_widgets_change_the_layer(window):
+    doc = window.controller.doc
+    window.layer_panel.filters.setValue(4)
+    window.layer_panel.kw.setValue(5)
+    window.layer_panel.sh.setValue(2)
+    window.layer_panel.padding.setCurrentText("same")
+    window.layer_panel.activation.setCurrentText("tanh")
+    s = doc.settings
+    assert (s.filters, s.kernel_size, s.strides, s.padding, s.activation) == (
+        4,
+        (3, 5),
+        (2, 1),
+        "same",
+        "tanh",
+    )
+    assert doc.kernel.shape == (3, 5, 3, 4)
+    res = assert_views_match_model(window)
+    assert res.feature_maps.shape == (6, 14, 4)
+
+
+def test_kernel_larger_than_input_shows_a_message_not_a_crash(make_window):
+    window = make_window(np.random.default_rng(1).random((4, 4, 1)).astype(np.float32))
+    window.layer_panel.kh.setValue(7)
+    settle(window)
+    assert "Output is empty" in window.sum_panel.message.text
+    assert window.controller.frame.feature_maps is None
+    window.layer_panel.padding.setCurrentText("same")
+    assert_views_match_model(window)
+
+
+def test_edits_in_one_turn_coalesce_into_one_recompute(window):
+    c = window.controller
+    settle(window)
+    n = c.recomputes
+    for v in range(20):
+        c.set_kernel_value(0, 0, 0, v / 10, nudge=True)
+    QtWidgets.QApplication.processEvents()
+    assert c.recomputes == n + 1
+    assert_views_match_model(window)
+
+
+def test_loading_an_image_and_a_bad_file(window, tmp_path, monkeypatch):
+    rgb = (np.arange(5 * 7 * 3).reshape(5, 7, 3) % 256).astype(np.uint8)
+    path = tmp_path / "tiny.png"
+    Image.fromarray(rgb).save(path)
+    assert window.load_path(path)
+    doc = window.controller.doc
+    np.testing.assert_allclose(doc.input, rgb / 255.0, atol=1e-7)
+    assert doc.channel_names == ("R", "G", "B")
+    assert_views_match_model(window)
+
+    shown_errors = []
+    monkeypatch.setattr(
+        QtWidgets.QMessageBox, "warning", lambda parent, title, text: shown_errors.append(text)
+    )
+    bad = tmp_path / "broken.png"
+    bad.write_bytes(b"this is not a png")
+    kept = doc.input.copy()
+    assert not window.load_path(bad)
+    assert shown_errors and "broken.png" in shown_errors[0]
+    assert np.array_equal(doc.input, kept)
+
+
+def test_new_blank_input_and_fill(window):
+    c = window.controller
+    c.new_blank(9, 11, 5)
+    doc = c.doc
+    assert doc.input.shape == (9, 11, 5) and not doc.input.any()
+    assert doc.kernel.shape == (3, 3, 5, 2)
+    assert doc.channel_names == ("ch 0", "ch 1", "ch 2", "ch 3", "ch 4")
+    c.fill_channel(2, 0.75)
+    assert (doc.input[..., 2] == 0.75).all() and doc.input[..., 1].sum() == 0
+    assert_views_match_model(window)
+    c.undo()
+    c.undo()
+    assert doc.input.shape == (12, 14, 3)
+    assert_views_match_model(window)

@@ -1,0 +1,36 @@
+"""Render soak: many refreshes of the real window with colour-mapped images.
+
+PySide6 6.12.0 corrupted reference counts in QImage.setColorTable, which pyqtgraph calls
+for every colour-mapped image it renders; about 300 refreshes of a dozen such images
+aborted the process. A release that brings this back must fail here, not in a classroom.
+"""
+
+import numpy as np
+from PySide6 import QtWidgets
+
+from tests.qt.helpers import assert_views_match_model
+
+REFRESHES = 2000
+
+
+def test_two_thousand_rendered_refreshes(window):
+    c = window.controller
+    views = [window.input_panel, window.sum_panel, window.filters_panel]
+    rendered = 0
+    for i in range(REFRESHES):
+        c.set_kernel_value(i % 3, (i // 3) % 3, i % 3, float(np.sin(i)), nudge=True)
+        if i % 50 == 0:
+            c.begin_stroke(i % 3, 2.0 + i % 8, 3.0, 1.0, float(i % 2))
+            c.stroke_to(9.0, 10.0)
+            c.end_stroke()
+        c.refresh_now()
+        for view in views:
+            view.viewport().repaint()  # paint now: renders every image, colour table included
+        rendered += 1
+        if i % 200 == 0:
+            QtWidgets.QApplication.processEvents()
+    assert rendered == REFRESHES
+    # Every colour-mapped image really went through pyqtgraph's render path.
+    for cell in window.sum_panel.cells:
+        assert cell.image.qimage is not None
+    assert_views_match_model(window)
