@@ -65,7 +65,7 @@ def _torch_layer(x, kernel, bias):
 
 
 def bench_core(
-    cases: Sequence[tuple[int, int, int, int]] = CORE_CASES,
+    cases: Sequence[tuple[int, int, int, int]] | None = None,
     repeats: int = 30,
     with_torch: bool = True,
 ) -> list[dict]:
@@ -73,9 +73,9 @@ def bench_core(
 
     Parameters
     ----------
-    cases : sequence of (H, W, C, k)
-        Input size, channels and square kernel size; 8 filters, padding "same",
-        ReLU, with bias, kernel maps of filter 0 only.
+    cases : sequence of (H, W, C, k), optional
+        Input size, channels and square kernel size (default `CORE_CASES`); 8
+        filters, padding "same", ReLU, with bias, kernel maps of filter 0 only.
     repeats : int
         Timed runs per case (after two warm-up runs).
     with_torch : bool
@@ -89,7 +89,7 @@ def bench_core(
     """
     rng = np.random.default_rng(0)
     data = []
-    for h, w, c, k in cases:
+    for h, w, c, k in CORE_CASES if cases is None else cases:
         x = rng.standard_normal((h, w, c)).astype(np.float32)
         kernel = rng.standard_normal((k, k, c, FILTERS)).astype(np.float32)
         bias = rng.standard_normal(FILTERS).astype(np.float32)

@@ -19,6 +19,7 @@ from convviz.core.commands import (
     PaintCommand,
     SetBias,
     SetKernelValue,
+    StateCommand,
     state_command,
 )
 from convviz.core.conv import conv2d, conv_geometry
@@ -328,6 +329,36 @@ class Controller(QtCore.QObject):
         self.history.close_merge()
         self.history.push(state_command(self.doc, f"{verb} {where}", {INPUT}, input=image))
 
+    # -- whole documents (sessions) and previews (training) --------------------------------
+    def state(self) -> dict:
+        """A copy of the whole document: input, channel_names, kernel, bias, settings,
+        selected_filter."""
+        return self.doc.snapshot()
+
+    def open_state(self, state: dict) -> None:
+        """Replace the whole document (e.g. an opened session); history starts afresh.
+
+        Raises ValueError, leaving the document untouched, if the state is inconsistent.
+        """
+        self.abort_stroke()
+        Document(**{k: state[k] for k in _STATE_KEYS})  # validates without touching ours
+        self.doc.restore({k: state[k] for k in _STATE_KEYS}, {INPUT, SETTINGS, WEIGHTS})
+        self.history.clear()
+
+    def preview_weights(self, kernel: np.ndarray, bias: np.ndarray) -> None:
+        """Show new weights without recording them (a running training step)."""
+        self.doc.kernel[...] = kernel
+        self.doc.bias[...] = bias
+        self.doc.notify({WEIGHTS})
+
+    def commit_weights(self, before_kernel, before_bias, label: str) -> None:
+        """Record the change from ``before_*`` to the current weights as one undo step."""
+        after = dict(kernel=self.doc.kernel.copy(), bias=self.doc.bias.copy())
+        cmd = StateCommand(label, dict(kernel=before_kernel.copy(), bias=before_bias.copy()),
+                           after, {WEIGHTS})
+        self.history.close_merge()
+        self.history.push(cmd, applied=True)
+
     def undo(self) -> None:
         self.abort_stroke()
         self.history.undo()
@@ -335,6 +366,9 @@ class Controller(QtCore.QObject):
     def redo(self) -> None:
         self.abort_stroke()
         self.history.redo()
+
+
+_STATE_KEYS = ("input", "kernel", "bias", "settings", "channel_names", "selected_filter")
 
 
 def _empty_message(doc: Document, geometry) -> str:

@@ -70,6 +70,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self.controller = controller
         self.max_side = max_side
         self.keep_alpha = False
+        # Callables asked before the window closes; any returning False cancels the close.
+        self.close_guards: list = []
         self.setWindowTitle("convviz — inside a Conv2D layer")
         self.setAcceptDrops(True)
         self.resize(1600, 900)
@@ -148,7 +150,7 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def _make_menus(self) -> None:
         bar = self.menuBar()
-        file_menu = bar.addMenu("&File")
+        file_menu = self.file_menu = bar.addMenu("&File")
         act = file_menu.addAction("&Open input…", self.open_dialog)
         act.setShortcut(QtGui.QKeySequence.StandardKey.Open)
         samples = file_menu.addMenu("&Samples")
@@ -159,11 +161,11 @@ class MainWindow(QtWidgets.QMainWindow):
         self.alpha_action = file_menu.addAction("Keep alpha as a channel when loading")
         self.alpha_action.setCheckable(True)
         self.alpha_action.toggled.connect(lambda on: setattr(self, "keep_alpha", on))
-        file_menu.addSeparator()
+        self.quit_separator = file_menu.addSeparator()
         act = file_menu.addAction("&Quit", self.close)
         act.setShortcut(QtGui.QKeySequence.StandardKey.Quit)
 
-        edit = bar.addMenu("&Edit")
+        edit = self.edit_menu = bar.addMenu("&Edit")
         self.undo_action = edit.addAction("Undo", self.controller.undo)
         self.undo_action.setShortcut(QtGui.QKeySequence.StandardKey.Undo)
         self.redo_action = edit.addAction("Redo", self.controller.redo)
@@ -175,7 +177,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.fill_menu = edit.addMenu("Fill channel with brush value")
         self._update_undo_actions()
 
-        kernels = bar.addMenu("&Kernels")
+        kernels = self.kernels_menu = bar.addMenu("&Kernels")
         for scope, title in (
             ("filter", "Preset for the selected filter"),
             ("layer", "Preset for all filters"),
@@ -187,7 +189,8 @@ class MainWindow(QtWidgets.QMainWindow):
                 )
         self.kernel_preset_menu = kernels.addMenu("Preset for one kernel")
 
-        help_menu = bar.addMenu("&Help")
+        self.view_menu = bar.addMenu("&View")
+        help_menu = self.help_menu = bar.addMenu("&Help")
         help_menu.addAction("Kernel or filter?", self._explain)
 
     def _rebuild_channel_menus(self, frame: Frame) -> None:
@@ -324,6 +327,13 @@ class MainWindow(QtWidgets.QMainWindow):
             self.controller.abort_stroke()
             return
         super().keyPressEvent(event)
+
+    def closeEvent(self, event: QtGui.QCloseEvent) -> None:
+        for guard in self.close_guards:
+            if not guard():
+                event.ignore()
+                return
+        super().closeEvent(event)
 
     def _explain(self) -> None:
         QtWidgets.QMessageBox.information(
