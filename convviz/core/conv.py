@@ -374,9 +374,13 @@ def _gemm(a, b, out, tmp, accumulate):
 
 @dataclass(frozen=True, eq=False)
 class ConvResult:
-    """Everything one `conv2d` call computed. Arrays are float32 and read-only.
+    """Everything one `conv2d` call computed.
 
-    With a batched input every array below has an extra leading N axis.
+    Arrays are float32, read-only, and channels-last views of channels-first
+    memory: ``feature_maps[..., f]`` is contiguous, ``feature_maps`` as a whole is
+    not (use ``np.ascontiguousarray`` where that matters). With a linear activation
+    `feature_maps` is `pre_activation`. With a batched input every array below has
+    an extra leading N axis.
 
     Attributes
     ----------
