@@ -70,8 +70,11 @@ def parse_args(argv):
     return args
 
 
-def _install_excepthook(window_getter) -> None:
-    """An exception escaping a slot is logged and shown; the app keeps running."""
+def make_excepthook(window_getter):
+    """A ``sys.excepthook`` that logs an exception escaping a slot and shows it.
+
+    Qt keeps running after the hook returns, so the lesson on screen is not lost.
+    """
 
     def hook(exc_type, exc, tb):
         text = "".join(traceback.format_exception(exc_type, exc, tb))
@@ -84,7 +87,7 @@ def _install_excepthook(window_getter) -> None:
                 f"{exc_type.__name__}: {exc}\n\nYour work is still open. Details were logged.",
             )
 
-    sys.excepthook = hook
+    return hook
 
 
 def build_window(args):
@@ -117,14 +120,19 @@ def configure_pyqtgraph() -> None:
 
 
 def main(argv=None) -> int:
-    args = parse_args(sys.argv[1:] if argv is None else argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv and argv[0] == "render":  # headless figure, no window
+        from convviz.qt import render_cli
+
+        return render_cli.main(argv[1:])
+    args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     configure_pyqtgraph()
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(sys.argv[:1])
     app.setApplicationName("convviz")
     app.setOrganizationName("convviz")
     holder = {}
-    _install_excepthook(lambda: holder.get("window"))
+    sys.excepthook = make_excepthook(lambda: holder.get("window"))
     try:
         window = build_window(args)
     except InputError as exc:  # a bad PATH on the command line: say so, open nothing

@@ -15,6 +15,7 @@ from convviz.core.model import MAX_CHANNELS
 from convviz.io.inputs import SUPPORTED_SUFFIXES, InputError, read_input
 from convviz.io.samples import SAMPLES, load_sample
 from convviz.qt.controller import Controller, Frame
+from convviz.qt.exports import install_exports
 from convviz.qt.kernel_editor import KernelEditor
 from convviz.qt.layer_panel import BrushBar, LayerPanel
 from convviz.qt.panels import FiltersPanel, InputPanel, SumPanel
@@ -114,6 +115,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.statusBar().addPermanentWidget(self.shape_label)
 
         self._make_menus()
+        self.exports = install_exports(self)
         self._connect()
         controller.refresh_now()
 

@@ -1,0 +1,165 @@
+"""``convviz render FILE -o figure.png``: the pipeline figure without opening a window.
+
+FILE is anything the app opens: an image or array (the layer is then the app's first
+screen, Keras' ``Conv2D(2, 3, activation='relu')``) or a ``.convviz`` session. ``--filters
+N`` shows the first N filters, one row each; for an image or array it also sets the
+layer's number of filters, with new filters drawn exactly as the app draws them, so
+``convviz render x.png --filters 3`` shows the weights ``convviz x.png --filters 3``
+opens with. Errors print one clear line to stderr and exit with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from convviz.core.model import MAX_FILTERS, Document, default_document
+from convviz.core.presets import KERNEL_PRESETS, canonical_preset
+from convviz.io.inputs import InputError, read_input
+
+SESSION_SUFFIX = ".convviz"
+MAX_SCALE = 8.0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="convviz render",
+        description="Draw the pipeline figure (channels → kernels → kernel maps → sum + bias"
+        " → activation → feature map) of an input or session as a PNG, without a window.",
+    )
+    parser.add_argument(
+        "file", metavar="FILE", help="an image, .npy/.npz array or .convviz session"
+    )
+    parser.add_argument("-o", "--output", required=True, metavar="FIGURE.png", help="PNG to write")
+    parser.add_argument(
+        "--preset",
+        metavar="NAME",
+        help="kernel preset for every filter: " + ", ".join(KERNEL_PRESETS),
+    )
+    parser.add_argument(
+        "--filters",
+        type=int,
+        metavar="N",
+        help=f"show the first N filters (1 to {MAX_FILTERS}); default: the selected filter",
+    )
+    parser.add_argument(
+        "--scale", type=float, default=2.0, metavar="S", help="pixels per unit, like a dpi factor"
+    )
+    parser.add_argument("--theme", choices=("light", "dark"), default="light")
+    parser.add_argument(
+        "--max-side",
+        type=int,
+        default=256,
+        metavar="PX",
+        help="downscale images whose longest side exceeds this (as the app does)",
+    )
+    return parser
+
+
+def _check_args(parser: argparse.ArgumentParser, args) -> None:
+    if args.filters is not None and not 1 <= args.filters <= MAX_FILTERS:
+        parser.error(f"--filters must be between 1 and {MAX_FILTERS}")
+    if not 0 < args.scale <= MAX_SCALE:
+        parser.error(f"--scale must be above 0 and at most {MAX_SCALE:g}")
+    if args.max_side < 1:
+        parser.error("--max-side must be at least 1")
+    if Path(args.output).suffix.lower() != ".png":
+        parser.error(f"the figure is written as PNG: name the output *.png, not {args.output}")
+    if args.preset is not None:
+        try:
+            args.preset = canonical_preset(args.preset)
+        except ValueError as exc:
+            parser.error(str(exc))
+
+
+def _session_state(path: Path) -> dict:
+    try:
+        from convviz.io.session import load_session
+    except ImportError:
+        raise InputError(
+            f"{path.name}: this version of convviz cannot open {SESSION_SUFFIX} sessions yet"
+        ) from None
+    return load_session(path).state
+
+
+def load_state(path, *, filters: int | None, preset: str | None, max_side: int) -> dict:
+    """The document state to draw for FILE and the options, built as the app builds it.
+
+    Raises
+    ------
+    InputError
+        When the file cannot be opened.
+    ValueError
+        When the options do not fit the document (e.g. more filters than a session has).
+    """
+    from convviz.qt.controller import Controller
+
+    path = Path(path)
+    if path.suffix.lower() == SESSION_SUFFIX:
+        state = _session_state(path)
+        if filters is not None and filters > state["settings"].filters:
+            raise ValueError(
+                f"{path.name} has {state['settings'].filters} filters: cannot show {filters}"
+            )
+        doc = Document(**state)
+    else:
+        loaded = read_input(path, max_side=max_side)
+        doc = default_document(loaded.array, loaded.channel_names)
+    # The controller applies options exactly as the app's command line does.
+    controller = Controller(doc)
+    if filters is not None and path.suffix.lower() != SESSION_SUFFIX:
+        controller.change_settings(filters=filters)
+    if preset is not None:
+        controller.apply_preset(preset, scope="layer")
+    return controller.state()
+
+
+def _ensure_gui_application():
+    from PySide6 import QtGui
+
+    app = QtGui.QGuiApplication.instance()
+    if app is None:
+        display = os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
+        if not display and not os.environ.get("QT_QPA_PLATFORM"):
+            os.environ["QT_QPA_PLATFORM"] = "offscreen"
+        app = QtGui.QGuiApplication(["convviz render"])
+    return app
+
+
+def main(argv=None) -> int:
+    """Run ``convviz render``; returns the exit status (0 written, 2 error)."""
+    parser = _parser()
+    try:
+        args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+        _check_args(parser, args)
+    except SystemExit as exc:  # argparse has printed the usage and the problem
+        return int(exc.code or 0)
+    _app = _ensure_gui_application()  # fonts need it; it must outlive the painting
+    from convviz.io.export import write_bytes
+    from convviz.qt.figure import png_bytes, render_pipeline
+
+    try:
+        state = load_state(
+            args.file, filters=args.filters, preset=args.preset, max_side=args.max_side
+        )
+        image = render_pipeline(state, filters=args.filters, scale=args.scale, theme=args.theme)
+    except InputError as exc:  # its message already names the file
+        print(f"convviz render: {exc}", file=sys.stderr)
+        return 2
+    except ValueError as exc:
+        print(f"convviz render: {args.file}: {exc}", file=sys.stderr)
+        return 2
+    try:
+        out = write_bytes(args.output, png_bytes(image))
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        print(f"convviz render: cannot write {args.output}: {reason}", file=sys.stderr)
+        return 2
+    print(f"wrote {out} ({image.width()}×{image.height()} px)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
