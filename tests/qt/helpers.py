@@ -60,7 +60,9 @@ def assert_views_match_model(window):
     for k in range(cg):
         for r in range(kh):
             for c in range(kw):
-                assert window.editor.cell(r, c, k).text() == format_number(doc.kernel[r, c, k, f])
+                # Cells show 3 significant digits in at most 7 characters.
+                text = window.editor.cell(r, c, k).text()
+                assert text == format_number(doc.kernel[r, c, k, f], max_chars=7), (r, c, k)
     return res
 
 
