@@ -1,0 +1,202 @@
+"""The built-in lessons: scenes a teacher walks through in class, one idea each.
+
+Each lesson is a session file in ``resources/lessons/`` whose lesson text is shown beside
+the views. The files are generated here from the shipped samples and the kernel presets,
+so their content is verifiable (a test checks that every shipped file equals what
+:func:`build_lesson` makes); regenerate them with ``python -m convviz.core.lessons``.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from convviz.core.model import LayerSettings, default_channel_names
+from convviz.core.presets import make_kernel
+from convviz.core.resources import resource_dir
+
+
+@dataclass(frozen=True)
+class Lesson:
+    """One built-in lesson.
+
+    Attributes
+    ----------
+    key : str
+        File stem in ``resources/lessons/``.
+    title : str
+        Menu entry and heading.
+    text : str
+        The explanation (3 to 6 sentences).
+    sample : str
+        The built-in sample used as input.
+    settings : LayerSettings
+    kernels : tuple of tuple of str
+        Per filter, the preset of each of its kernels.
+    """
+
+    key: str
+    title: str
+    text: str
+    sample: str
+    settings: LayerSettings
+    kernels: tuple[tuple[str, ...], ...]
+
+    @property
+    def markdown(self) -> str:
+        """Title and text as stored in the session's lesson field."""
+        return f"### {self.title}\n\n{self.text}"
+
+
+LESSONS = (
+    Lesson(
+        "01-one-kernel",
+        "1. One channel, one kernel",
+        "The input is a 28×28 grey digit: one channel, so the single filter of this "
+        "Conv2D(1, 3) layer holds exactly one kernel, a 3×3 Sobel x. The kernel slides over "
+        "the channel; at each position it multiplies the 9 pixels under it by its 9 weights "
+        "and adds the products, giving one value of the kernel map. With one channel there "
+        "is nothing else to sum: kernel map + bias is the pre-activation, and ReLU keeps its "
+        "positive part (edges where dark turns bright to the right) as the feature map. "
+        "Without padding a 3×3 kernel fits 26 times along 28 pixels, so the output is "
+        "(H', W', filters) = (26, 26, 1).",
+        "digit",
+        LayerSettings(kernel_size=(3, 3), filters=1, activation="relu"),
+        (("sobel x",),),
+    ),
+    Lesson(
+        "02-colour-one-filter",
+        "2. Colour input: three kernels make one filter",
+        "A colour input has three channels, R, G and B, so each filter holds three kernels, "
+        "one per input channel: the kernel tensor is (kh, kw, C_in, filters) = (3, 3, 3, 1). "
+        "Here kernel 1 (Sobel x) slides over R, kernel 2 (Sobel y) over G and kernel 3 "
+        "(Laplacian) over B, giving three kernel maps. The filter adds the three kernel maps "
+        "and its bias into ONE map; with the linear activation that sum is the feature map "
+        "itself. Each shape's edges survive the sum, found by the kernel of its own channel: "
+        "a filter never outputs one map per colour.",
+        "colour",
+        LayerSettings(kernel_size=(3, 3), filters=1, activation="linear"),
+        (("sobel x", "sobel y", "laplacian"),),
+    ),
+    Lesson(
+        "03-several-filters",
+        "3. Several filters: one feature map each",
+        "Conv2D(4, 3) on the colour input has four filters, each a stack of three 3×3 "
+        "kernels (one per input channel), so the kernel tensor is (kh, kw, C_in, filters) = "
+        "(3, 3, 3, 4), plus one bias per filter: 3·3·3·4 + 4 = 112 parameters. Every filter "
+        "sums its three kernel maps into one feature map, so the output (H', W', filters) = "
+        "(62, 62, 4) has one channel per filter, not per input channel. Filter 1 uses Sobel "
+        "x, filter 2 Sobel y, filter 3 the Laplacian and filter 4 a Gaussian blur, on all "
+        "three channels. Click a feature map on the right to select its filter and see its "
+        "kernels and kernel maps. A next layer would read these 4 feature maps as a "
+        "4-channel input.",
+        "colour",
+        LayerSettings(kernel_size=(3, 3), filters=4, activation="relu"),
+        (("sobel x",) * 3, ("sobel y",) * 3, ("laplacian",) * 3, ("gaussian",) * 3),
+    ),
+    Lesson(
+        "04-stride-padding",
+        "4. Stride and padding: how H' and W' come out",
+        "The digit and the Sobel x kernel of lesson 1, now with strides=2 and "
+        "padding='same'. The stride is the kernel's step: moving 2 pixels at a time it "
+        "visits every other position, so the feature map is about half as tall and wide. "
+        "padding='same' adds just enough zero rows and columns that H' = ceil(H / stride) = "
+        "ceil(28 / 2) = 14 (here one row at the bottom and one column on the right, where "
+        "Keras puts an odd one). With padding='valid' it would be H' = floor((H − kh) / "
+        "stride) + 1 = floor(25 / 2) + 1 = 13. Switch the padding and the strides and watch "
+        "(H', W', filters) above the feature maps.",
+        "digit",
+        LayerSettings(kernel_size=(3, 3), filters=1, strides=(2, 2), padding="same"),
+        (("sobel x",),),
+    ),
+    Lesson(
+        "05-dilation",
+        "5. Dilation: a wider view with the same weights",
+        "dilation_rate=2 spreads the 9 weights of the filter's 3×3 Sobel x kernel two pixels "
+        "apart: "
+        "it still has 9 weights but spans (kh − 1)·d + 1 = 5 pixels each way. Without "
+        "padding the output is H' = H − (kh − 1)·d = 28 − 4 = 24, so the feature map is "
+        "(24, 24, 1), two pixels smaller on each side than in lesson 1. In general H' = "
+        "floor((H + padding − (kh − 1)·d − 1) / stride) + 1. Keras refuses a stride above 1 "
+        "together with a dilation above 1, which is why this lesson keeps strides=1. Set "
+        "dilation_rate back to 1 to compare: same weights, finer edges.",
+        "digit",
+        LayerSettings(kernel_size=(3, 3), filters=1, dilation=(2, 2)),
+        (("sobel x",),),
+    ),
+    Lesson(
+        "06-depthwise",
+        "6. Depthwise or standard: summed or not",
+        "The three kernels of lesson 2 again, but in Conv2D(3, 3, groups=3): with groups = "
+        "C_in each filter holds C_in / groups = 1 kernel and reads only its own channel, so "
+        "the kernel tensor is (3, 3, 1, 3). Nothing is summed across channels: filter 1's "
+        "kernel map of R, plus its bias, is feature map 1, and likewise G gives feature map "
+        "2 and B feature map 3. The standard layer of lesson 2 has 3·3·3·1 + 1 = 28 "
+        "parameters for one feature map; this depthwise layer has 3·3·1·3 + 3 = 30 for "
+        "three. Keras' DepthwiseConv2D(3) computes the same, storing its kernel as "
+        "(3, 3, 3, 1).",
+        "colour",
+        LayerSettings(kernel_size=(3, 3), filters=3, groups=3, activation="linear"),
+        (("sobel x",), ("sobel y",), ("laplacian",)),
+    ),
+    # 7. Learning a kernel (issue #6) goes here: a Lesson whose kernels come from training.
+)
+
+
+def lesson_path(lesson: Lesson) -> Path:
+    """The shipped session file of a lesson."""
+    return resource_dir() / "lessons" / f"{lesson.key}.convviz"
+
+
+def build_lesson(lesson: Lesson, image: np.ndarray) -> dict:
+    """The document of a lesson, as :meth:`Controller.state` returns it.
+
+    Parameters
+    ----------
+    lesson : Lesson
+    image : np.ndarray
+        The lesson's sample as loaded from its shipped file, float32 (H, W, C).
+
+    Returns
+    -------
+    dict
+        input, kernel, bias (zeros), settings, channel_names, selected_filter (0).
+    """
+    s = lesson.settings
+    kh, kw = s.kernel_size
+    kernel = np.zeros((kh, kw, image.shape[2] // s.groups, s.filters), dtype=np.float32)
+    for f, presets in enumerate(lesson.kernels):
+        for k, name in enumerate(presets):
+            kernel[:, :, k, f] = make_kernel(name, kh, kw)
+    return dict(
+        input=np.ascontiguousarray(image, dtype=np.float32),
+        kernel=kernel,
+        bias=np.zeros(s.filters, dtype=np.float32),
+        settings=s,
+        channel_names=default_channel_names(image.shape[2]),
+        selected_filter=0,
+    )
+
+
+def write_lessons(folder: Path | None = None) -> list[Path]:
+    """Generate every lesson's session file into ``folder`` (default: the shipped one)."""
+    from convviz.io.samples import load_sample
+    from convviz.io.session import save_session
+
+    folder = resource_dir() / "lessons" if folder is None else Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for lesson in LESSONS:
+        state = build_lesson(lesson, load_sample(lesson.sample).array)
+        written.append(
+            save_session(folder / f"{lesson.key}.convviz", state, lesson=lesson.markdown)
+        )
+    return written
+
+
+if __name__ == "__main__":
+    for written_path in write_lessons(Path(sys.argv[1]) if len(sys.argv) > 1 else None):
+        print(written_path)

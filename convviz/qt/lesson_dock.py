@@ -1,0 +1,92 @@
+"""The lesson text beside the views, with Previous / Next to walk through lessons in class."""
+
+from __future__ import annotations
+
+from PySide6 import QtCore, QtWidgets
+
+# Read from the back of a classroom: larger than the rest of the UI.
+TEXT_STYLE = "font-size: 15pt;"
+
+
+class LessonDock(QtWidgets.QDockWidget):
+    """Shows a lesson's explanation (Markdown or plain text).
+
+    ``index`` is the built-in lesson shown, or -1 for a lesson from a file; Previous /
+    Next emit ``stepRequested(-1 / +1)`` and the session manager opens that lesson.
+    """
+
+    stepRequested = QtCore.Signal(int)
+
+    def __init__(self, parent=None):
+        super().__init__("Lesson", parent)
+        self.setObjectName("lesson_dock")
+        self.index = -1
+        self._count = 0
+        box = QtWidgets.QWidget()
+        lay = QtWidgets.QVBoxLayout(box)
+        self.text = QtWidgets.QTextBrowser()
+        self.text.setOpenExternalLinks(False)
+        self.text.setStyleSheet(TEXT_STYLE)
+        lay.addWidget(self.text, 1)
+        row = QtWidgets.QHBoxLayout()
+        self.previous_button = QtWidgets.QPushButton("◀ Previous")
+        self.next_button = QtWidgets.QPushButton("Next ▶")
+        self.position = QtWidgets.QLabel()
+        self.position.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
+        for button in (self.previous_button, self.next_button):
+            button.setStyleSheet(TEXT_STYLE)
+        self.position.setStyleSheet(TEXT_STYLE)
+        self.previous_button.clicked.connect(lambda: self.stepRequested.emit(-1))
+        self.next_button.clicked.connect(lambda: self.stepRequested.emit(1))
+        row.addWidget(self.previous_button)
+        row.addWidget(self.position, 1)
+        row.addWidget(self.next_button)
+        lay.addLayout(row)
+        self.setWidget(box)
+        self.setMinimumWidth(340)
+
+    def show_lesson(self, text: str | None) -> None:
+        """Show ``text`` (hide the dock when there is none); not a built-in lesson."""
+        self.index = -1
+        self.text.setMarkdown(text or "")
+        self._update_buttons()
+        self.setVisible(bool(text))
+
+    def set_position(self, index: int, count: int) -> None:
+        """Mark the text shown as built-in lesson ``index`` of ``count``."""
+        self.index, self._count = index, count
+        self._update_buttons()
+
+    def _update_buttons(self) -> None:
+        builtin = self.index >= 0
+        self.previous_button.setEnabled(builtin and self.index > 0)
+        self.next_button.setEnabled(not builtin or self.index < self._count - 1)
+        self.position.setText(f"lesson {self.index + 1} of {self._count}" if builtin else "")
+
+
+class LessonTextDialog(QtWidgets.QDialog):
+    """Asks for the explanation saved with a lesson."""
+
+    def __init__(self, parent=None, initial: str = ""):
+        super().__init__(parent)
+        self.setWindowTitle("Save as lesson")
+        lay = QtWidgets.QVBoxLayout(self)
+        hint = QtWidgets.QLabel(
+            "The explanation shown beside the views when this lesson is opened "
+            "(plain text or Markdown; a first line '## Title' makes a heading):"
+        )
+        hint.setWordWrap(True)
+        lay.addWidget(hint)
+        self.editor = QtWidgets.QPlainTextEdit(initial)
+        lay.addWidget(self.editor, 1)
+        buttons = QtWidgets.QDialogButtonBox(
+            QtWidgets.QDialogButtonBox.StandardButton.Ok
+            | QtWidgets.QDialogButtonBox.StandardButton.Cancel
+        )
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        lay.addWidget(buttons)
+        self.resize(640, 420)
+
+    def text(self) -> str:
+        return self.editor.toPlainText()

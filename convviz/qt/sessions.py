@@ -1,0 +1,423 @@
+"""Sessions in the GUI: open, save, recent files, lessons, unsaved-changes prompts, recovery.
+
+``install_sessions(window)`` adds the File and Lessons menu entries and the lesson dock,
+restores the saved window layout and brush, and offers to restore the recovery file an
+abnormal exit left behind. While the app runs, the document is autosaved to that
+recovery file about two seconds after each change; a normal close deletes it.
+
+Every question to the user goes through one method (``ask_unsaved``, ``ask_restore``,
+``ask_open_path``, ``ask_save_path``, ``ask_lesson_text``, ``warn``) so tests can answer
+instead of a person.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from pathlib import Path
+from time import monotonic
+
+from PySide6 import QtCore, QtGui, QtWidgets
+
+from convviz.core.lessons import LESSONS, lesson_path
+from convviz.io.inputs import InputError
+from convviz.io.session import SUFFIX, load_session, save_session
+from convviz.qt.lesson_dock import LessonDock, LessonTextDialog
+
+MAX_RECENT = 8
+AUTOSAVE_MS = 2000
+# During a continuous change (training, a long paint session) autosave anyway this often.
+AUTOSAVE_MAX_DELAY_S = 10.0
+RECOVERY_NAME = "recovery" + SUFFIX
+_FILTER = f"convviz sessions (*{SUFFIX});;All files (*)"
+
+
+def default_settings() -> QtCore.QSettings:
+    """The app's QSettings, or an INI file named by ``CONVVIZ_SETTINGS_FILE`` (tests)."""
+    path = os.environ.get("CONVVIZ_SETTINGS_FILE")
+    if path:
+        return QtCore.QSettings(path, QtCore.QSettings.Format.IniFormat)
+    return QtCore.QSettings("convviz", "convviz")
+
+
+def default_recovery_dir() -> Path:
+    """``CONVVIZ_RECOVERY_DIR`` if set, else the app's data folder."""
+    folder = os.environ.get("CONVVIZ_RECOVERY_DIR") or QtCore.QStandardPaths.writableLocation(
+        QtCore.QStandardPaths.StandardLocation.AppDataLocation
+    )
+    return Path(folder)
+
+
+def install_sessions(window, settings=None, recovery_dir=None) -> SessionManager:
+    """Give ``window`` sessions, lessons, saved preferences and crash recovery.
+
+    Parameters
+    ----------
+    window : MainWindow
+    settings : QSettings, optional
+        Default: :func:`default_settings`.
+    recovery_dir : path, optional
+        Where the recovery file lives; default :func:`default_recovery_dir`.
+
+    Returns
+    -------
+    SessionManager
+    """
+    manager = SessionManager(window, settings or default_settings(), recovery_dir)
+    manager.restore_preferences()
+    manager.offer_recovery()
+    return manager
+
+
+class SessionManager(QtCore.QObject):
+    """The current session file of one window and everything that keeps it safe."""
+
+    def __init__(self, window, settings: QtCore.QSettings, recovery_dir=None):
+        super().__init__(window)
+        self.window = window
+        self.controller = window.controller
+        self.settings = settings
+        self.path: Path | None = None
+        self.lesson_text: str | None = None
+        # True after restoring a recovery file: the work exists in no saved file yet.
+        self.restored = False
+        folder = Path(recovery_dir) if recovery_dir is not None else default_recovery_dir()
+        self.recovery_path = folder / RECOVERY_NAME
+        self._closed = False
+        self._pending_since: float | None = None
+        self.autosave_timer = QtCore.QTimer(self)
+        self.autosave_timer.setSingleShot(True)
+        self.autosave_timer.setInterval(AUTOSAVE_MS)
+        self.autosave_timer.timeout.connect(self.autosave_now)
+
+        self.dock = LessonDock(window)
+        window.addDockWidget(QtCore.Qt.DockWidgetArea.RightDockWidgetArea, self.dock)
+        self.dock.hide()
+        self.dock.stepRequested.connect(self.step_lesson)
+        self._make_menus()
+        self.controller.historyChanged.connect(self._on_history)
+        self.controller.frameReady.connect(self._schedule_autosave)
+        window.close_guards.append(self._close_guard)
+        app = QtWidgets.QApplication.instance()
+        if app is not None:
+            app.aboutToQuit.connect(self._after_close)
+        self._update_title()
+
+    # -- menus ----------------------------------------------------------------------------
+    def _make_menus(self) -> None:
+        w = self.window
+        menu, before = w.file_menu, w.quit_separator
+        menu.insertSeparator(before)
+        self.open_action = QtGui.QAction("Open &session…", w)
+        # Ctrl+O opens an input image; a session gets the shifted shortcut.
+        self.open_action.setShortcut(QtGui.QKeySequence("Ctrl+Shift+O"))
+        self.open_action.triggered.connect(self.open_dialog)
+        self.recent_menu = QtWidgets.QMenu("Open &recent session", w)
+        self.save_action = QtGui.QAction("&Save session", w)
+        self.save_action.setShortcut(QtGui.QKeySequence("Ctrl+S"))
+        self.save_action.triggered.connect(self.save)
+        self.save_as_action = QtGui.QAction("Save session &as…", w)
+        self.save_as_action.setShortcut(QtGui.QKeySequence("Ctrl+Shift+S"))
+        self.save_as_action.triggered.connect(lambda: self.save_as())
+        menu.insertAction(before, self.open_action)
+        menu.insertMenu(before, self.recent_menu)
+        menu.insertAction(before, self.save_action)
+        menu.insertAction(before, self.save_as_action)
+        self._rebuild_recent()
+
+        lessons = self.lessons_menu = QtWidgets.QMenu("&Lessons", w)
+        w.menuBar().insertMenu(w.help_menu.menuAction(), lessons)
+        for i, lesson in enumerate(LESSONS):
+            lessons.addAction(lesson.title, lambda i=i: self.open_lesson(i))
+        lessons.addSeparator()
+        lessons.addAction("Save as lesson…", lambda: self.save_as_lesson())
+        lessons.addAction(self.dock.toggleViewAction())
+
+    def recent_files(self) -> list[str]:
+        value = self.settings.value("recent", [])
+        if isinstance(value, str):  # QSettings returns a lone entry as a string
+            value = [value]
+        return [str(v) for v in (value or [])][:MAX_RECENT]
+
+    def _remember(self, path: Path) -> None:
+        entry = str(Path(path).absolute())
+        recent = [entry] + [r for r in self.recent_files() if r != entry]
+        self.settings.setValue("recent", recent[:MAX_RECENT])
+        self._rebuild_recent()
+
+    def _rebuild_recent(self) -> None:
+        self.recent_menu.clear()
+        recent = self.recent_files()
+        for entry in recent:
+            self.recent_menu.addAction(Path(entry).name, lambda e=entry: self.open_recent(e))
+            self.recent_menu.actions()[-1].setToolTip(entry)
+        self.recent_menu.setEnabled(bool(recent))
+
+    def open_recent(self, entry: str) -> bool:
+        """Open a recent session; one that no longer exists leaves the list, with a message."""
+        if not Path(entry).is_file():
+            self.settings.setValue("recent", [r for r in self.recent_files() if r != entry])
+            self._rebuild_recent()
+            self.window.show_message(f"{Path(entry).name} no longer exists; removed from the list")
+            return False
+        return self.open_session(entry)
+
+    # -- questions (replaced in tests) --------------------------------------------------------
+    def ask_unsaved(self) -> str:
+        """'save', 'discard' or 'cancel'."""
+        buttons = QtWidgets.QMessageBox.StandardButton
+        answer = QtWidgets.QMessageBox.question(
+            self.window,
+            "Unsaved changes",
+            f"Save the changes to {self.display_name()} first?",
+            buttons.Save | buttons.Discard | buttons.Cancel,
+            buttons.Save,
+        )
+        return {buttons.Save: "save", buttons.Discard: "discard"}.get(answer, "cancel")
+
+    def ask_restore(self) -> bool:
+        buttons = QtWidgets.QMessageBox.StandardButton
+        answer = QtWidgets.QMessageBox.question(
+            self.window,
+            "Restore unsaved work?",
+            "convviz did not close normally last time. Restore the work it saved automatically?",
+            buttons.Yes | buttons.No,
+            buttons.Yes,
+        )
+        return answer == buttons.Yes
+
+    def ask_open_path(self, title: str = "Open a session") -> str | None:
+        path, _ = QtWidgets.QFileDialog.getOpenFileName(self.window, title, "", _FILTER)
+        return path or None
+
+    def ask_save_path(self, title: str = "Save the session") -> str | None:
+        start = str(self.path) if self.path else "untitled" + SUFFIX
+        path, _ = QtWidgets.QFileDialog.getSaveFileName(self.window, title, start, _FILTER)
+        return path or None
+
+    def ask_lesson_text(self, initial: str) -> str | None:
+        dialog = LessonTextDialog(self.window, initial)
+        return dialog.text() if dialog.exec() == QtWidgets.QDialog.DialogCode.Accepted else None
+
+    def warn(self, title: str, text: str) -> None:
+        QtWidgets.QMessageBox.warning(self.window, title, text)
+
+    # -- state ------------------------------------------------------------------------------
+    @property
+    def modified(self) -> bool:
+        return self.restored or not self.controller.history.is_clean
+
+    def display_name(self) -> str:
+        return self.path.name if self.path else "untitled" + SUFFIX
+
+    def _update_title(self) -> None:
+        self.window.setWindowTitle(f"convviz — {self.display_name()}[*]")
+        self.window.setWindowModified(self.modified)
+
+    def _on_history(self) -> None:
+        self._update_title()
+        self._schedule_autosave()
+
+    def _view(self) -> dict:
+        brush = self.window.brush
+        return {"brush": {"radius": brush.radius.value(), "value": brush.value.value()}}
+
+    def _apply_view(self, view: dict) -> None:
+        brush = view.get("brush")
+        if isinstance(brush, dict):
+            for key in ("radius", "value"):
+                if isinstance(brush.get(key), int | float) and not isinstance(brush[key], bool):
+                    getattr(self.window.brush, key).setValue(float(brush[key]))
+
+    def maybe_save(self) -> bool:
+        """Ask about unsaved changes; True when it is fine to replace or close the document."""
+        if not self.modified:
+            return True
+        answer = self.ask_unsaved()
+        if answer == "save":
+            return self.save()
+        return answer == "discard"
+
+    # -- open -----------------------------------------------------------------------------
+    def open_dialog(self) -> None:
+        if self.maybe_save():
+            path = self.ask_open_path()
+            if path:
+                self._open(Path(path), remember=True)
+
+    def open_session(self, path) -> bool:
+        """Open a session file (asking about unsaved changes first); False if not opened."""
+        return self.maybe_save() and self._open(Path(path), remember=True)
+
+    def open_lesson(self, index: int) -> bool:
+        """Open built-in lesson ``index`` (of ``LESSONS``) and show its text."""
+        if not self.maybe_save():
+            return False
+        opened = self._open(lesson_path(LESSONS[index]), remember=False)
+        if opened:
+            # A built-in lesson is a starting point: Save must not write into the app.
+            self.path = None
+            self.dock.set_position(index, len(LESSONS))
+            self._update_title()
+        return opened
+
+    def step_lesson(self, delta: int) -> None:
+        index = self.dock.index + delta
+        if 0 <= index < len(LESSONS):
+            self.open_lesson(index)
+
+    def _open(self, path: Path, remember: bool) -> bool:
+        try:
+            session = load_session(path)
+            self.controller.open_state(session.state)
+        except (InputError, ValueError) as exc:
+            self.warn("Cannot open this session", str(exc))
+            return False
+        self.path = path if remember else None
+        self.restored = False
+        self.lesson_text = session.lesson
+        self._apply_view(session.view)
+        self.dock.show_lesson(session.lesson)
+        self.controller.history.set_clean()
+        if remember:
+            self._remember(path)
+        self._update_title()
+        self.window.show_message(f"Opened {path.name}")
+        return True
+
+    # -- save -----------------------------------------------------------------------------
+    def save(self) -> bool:
+        """Save to the current file (asking for one if there is none); True if saved."""
+        if self.path is None:
+            return self.save_as()
+        return self._write(self.path, self.lesson_text)
+
+    def save_as(self, path=None) -> bool:
+        path = path or self.ask_save_path()
+        return bool(path) and self._write(_with_suffix(path), self.lesson_text)
+
+    def save_as_lesson(self, path=None, text=None) -> bool:
+        """Save the current session with an explanation text, shown when it is opened."""
+        text = text if text is not None else self.ask_lesson_text(self.lesson_text or "")
+        if text is None:
+            return False
+        path = path or self.ask_save_path("Save as lesson")
+        if not path:
+            return False
+        lesson = text.strip() or None
+        if not self._write(_with_suffix(path), lesson):
+            return False
+        self.lesson_text = lesson
+        self.dock.show_lesson(lesson)
+        return True
+
+    def _write(self, path: Path, lesson) -> bool:
+        self.controller.abort_stroke()
+        try:
+            save_session(path, self.controller.state(), view=self._view(), lesson=lesson)
+        except (OSError, ValueError) as exc:
+            self.warn("Cannot save the session", f"{path.name}: {exc}")
+            return False
+        self.path = path
+        self.restored = False
+        self.controller.history.set_clean()
+        self._remember(path)
+        self._update_title()
+        self.window.show_message(f"Saved {path.name}")
+        return True
+
+    # -- recovery ---------------------------------------------------------------------------
+    def _schedule_autosave(self, *_args) -> None:
+        if self._closed:
+            return
+        now = monotonic()
+        if self._pending_since is None:
+            self._pending_since = now
+        if now - self._pending_since < AUTOSAVE_MAX_DELAY_S or not self.autosave_timer.isActive():
+            self.autosave_timer.start()
+
+    def autosave_now(self) -> None:
+        """Write the recovery file (or delete it when nothing is unsaved)."""
+        self.autosave_timer.stop()
+        self._pending_since = None
+        if not self.modified:
+            self._remove_recovery()
+            return
+        view = dict(self._view(), path=str(self.path) if self.path else None)
+        try:
+            self.recovery_path.parent.mkdir(parents=True, exist_ok=True)
+            save_session(
+                self.recovery_path, self.controller.state(), view=view, lesson=self.lesson_text
+            )
+        except (OSError, ValueError) as exc:
+            self.window.show_message(f"Autosave failed: {exc}")
+
+    def offer_recovery(self) -> bool:
+        """After an abnormal exit, offer the recovery file; True if it was restored."""
+        if not self.recovery_path.exists():
+            return False
+        restored = False
+        if self.ask_restore():
+            try:
+                session = load_session(self.recovery_path)
+                self.controller.open_state(session.state)
+            except (InputError, ValueError) as exc:
+                self.warn("Cannot restore the unsaved work", str(exc))
+            else:
+                path = session.view.get("path")
+                self.path = Path(path) if isinstance(path, str) else None
+                self.lesson_text = session.lesson
+                self._apply_view(session.view)
+                self.dock.show_lesson(session.lesson)
+                self.restored = restored = True
+                self._update_title()
+                self.window.show_message("Restored the work of the last session (not saved yet)")
+        if not restored:
+            self._remove_recovery()
+        return restored
+
+    def _remove_recovery(self) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            self.recovery_path.unlink()
+
+    # -- preferences and closing ---------------------------------------------------------------
+    def restore_preferences(self) -> None:
+        s, w = self.settings, self.window
+        geometry, state = s.value("window/geometry"), s.value("window/state")
+        if isinstance(geometry, QtCore.QByteArray):
+            w.restoreGeometry(geometry)
+        if isinstance(state, QtCore.QByteArray):
+            w.restoreState(state)
+        for key, box in (("brush/radius", w.brush.radius), ("brush/value", w.brush.value)):
+            with contextlib.suppress(TypeError, ValueError):
+                value = s.value(key)
+                if value is not None:
+                    box.setValue(float(value))
+
+    def save_preferences(self) -> None:
+        s, w = self.settings, self.window
+        s.setValue("window/geometry", w.saveGeometry())
+        s.setValue("window/state", w.saveState())
+        s.setValue("brush/radius", w.brush.radius.value())
+        s.setValue("brush/value", w.brush.value.value())
+        s.sync()
+
+    def _close_guard(self) -> bool:
+        if not self.maybe_save():
+            return False
+        # Another guard may still cancel the close: clean up once the window is really gone.
+        QtCore.QTimer.singleShot(0, self._after_close)
+        return True
+
+    def _after_close(self) -> None:
+        if self._closed or self.window.isVisible():
+            return
+        self._closed = True
+        self.autosave_timer.stop()
+        self.save_preferences()
+        self._remove_recovery()
+
+
+def _with_suffix(path) -> Path:
+    path = Path(path)
+    return path if path.suffix.lower() == SUFFIX else path.with_name(path.name + SUFFIX)

@@ -1,0 +1,73 @@
+"""The shipped lessons: each opens, equals what the generator makes, and says true numbers."""
+
+import math
+import re
+
+import numpy as np
+import pytest
+
+from convviz import conv2d
+from convviz.core.lessons import LESSONS, build_lesson, lesson_path, write_lessons
+from convviz.io.samples import load_sample
+from convviz.io.session import load_session
+
+
+@pytest.mark.parametrize("lesson", LESSONS, ids=lambda lesson: lesson.key)
+def test_shipped_lesson_equals_the_generator(lesson):
+    loaded = load_session(lesson_path(lesson))
+    expected = build_lesson(lesson, load_sample(lesson.sample).array)
+    for key in ("input", "kernel", "bias"):
+        np.testing.assert_array_equal(loaded.state[key], expected[key])
+    for key in ("settings", "channel_names", "selected_filter"):
+        assert loaded.state[key] == expected[key]
+    assert loaded.lesson == lesson.markdown
+
+
+def test_generator_writes_identical_files(tmp_path):
+    for path in write_lessons(tmp_path):
+        assert path.read_bytes() == (lesson_path_by_name(path.name)).read_bytes()
+
+
+def lesson_path_by_name(name):
+    return next(lesson_path(lesson) for lesson in LESSONS if f"{lesson.key}.convviz" == name)
+
+
+def expected_output_side(n, k, stride, dilation, padding):
+    # Written from the textbook formulas, independently of conv_geometry.
+    span = (k - 1) * dilation + 1
+    if padding == "same":
+        return math.ceil(n / stride)
+    return (n - span) // stride + 1
+
+
+@pytest.mark.parametrize("lesson", LESSONS, ids=lambda lesson: lesson.key)
+def test_lesson_computes_and_its_text_states_true_shapes(lesson):
+    state = load_session(lesson_path(lesson)).state
+    s = state["settings"]
+    res = conv2d(state["input"], state["kernel"], state["bias"], **s.conv_kwargs())
+    h, w, c = state["input"].shape
+    out = tuple(
+        expected_output_side(n, k, st, d, s.padding)
+        for n, k, st, d in zip((h, w), s.kernel_size, s.strides, s.dilation, strict=True)
+    )
+    assert res.feature_maps.shape == (*out, s.filters)
+    kernel_shape = state["kernel"].shape
+    assert kernel_shape == (*s.kernel_size, c // s.groups, s.filters)
+    # Every shape a lesson quotes as (H', W', filters) or a kernel tensor must be the real one.
+    for quoted in re.findall(r"\(H', W', filters\) = \(([\d, ]+)\)", lesson.text):
+        assert tuple(int(v) for v in quoted.split(",")) == (*out, s.filters)
+    for quoted in re.findall(
+        r"kernel tensor is (?:\(kh, kw, C_in, filters\) = )?\(([\d, ]+)\)", lesson.text
+    ):
+        assert tuple(int(v) for v in quoted.split(",")) == kernel_shape
+    params = int(np.prod(kernel_shape)) + s.filters * s.use_bias
+    assert res.param_count == params
+    if "parameters" in lesson.text:
+        assert f"= {params} " in lesson.text
+    assert 3 <= len(re.findall(r"[.!?](?:\s|$)", lesson.text)) <= 7
+
+
+def test_lessons_mention_kernel_filter_and_feature_map():
+    for lesson in LESSONS:
+        text = lesson.text.lower()
+        assert "kernel" in text and "filter" in text and "feature map" in text, lesson.key
