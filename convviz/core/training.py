@@ -1,0 +1,426 @@
+"""Learning one filter by gradient descent: the loss, its gradients and the optimisers.
+
+The selected filter's kernels ``w`` (kh, kw, Cg) and bias ``b`` are fitted so that its
+feature map ``a = act(z)``, ``z[r, s] = sum_ijc w[i, j, c] x_pad[r sh + i dh, s sw + j dw,
+c] + b``, matches a target map ``t``. The loss is ``L = mean((a - t)**2)`` over the H'W'
+output pixels, so with ``delta = 2 / N (a - t) act'(z)``::
+
+    dL/dw[i, j, c] = sum_rs delta[r, s] x_pad[r sh + i dh, s sw + j dw, c]
+    dL/db          = sum_rs delta[r, s]
+
+The input never changes during training, so the input windows each output pixel reads are
+gathered once (im2col); a step is then two matrix-vector products.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from convviz.core.activations import activate, activation_derivative, canonical_activation
+from convviz.core.commands import Command, StateCommand
+from convviz.core.conv import conv2d, conv_geometry, pad_input
+from convviz.core.model import WEIGHTS
+from convviz.core.presets import filter_preset, glorot_uniform
+
+OPTIMIZERS = ("sgd", "momentum", "adam")
+"""Optimiser names: plain SGD, SGD with momentum 0.9, Adam with Keras' defaults."""
+STARTS = ("current", "zeros", "glorot")
+"""Where training starts: the document's kernels, all zeros, or a seeded Glorot draw."""
+
+MOMENTUM = 0.9
+ADAM_BETA_1, ADAM_BETA_2, ADAM_EPSILON = 0.9, 0.999, 1e-7  # keras.optimizers.Adam defaults
+# Above this many bytes the gathered windows are rebuilt block by block at every step
+# instead of being kept: slower, but a 1024x1024x16 input with 11x11 kernels fits in memory.
+WINDOW_BUDGET_BYTES = 96 << 20
+
+
+class TrainingDiverged(ValueError):
+    """The loss or the weights stopped being finite numbers (learning rate too high)."""
+
+
+@dataclass(frozen=True)
+class FilterSetup:
+    """What one filter computes, apart from its weights.
+
+    Attributes
+    ----------
+    x : numpy.ndarray
+        ``(H, W, Cg)`` float32: the input channels the filter's kernels slide over.
+    conv : dict
+        ``strides``, ``padding``, ``dilation_rate``, ``padding_mode``, ``activation`` and
+        ``flip_kernel``, as `conv2d` takes them.
+    use_bias : bool
+        Whether the layer adds (and training fits) a bias.
+    """
+
+    x: np.ndarray
+    conv: dict
+    use_bias: bool
+
+    @classmethod
+    def from_state(cls, state: dict, f: int | None = None) -> FilterSetup:
+        """The setup of filter `f` (default: the selected one) of a document state.
+
+        Parameters
+        ----------
+        state : dict
+            As ``Document.snapshot()`` / ``Controller.state()`` return it.
+        f : int or None
+            Filter index.
+        """
+        s = state["settings"]
+        f = state["selected_filter"] if f is None else f
+        cg = state["kernel"].shape[2]
+        group = f // (s.filters // s.groups)
+        x = np.ascontiguousarray(state["input"][:, :, group * cg : (group + 1) * cg])
+        conv = s.conv_kwargs()
+        del conv["groups"]
+        return cls(x=x, conv=conv, use_bias=s.use_bias)
+
+    def feature_map(self, kernel: np.ndarray, bias: float) -> np.ndarray:
+        """The filter's ``(H', W')`` feature map with these kernels ``(kh, kw, Cg)``."""
+        b = np.array([bias], np.float32) if self.use_bias else None
+        res = conv2d(self.x, kernel[..., None], b, kernel_map_filters=(), **self.conv)
+        return np.array(res.feature_maps[..., 0])
+
+
+class _Windows:
+    """The input windows of every output pixel, as a matrix ``(kh * kw * Cg, H'W')``.
+
+    One row per kernel tap: BLAS runs both products of a step on long contiguous rows,
+    ten times faster than on the (H'W', taps) layout with its short rows.
+    """
+
+    def __init__(self, x, kernel_size, conv: dict, budget: int):
+        (kh, kw), cg = kernel_size, x.shape[2]
+        geom = conv_geometry(
+            x.shape, (kh, kw), conv["strides"], conv["padding"], conv["dilation_rate"]
+        )
+        (sh, sw), (dh, dw) = geom.strides, geom.dilation
+        self.out_size = geom.output_size
+        xp = pad_input(x, geom.padding, conv["padding_mode"])
+        spans = geom.effective_kernel_size
+        view = sliding_window_view(xp, spans, axis=(0, 1))[::sh, ::sw, :, ::dh, ::dw]
+        # (H', W', Cg, kh, kw) -> (kh, kw, Cg, H', W'): rows in the kernel's memory order.
+        self.view = view[: self.out_size[0], : self.out_size[1]].transpose(3, 4, 2, 0, 1)
+        self.taps = kh * kw * cg
+        row_bytes = self.out_size[1] * self.taps * xp.itemsize
+        self.rows = max(1, min(self.out_size[0], budget // max(row_bytes, 1)))
+        self.matrix = self._block(0, self.out_size[0]) if self.rows == self.out_size[0] else None
+
+    def _block(self, r0: int, r1: int) -> np.ndarray:
+        return np.ascontiguousarray(self.view[..., r0:r1, :]).reshape(self.taps, -1)
+
+    def blocks(self):
+        """Yield (pixel slice, window matrix) covering all output pixels."""
+        if self.matrix is not None:
+            yield slice(None), self.matrix
+            return
+        w_out = self.out_size[1]
+        for r0 in range(0, self.out_size[0], self.rows):
+            r1 = min(r0 + self.rows, self.out_size[0])
+            yield slice(r0 * w_out, r1 * w_out), self._block(r0, r1)
+
+    def correlate(self, w: np.ndarray) -> np.ndarray:
+        """``z`` without bias, flattened: the kernel ``w`` (flat) times the windows."""
+        z = np.empty(self.out_size[0] * self.out_size[1], self.view.dtype)
+        for pixels, m in self.blocks():
+            z[pixels] = w @ m
+        return z
+
+    def gradient(self, delta: np.ndarray) -> np.ndarray:
+        """``sum_pixels delta * window``: dL/dw (flat) for per-pixel ``delta = dL/dz``."""
+        g = np.zeros(self.taps, np.float64)
+        for pixels, m in self.blocks():
+            g += m @ delta[pixels]
+        return g
+
+
+class _Loss:
+    """Loss and gradients of one filter against a fixed target."""
+
+    def __init__(self, setup: FilterSetup, kernel_size, target, budget: int):
+        self.setup = setup
+        self.kernel_shape = (*kernel_size, setup.x.shape[2])
+        self.windows = _Windows(setup.x, kernel_size, setup.conv, budget)
+        target = np.asarray(target, np.float32)
+        if target.shape != self.windows.out_size:
+            raise ValueError(
+                f"the target must have the feature map's shape (H', W') = "
+                f"{self.windows.out_size}, got {target.shape}"
+            )
+        if not np.isfinite(target).all():
+            raise ValueError("the target contains NaN or infinite values")
+        self.target = target.ravel()
+        self.activation = canonical_activation(setup.conv["activation"])
+        self.flip = setup.conv["flip_kernel"]
+
+    def _oriented(self, kernel: np.ndarray) -> np.ndarray:
+        # conv2d slides the rotated kernel when flip_kernel is on; rotating twice undoes it.
+        return kernel[::-1, ::-1] if self.flip else kernel
+
+    def __call__(self, kernel, bias, want_grad=True):
+        w = np.ascontiguousarray(self._oriented(kernel), np.float32).ravel()
+        z = self.windows.correlate(w)
+        if self.setup.use_bias:
+            z += np.float32(bias)
+        a = z if self.activation == "linear" else activate(self.activation, z)
+        residual = a.astype(np.float64) - self.target
+        loss = float(np.mean(residual * residual))
+        if not want_grad:
+            return loss, None, None
+        delta = (2.0 / residual.size) * residual
+        if self.activation != "linear":
+            delta *= activation_derivative(self.activation, z)
+        delta = delta.astype(np.float32)
+        grad = self._oriented(self.windows.gradient(delta).reshape(self.kernel_shape))
+        d_bias = float(delta.sum(dtype=np.float64)) if self.setup.use_bias else 0.0
+        return loss, np.ascontiguousarray(grad), d_bias
+
+
+def filter_gradients(setup: FilterSetup, kernel, bias, target, budget=WINDOW_BUDGET_BYTES):
+    """Loss of one filter against a target map, and its gradients.
+
+    Parameters
+    ----------
+    setup : FilterSetup
+        Input channels and layer settings of the filter.
+    kernel : array_like
+        ``(kh, kw, Cg)``: the filter's kernels.
+    bias : float
+        The filter's bias (ignored without ``setup.use_bias``).
+    target : array_like
+        ``(H', W')``: the wanted feature map.
+    budget : int
+        Bytes of gathered input windows to keep at once (tests use tiny budgets to
+        exercise the block-by-block path).
+
+    Returns
+    -------
+    loss : float
+        ``mean((feature_map - target) ** 2)``.
+    d_kernel : numpy.ndarray
+        ``(kh, kw, Cg)`` float64, dL/dw.
+    d_bias : float
+        dL/db; 0 without a bias.
+    """
+    kernel = np.asarray(kernel, np.float32)
+    return _Loss(setup, kernel.shape[:2], target, budget)(kernel, bias)
+
+
+def teacher_kernels(presets, kernel_shape, rng: np.random.Generator | None = None) -> np.ndarray:
+    """A hidden teacher filter: one preset per kernel, or one preset for all of them.
+
+    Parameters
+    ----------
+    presets : str or sequence of str
+        Preset names (see `convviz.core.presets.KERNEL_PRESETS`), one per input channel
+        of the filter, or one for every channel.
+    kernel_shape : (int, int, int)
+        ``(kh, kw, Cg)``.
+    rng : numpy.random.Generator or None
+        Needed only by the random preset; default seed 0.
+
+    Returns
+    -------
+    numpy.ndarray
+        float32 ``(kh, kw, Cg)``.
+    """
+    kh, kw, cg = kernel_shape
+    names = [presets] * cg if isinstance(presets, str) else list(presets)
+    if len(names) != cg:
+        raise ValueError(f"need one preset per kernel ({cg}), got {len(names)}: {names}")
+    rng = np.random.default_rng(0) if rng is None else rng
+    return np.stack([filter_preset(n, kh, kw, 1, 1, rng)[:, :, 0] for n in names], axis=2)
+
+
+def teacher_target(state: dict, presets: str | Sequence[str], bias: float = 0.0, rng=None):
+    """The feature map a hidden teacher filter makes on the document's input.
+
+    Parameters
+    ----------
+    state : dict
+        Document state (``Controller.state()``); the teacher replaces its selected
+        filter, with the same settings and input channels.
+    presets : str or sequence of str
+        See `teacher_kernels`.
+    bias : float
+        The teacher's bias, used only when the layer has one.
+    rng : numpy.random.Generator or None
+        For the random preset.
+
+    Returns
+    -------
+    target : numpy.ndarray
+        ``(H', W')`` float32, the teacher's feature map.
+    kernels : numpy.ndarray
+        ``(kh, kw, Cg)`` float32, the teacher's kernels (to reveal after training).
+    """
+    kernels = teacher_kernels(presets, state["kernel"].shape[:3], rng)
+    return FilterSetup.from_state(state).feature_map(kernels, bias), kernels
+
+
+def start_weights(choice: str, state: dict, seed: int = 0) -> tuple[np.ndarray, float]:
+    """Kernels ``(kh, kw, Cg)`` and bias of the selected filter to start training from.
+
+    ``"current"`` copies the document's, ``"zeros"`` zeros both, ``"glorot"`` draws the
+    kernels as Keras' ``glorot_uniform`` does for this layer (seeded) with a zero bias.
+    """
+    f, kernel = state["selected_filter"], state["kernel"]
+    if choice == "current":
+        return kernel[..., f].copy(), float(state["bias"][f])
+    if choice == "zeros":
+        return np.zeros(kernel.shape[:3], np.float32), 0.0
+    if choice == "glorot":
+        return glorot_uniform(kernel.shape, np.random.default_rng(seed))[..., f], 0.0
+    raise ValueError(f"start must be one of {', '.join(STARTS)}, got {choice!r}")
+
+
+class Trainer:
+    """Gradient descent on one filter's kernels and bias, one deterministic step at a time.
+
+    Parameters
+    ----------
+    setup : FilterSetup
+        Input channels and settings of the filter.
+    kernel : array_like
+        ``(kh, kw, Cg)`` starting kernels.
+    bias : float
+        Starting bias (kept as is without ``setup.use_bias``).
+    target : array_like
+        ``(H', W')``: the feature map to learn.
+    optimizer : str
+        One of `OPTIMIZERS`.
+    learning_rate : float
+        Step size; may be changed between steps.
+    budget : int
+        See `filter_gradients`.
+
+    Attributes
+    ----------
+    steps : int
+        Updates made so far.
+    losses : list of float
+        The loss before each update, in order.
+    """
+
+    def __init__(
+        self,
+        setup: FilterSetup,
+        kernel,
+        bias: float,
+        target,
+        *,
+        optimizer: str = "adam",
+        learning_rate: float = 0.01,
+        budget: int = WINDOW_BUDGET_BYTES,
+    ):
+        if optimizer not in OPTIMIZERS:
+            raise ValueError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, got {optimizer!r}")
+        kernel = np.asarray(kernel, np.float32)
+        self._loss = _Loss(setup, kernel.shape[:2], target, budget)
+        if kernel.shape != self._loss.kernel_shape:
+            raise ValueError(
+                f"kernel must have shape {self._loss.kernel_shape}, got {kernel.shape}"
+            )
+        self.optimizer = optimizer
+        self.learning_rate = learning_rate
+        # Weights and optimiser slots in float64, so tiny late updates are not rounded away.
+        self._theta = np.append(kernel.astype(np.float64).ravel(), float(bias))
+        self._slots = [np.zeros_like(self._theta), np.zeros_like(self._theta)]
+        self.steps = 0
+        self.losses: list[float] = []
+
+    @property
+    def kernel(self) -> np.ndarray:
+        """Current kernels ``(kh, kw, Cg)``, float32 (a copy)."""
+        return self._theta[:-1].reshape(self._loss.kernel_shape).astype(np.float32)
+
+    @property
+    def bias(self) -> float:
+        """Current bias, rounded to float32 as the document stores it."""
+        return float(np.float32(self._theta[-1]))
+
+    @property
+    def target(self) -> np.ndarray:
+        """The ``(H', W')`` feature map being learned."""
+        return self._loss.target.reshape(self._loss.windows.out_size)
+
+    def loss(self) -> float:
+        """The loss at the current weights."""
+        return self._loss(self.kernel, self.bias, want_grad=False)[0]
+
+    def step(self, n: int = 1) -> np.ndarray:
+        """Make `n` updates.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``(n,)`` losses, each measured before its update.
+
+        Raises
+        ------
+        TrainingDiverged
+            When the loss, gradients or weights stop being finite in float32; the
+            weights are then those of the last finite step.
+        """
+        out = np.empty(n)
+        for k in range(n):
+            loss, d_kernel, d_bias = self._loss(self.kernel, self.bias)
+            grad = np.append(d_kernel.ravel(), d_bias)
+            if not (np.isfinite(loss) and np.isfinite(grad).all()):
+                raise TrainingDiverged(_DIVERGED)
+            theta = self._theta + self._update(grad)
+            with np.errstate(over="ignore"):
+                if not np.isfinite(theta.astype(np.float32)).all():
+                    raise TrainingDiverged(_DIVERGED)
+            self._theta = theta
+            self.steps += 1
+            self.losses.append(loss)
+            out[k] = loss
+        return out
+
+    def _update(self, grad: np.ndarray) -> np.ndarray:
+        lr = self.learning_rate
+        if self.optimizer == "sgd":
+            return -lr * grad
+        velocity, second = self._slots
+        if self.optimizer == "momentum":
+            # Keras' SGD(momentum=0.9): v <- 0.9 v - lr g; w <- w + v.
+            velocity *= MOMENTUM
+            velocity -= lr * grad
+            return velocity.copy()
+        # Keras' Adam: bias-corrected step size, epsilon outside the square root.
+        t = self.steps + 1
+        alpha = lr * np.sqrt(1 - ADAM_BETA_2**t) / (1 - ADAM_BETA_1**t)
+        velocity += (grad - velocity) * (1 - ADAM_BETA_1)
+        second += (grad * grad - second) * (1 - ADAM_BETA_2)
+        return -alpha * velocity / (np.sqrt(second) + ADAM_EPSILON)
+
+
+_DIVERGED = (
+    "Training diverged: the loss or the weights are no longer finite numbers. "
+    "Lower the learning rate and reset."
+)
+
+
+class TrainingRun(StateCommand):
+    """One training run of a filter as one undo step, however many frames it lasted.
+
+    The run is pushed again after every frame; the copies merge into the first one, so the
+    step sits in the history from the first frame on and any other edit lands above it.
+    """
+
+    def __init__(self, run: object, f: int, steps: int, before: dict, after: dict):
+        super().__init__(f"Train filter {f + 1} ({steps} steps)", before, after, {WEIGHTS})
+        self.run = run
+
+    def merge(self, other: Command) -> bool:
+        if isinstance(other, TrainingRun) and other.run is self.run:
+            self.after, self.label = other.after, other.label
+            return True
+        return False

@@ -1,0 +1,428 @@
+"""The "Learn a kernel" dock: gradient descent on the selected filter, shown live.
+
+Each timer tick runs a few optimiser steps (``convviz.core.training.Trainer``) and shows
+the new weights through ``Controller.preview_weights``, so the kernel cells, kernel maps
+and feature map move as the filter learns. A run (Train ... Pause, or a series of Step
+presses) is one undo step from its first frame on: the history holds it as a
+``TrainingRun`` that later frames merge into, so an edit made during training lands
+above it and Ctrl+Z during training takes the whole run back.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6 import QtCore, QtWidgets
+
+from convviz.core.conv import conv2d
+from convviz.core.numbers import format_number
+from convviz.core.presets import KERNEL_PRESETS
+from convviz.core.training import (
+    FilterSetup,
+    Trainer,
+    TrainingDiverged,
+    TrainingRun,
+    start_weights,
+    teacher_kernels,
+    teacher_target,
+)
+from convviz.qt.training_widgets import RevealBox, TargetCanvas
+
+TEACHER_PRESETS = tuple(p for p in KERNEL_PRESETS if p not in ("zeros", "random (glorot uniform)"))
+MIXED = "a different preset per kernel"
+# Kernel c of a mixed teacher gets entry c % 6: distinct, recognisable shapes.
+MIXED_CYCLE = ("sobel x", "sobel y", "laplacian", "sharpen", "emboss", "gaussian")
+TARGETS = ("hidden teacher filter", "painted target", "feature map of another filter")
+STARTS = {"current kernels": "current", "zeros": "zeros", "random (Glorot uniform)": "glorot"}
+OPTIMIZERS = {"Adam": "adam", "SGD + momentum 0.9": "momentum", "SGD": "sgd"}
+FRAME_MS = 30
+
+
+def install_training(window) -> TrainingPanel:
+    """Add the "Learn a kernel" dock (hidden) and its View menu action to `window`."""
+    panel = TrainingPanel(window)
+    area = QtCore.Qt.DockWidgetArea.RightDockWidgetArea
+    others = [
+        d
+        for d in window.findChildren(QtWidgets.QDockWidget)
+        if d is not panel and window.dockWidgetArea(d) == area
+    ]
+    window.addDockWidget(area, panel)
+    if others:
+        window.tabifyDockWidget(others[0], panel)
+    panel.hide()
+    action = panel.toggleViewAction()
+    action.setText("Learn a kernel (train a filter)…")
+    window.view_menu.addAction(action)
+    window.close_guards.append(panel.close_guard)
+    return panel
+
+
+def _form_row(form: QtWidgets.QFormLayout, label: str, *widgets) -> QtWidgets.QWidget:
+    row = QtWidgets.QWidget()
+    lay = QtWidgets.QHBoxLayout(row)
+    lay.setContentsMargins(0, 0, 0, 0)
+    for w in widgets:
+        lay.addWidget(w)
+    form.addRow(label, row)
+    return row
+
+
+class TrainingPanel(QtWidgets.QDockWidget):
+    """Choose a target and an optimiser, then watch the selected filter learn it."""
+
+    def __init__(self, window):
+        super().__init__("Learn a kernel", window)
+        self.setObjectName("training_dock")
+        self.window_ = window
+        self.controller = window.controller
+        self.trainer: Trainer | None = None
+        self.teacher_kernels: np.ndarray | None = None
+        self._run = None  # (token, before kernel, before bias, filter, steps at start)
+        self._own_change = False
+        self._timer = QtCore.QTimer(self)
+        self._timer.setInterval(FRAME_MS)
+        self._timer.timeout.connect(self._tick)
+        self._build()
+        self.controller.doc.subscribe(self._on_document_changed)
+        self.controller.frameReady.connect(self._on_frame)
+        if self.controller.frame is not None:
+            self._on_frame(self.controller.frame)
+
+    # -- widgets --------------------------------------------------------------------------
+    def _build(self) -> None:
+        body = QtWidgets.QWidget()
+        body.setStyleSheet("font-size: 12pt;")
+        lay = QtWidgets.QVBoxLayout(body)
+        self.heading = QtWidgets.QLabel()
+        self.heading.setWordWrap(True)
+        self.heading.setStyleSheet("font-size: 13pt; font-weight: 600;")
+        lay.addWidget(self.heading)
+        form = self._form = QtWidgets.QFormLayout()
+        lay.addLayout(form)
+
+        self.target_kind = QtWidgets.QComboBox()
+        self.target_kind.addItems(TARGETS)
+        form.addRow("Target", self.target_kind)
+        self.teacher_preset = QtWidgets.QComboBox()
+        self.teacher_preset.addItems((*TEACHER_PRESETS, MIXED))
+        self.teacher_preset.setCurrentText("sobel x")
+        self.teacher_bias = QtWidgets.QDoubleSpinBox(decimals=2, minimum=-10, maximum=10)
+        self.teacher_bias.setSingleStep(0.1)
+        self._teacher_row = _form_row(
+            form, "Teacher", self.teacher_preset, QtWidgets.QLabel("bias"), self.teacher_bias
+        )
+        self.other_filter = QtWidgets.QSpinBox(minimum=1, maximum=1)
+        form.addRow("Target filter", self.other_filter)
+        self.canvas = TargetCanvas()
+        self.paint_value = QtWidgets.QDoubleSpinBox(decimals=2, minimum=-100, maximum=100)
+        self.paint_value.setValue(1.0)
+        self.paint_radius = QtWidgets.QDoubleSpinBox(decimals=1, minimum=0, maximum=20)
+        self.paint_radius.setValue(1.0)
+        self.clear_target = QtWidgets.QPushButton("Clear")
+        self.copy_target = QtWidgets.QPushButton("Copy feature map")
+        self.copy_target.setToolTip("Start the painted target from the current feature map")
+        self.paint_row = QtWidgets.QWidget()
+        grid = QtWidgets.QGridLayout(self.paint_row)
+        grid.setContentsMargins(0, 0, 0, 0)
+        grid.addWidget(QtWidgets.QLabel("paint value"), 0, 0)
+        grid.addWidget(self.paint_value, 0, 1)
+        grid.addWidget(QtWidgets.QLabel("radius"), 0, 2)
+        grid.addWidget(self.paint_radius, 0, 3)
+        grid.addWidget(self.clear_target, 1, 0, 1, 2)
+        grid.addWidget(self.copy_target, 1, 2, 1, 2)
+        lay.addWidget(self.paint_row)
+        lay.addWidget(self.canvas)
+
+        form = QtWidgets.QFormLayout()
+        lay.addLayout(form)
+        self.start = QtWidgets.QComboBox()
+        self.start.addItems(STARTS)
+        self.seed = QtWidgets.QSpinBox(minimum=0, maximum=9999)
+        _form_row(form, "Start from", self.start, QtWidgets.QLabel("seed"), self.seed)
+        self.optimizer = QtWidgets.QComboBox()
+        self.optimizer.addItems(OPTIMIZERS)
+        form.addRow("Optimiser", self.optimizer)
+        self.learning_rate = QtWidgets.QDoubleSpinBox(decimals=4, minimum=1e-4, maximum=10)
+        self.learning_rate.setValue(0.05)
+        self.learning_rate.setSingleStep(0.01)
+        self.steps_per_frame = QtWidgets.QSpinBox(minimum=1, maximum=1000)
+        self.steps_per_frame.setValue(10)
+        _form_row(
+            form,
+            "Learning rate",
+            self.learning_rate,
+            QtWidgets.QLabel("steps per frame"),
+            self.steps_per_frame,
+        )
+
+        buttons = QtWidgets.QHBoxLayout()
+        self.train_button = QtWidgets.QPushButton("Train")
+        self.train_button.setCheckable(True)
+        self.step_button = QtWidgets.QPushButton("Step")
+        self.reset_button = QtWidgets.QPushButton("Reset")
+        self.reveal_button = QtWidgets.QPushButton("Reveal teacher")
+        self.reveal_button.setCheckable(True)
+        for b in (self.train_button, self.step_button, self.reset_button, self.reveal_button):
+            b.setMinimumHeight(34)
+            buttons.addWidget(b)
+        lay.addLayout(buttons)
+        self.status = QtWidgets.QLabel()
+        self.status.setWordWrap(True)
+        lay.addWidget(self.status)
+
+        self.plot = pg.PlotWidget()
+        self.plot.setLogMode(y=True)
+        self.plot.setLabel("left", "loss = mean((feature map − target)²)")
+        # SI prefixes on a log axis print "(x0.001)" next to powers of ten: unreadable.
+        self.plot.getAxis("left").enableAutoSIPrefix(False)
+        self.plot.setLabel("bottom", "step")
+        self.plot.showGrid(x=True, y=True, alpha=0.3)
+        self.plot.setMinimumHeight(180)
+        self.curve = self.plot.plot(pen=pg.mkPen("#ffb000", width=2))
+        lay.addWidget(self.plot, 1)
+        self.reveal = RevealBox()
+        self.reveal.hide()
+        lay.addWidget(self.reveal)
+
+        scroll = QtWidgets.QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(body)
+        self.setWidget(scroll)
+
+        self.target_kind.currentIndexChanged.connect(self._on_target_kind)
+        for w in (self.teacher_preset, self.start, self.optimizer):
+            w.currentIndexChanged.connect(self.invalidate)
+        for w in (self.teacher_bias, self.seed, self.other_filter):
+            w.valueChanged.connect(self.invalidate)
+        self.canvas.changed.connect(self.invalidate)
+        self.paint_value.valueChanged.connect(lambda v: setattr(self.canvas, "value", v))
+        self.paint_radius.valueChanged.connect(lambda v: setattr(self.canvas, "radius", v))
+        self.clear_target.clicked.connect(lambda: self.canvas.set_values(self.canvas.values * 0))
+        self.copy_target.clicked.connect(self._copy_feature_map)
+        self.learning_rate.valueChanged.connect(self._on_learning_rate)
+        self.train_button.toggled.connect(self._on_train_toggled)
+        self.step_button.clicked.connect(self.step_once)
+        self.reset_button.clicked.connect(self.reset)
+        self.reveal_button.toggled.connect(self._on_reveal)
+        self._on_target_kind()
+
+    def _on_target_kind(self) -> None:
+        kind = self.target_kind.currentText()
+        self._form.setRowVisible(self._teacher_row, kind == TARGETS[0])
+        self._form.setRowVisible(self.other_filter, kind == TARGETS[2])
+        for w in (self.paint_row, self.canvas):
+            w.setVisible(kind == TARGETS[1])
+        self.reveal_button.setEnabled(kind == TARGETS[0])
+        if kind != TARGETS[0]:
+            self.reveal_button.setChecked(False)
+        self.invalidate()
+
+    # -- the trainer ------------------------------------------------------------------------
+    def invalidate(self) -> None:
+        """Forget the trainer (target, start or optimiser changed): Train starts afresh."""
+        self.pause()
+        self.trainer = None
+        self.teacher_kernels = None
+        self.curve.setData([], [])
+        self._show_status("Press Train or Step to start.")
+        self._update_reveal()
+
+    def reset(self) -> None:
+        self.invalidate()
+
+    def _teacher_presets(self, cg: int):
+        name = self.teacher_preset.currentText()
+        return [MIXED_CYCLE[c % len(MIXED_CYCLE)] for c in range(cg)] if name == MIXED else name
+
+    def _target(self, state: dict) -> np.ndarray:
+        kind, f = self.target_kind.currentText(), state["selected_filter"]
+        if kind == TARGETS[0]:
+            presets = self._teacher_presets(state["kernel"].shape[2])
+            target, self.teacher_kernels = teacher_target(state, presets, self.teacher_bias.value())
+            return target
+        if kind == TARGETS[1]:
+            return self.canvas.values.copy()
+        other = self.other_filter.value() - 1
+        if other == f:
+            raise ValueError(
+                f"filter {f + 1} is the one being trained: choose another filter as the target"
+            )
+        s = state["settings"]
+        bias = state["bias"] if s.use_bias else None
+        return conv2d(
+            state["input"], state["kernel"], bias, kernel_map_filters=(), **s.conv_kwargs()
+        ).feature_maps[..., other]
+
+    def _ensure_trainer(self) -> bool:
+        if self.trainer is not None:
+            return True
+        state = self.controller.state()
+        try:
+            target = self._target(state)
+            kernel, bias = start_weights(STARTS[self.start.currentText()], state, self.seed.value())
+            self.trainer = Trainer(
+                FilterSetup.from_state(state),
+                kernel,
+                bias,
+                target,
+                optimizer=OPTIMIZERS[self.optimizer.currentText()],
+                learning_rate=self.learning_rate.value(),
+            )
+        except ValueError as exc:
+            self._show_status(f"Cannot train: {exc}")
+            self.window_.show_message(f"Cannot train: {exc}")
+            return False
+        self._filter = state["selected_filter"]
+        self._use_bias = state["settings"].use_bias
+        return True
+
+    def _begin_run(self) -> None:
+        if self._run is None:
+            doc = self.controller.doc
+            self.controller.history.close_merge()
+            self._run = (object(), doc.kernel.copy(), doc.bias.copy(), self.trainer.steps)
+
+    def _advance(self, n: int) -> None:
+        try:
+            self.trainer.step(n)
+        except TrainingDiverged as exc:
+            # Keep the last finite weights in the run's undo step before ending it.
+            self._publish(str(exc))
+            self.pause()
+            self.window_.show_message(str(exc))
+            return
+        self._publish()
+
+    def _publish(self, note: str | None = None) -> None:
+        """Show the trainer's weights and record the run so far as its one undo step."""
+        doc, f, t = self.controller.doc, self._filter, self.trainer
+        kernel, bias = doc.kernel.copy(), doc.bias.copy()
+        kernel[..., f] = t.kernel
+        if self._use_bias:
+            bias[f] = t.bias
+        self._own_change = True
+        try:
+            self.controller.preview_weights(kernel, bias)
+        finally:
+            self._own_change = False
+        token, before_kernel, before_bias, first = self._run
+        run = TrainingRun(
+            token,
+            f,
+            t.steps - first,
+            dict(kernel=before_kernel, bias=before_bias),
+            dict(kernel=kernel, bias=bias),
+        )
+        self.controller.history.push(run, applied=True)
+        losses = np.maximum(np.asarray(t.losses), 1e-30)
+        self.curve.setData(np.arange(1, len(losses) + 1), losses)
+        self._show_status(note)
+        self._update_reveal()
+
+    # -- buttons and timer ------------------------------------------------------------------
+    def _on_train_toggled(self, on: bool) -> None:
+        if on:
+            if not self._ensure_trainer():
+                with QtCore.QSignalBlocker(self.train_button):
+                    self.train_button.setChecked(False)
+                return
+            self._run = None
+            self._begin_run()
+            self.train_button.setText("Pause")
+            self._timer.start()
+        else:
+            self._end_run()
+
+    def _end_run(self) -> None:
+        self._timer.stop()
+        self._run = None
+        self.controller.history.close_merge()
+        self.train_button.setText("Train")
+
+    def _tick(self) -> None:
+        self._advance(self.steps_per_frame.value())
+
+    def step_once(self) -> None:
+        """One optimiser step; consecutive Step presses make one undo step."""
+        if self.train_button.isChecked() or not self._ensure_trainer():
+            return
+        self._begin_run()
+        self._advance(1)
+
+    def pause(self) -> None:
+        """Stop training; the run stays in the history as one undo step."""
+        self.train_button.setChecked(False)
+
+    def close_guard(self) -> bool:
+        self.pause()
+        return True
+
+    def _on_learning_rate(self, value: float) -> None:
+        if self.trainer is not None:
+            self.trainer.learning_rate = value
+
+    # -- the document and frames ------------------------------------------------------------
+    def _on_document_changed(self, what: set[str]) -> None:
+        """Someone else changed the document: its weights are no longer the trainer's."""
+        if self._own_change:
+            return
+        if self.train_button.isChecked():
+            steps = self.trainer.steps
+            with QtCore.QSignalBlocker(self.train_button):
+                self.train_button.setChecked(False)
+            self._end_run()
+            self._show_status(f"Stopped after {steps} steps: the document changed.")
+        self._run = None
+        self.trainer = None
+        self.teacher_kernels = None
+
+    def _on_frame(self, frame) -> None:
+        h, w, filters = frame.output_shape
+        if h and w:
+            self.canvas.set_size(h, w)
+        self.other_filter.setMaximum(filters)
+        cg = frame.kernel.shape[2]
+        bias = " and its bias" if frame.bias_value is not None else ""
+        self.heading.setText(
+            f"Gradient descent on filter {frame.selected + 1}: its {cg} kernel"
+            f"{'s' if cg > 1 else ''}{bias}, so that feature map {frame.selected + 1} "
+            "matches the target"
+        )
+        can_train = frame.feature_maps is not None
+        self.train_button.setEnabled(can_train or self.train_button.isChecked())
+        self.step_button.setEnabled(can_train)
+        self._names = frame.kernel_channel_names
+        if self.reveal.isVisible():
+            self._update_reveal()
+
+    def _copy_feature_map(self) -> None:
+        frame = self.controller.frame
+        if frame is not None and frame.feature_maps is not None:
+            self.canvas.set_values(frame.feature_maps[..., frame.selected])
+
+    def _show_status(self, note: str | None = None) -> None:
+        t = self.trainer
+        text = (
+            ""
+            if t is None or not t.losses
+            else (f"step {t.steps} · loss {format_number(t.losses[-1])}")
+        )
+        self.status.setText(" — ".join(x for x in (text, note) if x))
+
+    def _on_reveal(self, on: bool) -> None:
+        self.reveal.setVisible(on)
+        self._update_reveal()
+
+    def _update_reveal(self) -> None:
+        if not self.reveal_button.isChecked():
+            return
+        doc = self.controller.doc
+        kh, kw, cg, _ = doc.kernel.shape
+        teacher = self.teacher_kernels
+        if teacher is None:
+            teacher = teacher_kernels(self._teacher_presets(cg), (kh, kw, cg))
+        learned = self.trainer.kernel if self.trainer else doc.kernel[..., doc.selected_filter]
+        names = getattr(self, "_names", ()) or tuple(str(c + 1) for c in range(cg))
+        self.reveal.teacher.show_kernels(teacher, names)
+        self.reveal.learned.show_kernels(learned, names)
