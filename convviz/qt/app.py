@@ -11,10 +11,12 @@ import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 
 from convviz import __version__
-from convviz.core.model import MAX_FILTERS, default_document
+from convviz.core.model import MAX_FILTERS, Document, default_document
 from convviz.core.presets import KERNEL_PRESETS, canonical_preset
 from convviz.io.inputs import InputError, read_input
 from convviz.io.samples import SAMPLES, load_sample
+from convviz.io.session import SUFFIX as SESSION_SUFFIX
+from convviz.io.session import load_session
 
 log = logging.getLogger("convviz")
 
@@ -26,7 +28,9 @@ def parse_args(argv):
         prog="convviz",
         description="See inside a Conv2D layer: kernels, filters, kernel maps, feature maps.",
     )
-    parser.add_argument("path", nargs="?", help="an image (PNG, JPEG, ...) or .npy/.npz array")
+    parser.add_argument(
+        "path", nargs="?", help="an image (PNG, JPEG, ...), a .npy/.npz array or a .convviz session"
+    )
     parser.add_argument(
         "--sample", choices=list(SAMPLES) + ["color"], help="open a built-in sample input"
     )
@@ -94,23 +98,39 @@ def build_window(args):
     """The main window for parsed arguments (also used by tests)."""
     from convviz.qt.controller import Controller
     from convviz.qt.main_window import MainWindow
+    from convviz.qt.sessions import install_sessions
+    from convviz.qt.training import install_training
 
-    if args.path:
+    session = None
+    if args.path and str(args.path).lower().endswith(SESSION_SUFFIX):
+        session = load_session(args.path)
+        loaded = None
+    elif args.path:
         loaded = read_input(args.path, max_side=args.max_side)
     else:
         loaded = load_sample("colour" if args.sample == "color" else args.sample or DEFAULT_SAMPLE)
-    doc = default_document(loaded.array, loaded.channel_names)
+    if session is not None:
+        doc = Document(**session.state)
+    else:
+        doc = default_document(loaded.array, loaded.channel_names)
     controller = Controller(doc)
     window = MainWindow(controller, max_side=args.max_side)
-    if loaded.notice:
+    if loaded is not None and loaded.notice:
         window.show_message(loaded.notice)
     if args.filters is not None:
         controller.change_settings(filters=args.filters)
     if args.preset is not None:
         controller.apply_preset(args.preset, scope="layer")
     controller.history.clear()
-    controller.refresh_now()
     window.resize(*args.size)
+    window.training = install_training(window)
+    if not args.screenshot:
+        # Sessions restore the saved window layout and may offer a crash recovery,
+        # neither of which belongs in a scripted screenshot.
+        window.sessions = install_sessions(window)
+        if session is not None:
+            window.sessions.open_session(args.path)  # title, lesson text, recent files
+    controller.refresh_now()
     return window
 
 

@@ -279,6 +279,9 @@ class MainWindow(QtWidgets.QMainWindow):
     # -- loading --------------------------------------------------------------------------
     def load_path(self, path) -> bool:
         """Load an image or array; on failure show why and keep the current input."""
+        sessions = getattr(self, "sessions", None)
+        if sessions is not None and str(path).lower().endswith(".convviz"):
+            return sessions.open_session(path)
         try:
             loaded = read_input(path, max_side=self.max_side, keep_alpha=self.keep_alpha)
         except InputError as exc:
