@@ -55,13 +55,25 @@ class MapPanel(pg.GraphicsLayoutWidget):
     """Base: a canvas of cells with shared hover reporting."""
 
     hovered = QtCore.Signal(str)
+    # Any cell's pixel under the mouse / clicked: (cell, row, col); row -1 when leaving.
+    pixelHovered = QtCore.Signal(object, int, int)
+    pixelClicked = QtCore.Signal(object, int, int)
 
     def __init__(self, parent=None):
         super().__init__(parent)
         self.setBackground(BACKGROUND)
         self.cells: list[MapCell] = []
         self._key = None
-        self.title_size = "11pt"
+        # Presenter scale for titles and labels; a change takes effect on the next rebuild.
+        self.scale = 1.0
+
+    def pt(self, size: float) -> str:
+        """A font size in points, scaled for the projector."""
+        return f"{size * self.scale:.0f}pt"
+
+    @property
+    def title_size(self) -> str:
+        return self.pt(11)
 
     def _new_cell(
         self, row, col, index, *, colorbar=False, item_class=MapImageItem, layout=None
@@ -77,6 +89,8 @@ class MapPanel(pg.GraphicsLayoutWidget):
         cell.index = index
         cell.panel = self
         cell.hovered.connect(self._on_hover)
+        cell.hovered.connect(self.pixelHovered)
+        cell.clicked.connect(self.pixelClicked)
         self.cells.append(cell)
         return cell
 
@@ -139,8 +153,8 @@ class SumPanel(MapPanel):
         super().__init__(parent)
         self.message = None
 
-    def _label(self, layout, text, row, col, size="20pt"):
-        label = pg.LabelItem(text, size=size, color="#e8e8e8")
+    def _label(self, layout, text, row, col, size=20):
+        label = pg.LabelItem(text, size=self.pt(size), color="#e8e8e8")
         layout.addItem(label, row=row, col=col)
         return label
 
@@ -157,13 +171,13 @@ class SumPanel(MapPanel):
                 self._label(maps, "+", r + 1, c + 1)
         _equal_columns(maps, range(0, 2 * cols, 2))
         result = self.ci.addLayout(row=1, col=0)
-        self.bias_label = self._label(result, "", 1, 0, size="14pt")
+        self.bias_label = self._label(result, "", 1, 0, size=14)
         self.pre = self._new_cell(0, 1, -1, layout=result)
         self.pre.name = "pre-activation"
-        self.act_label = self._label(result, "", 1, 2, size="14pt")
+        self.act_label = self._label(result, "", 1, 2, size=14)
         self.feature = self._new_cell(0, 3, -2, colorbar=True, layout=result)
         _equal_columns(result, (1, 3))
-        self.message = self._label(self.ci, "", 2, 0, size="12pt")
+        self.message = self._label(self.ci, "", 2, 0, size=12)
 
     def show_filter(self, frame) -> None:
         maps = frame.kernel_maps  # (H', W', Cg) or None when the output is empty
@@ -179,13 +193,25 @@ class SumPanel(MapPanel):
             cell.set_title(f"kernel {k + 1} on <b>{name}</b> → kernel map {k + 1}")
         b = frame.bias_value
         self.bias_label.setText(
-            "+ bias<br>" + (f"{b:.3g}" if b is not None else "(off)") + "<br>=", size="14pt"
+            "+ bias<br>" + (f"{b:.3g}" if b is not None else "(off)") + "<br>=", size=self.pt(14)
         )
-        self.act_label.setText(f"→ {frame.activation} →", size="14pt")
-        self.pre.set_title(f"sum + bias (pre-activation {f})")
+        self.act_label.setText(f"→ {frame.activation} →", size=self.pt(14))
+        if n == 1:
+            self.pre.set_title(f"kernel map + bias (pre-activation {f})")
+        else:
+            self.pre.set_title(f"sum + bias (pre-activation {f})")
         self.feature.name = f"feature map {f}"
         self.feature.set_title(f"<b>feature map {f}</b>")
-        self.message.setText(frame.message or "", size="12pt", color="#ffcc66")
+        notes = [frame.message] if frame.message else []
+        groups = frame.settings.groups
+        if groups > 1:
+            group = frame.selected // (frame.filters // groups)
+            names = ", ".join(frame.kernel_channel_names)
+            notes.append(
+                f"groups = {groups}: filter {f} reads only {names} (group {group + 1} of "
+                f"{groups});<br>kernel maps of the other channels are NOT summed into it"
+            )
+        self.message.setText("<br>".join(notes), size=self.pt(12), color="#ffcc66")
         if maps is None:
             empty = np.zeros((1, 1), np.float32)
             for cell in self.cells:

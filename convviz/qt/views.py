@@ -12,7 +12,12 @@ import pyqtgraph as pg
 from PySide6 import QtCore, QtGui
 from PySide6.QtWidgets import QGraphicsRectItem
 
+# Panel headings of the main window ("Input (H, W, C_in) = ...").
+HEADER_STYLE = "font-size: 13pt; font-weight: 600; padding: 4px 2px;"
+
 DIVERGING = "CET-D1A"  # blue - white - red, zero is white
+_current_diverging = DIVERGING
+_CMAPS: dict[str, pg.ColorMap] = {}
 
 TINTS = {
     "R": (255, 60, 60),
@@ -28,8 +33,20 @@ def tint_colormap(name: str) -> pg.ColorMap:
     return pg.ColorMap([0.0, 1.0], [(0, 0, 0), rgb])
 
 
-def diverging_colormap(name: str = DIVERGING) -> pg.ColorMap:
-    return pg.colormap.get(name)
+def diverging_colormap(name: str | None = None) -> pg.ColorMap:
+    """The named diverging map, or the one chosen with `set_diverging` (cached: cells
+    compare colour maps by identity to skip needless recolouring)."""
+    name = name or _current_diverging
+    if name not in _CMAPS:
+        _CMAPS[name] = pg.colormap.get(name)
+    return _CMAPS[name]
+
+
+def set_diverging(name: str) -> None:
+    """Choose the colour map every signed map uses from the next frame on."""
+    global _current_diverging
+    diverging_colormap(name)  # fail now on an unknown name, not during a frame
+    _current_diverging = name
 
 
 def pixel_at(item: pg.ImageItem, pos: QtCore.QPointF) -> tuple[int, int] | None:
@@ -101,6 +118,7 @@ class MapCell(QtCore.QObject):
         super().__init__()
         self.name = ""
         self.data: np.ndarray | None = None
+        self.levels: tuple[float, float] = (0.0, 1.0)
         self.title_size = title_size
         self.title = Title("", size=title_size)
         layout.addItem(self.title, row=row, col=col, colspan=2 if colorbar else 1)
@@ -121,12 +139,18 @@ class MapCell(QtCore.QObject):
         self._shape = None
         self._cmap = None
 
+    @property
+    def colormap(self) -> pg.ColorMap | None:
+        """The colour map the image is drawn with (None for an RGB image)."""
+        return None if self.data is not None and self.data.ndim == 3 else self._cmap
+
     def set_title(self, html: str) -> None:
         self.title.setText(html, size=self.title_size)
 
     def set_image(self, data: np.ndarray, levels, cmap: pg.ColorMap | None) -> None:
         """Show ``data`` (rows, cols) or (rows, cols, 3) with explicit levels: never auto."""
         self.data = data
+        self.levels = tuple(levels)
         self.image.setImage(data, levels=levels, autoLevels=False)
         if cmap is not None and cmap is not self._cmap:
             self.image.setColorMap(cmap)

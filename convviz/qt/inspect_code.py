@@ -1,0 +1,67 @@
+"""Export of the weights (File menu) and the code snippets of the "Code for this layer" dialog."""
+
+from __future__ import annotations
+
+from PySide6 import QtWidgets
+
+from convviz.core.explain_code import keras_code, pytorch_code
+from convviz.io.weights import export_weights
+
+_FILTERS = {
+    "Keras layout, kh×kw×C_in/groups×filters (*.npy)": "keras",
+    "PyTorch layout, filters×C_in/groups×kh×kw (*.npy)": "pytorch",
+}
+
+
+class WeightsExport:
+    """Writes the document's weights for a framework and remembers the last Keras export,
+    which the code snippets load when the kernel is too large to paste as literals."""
+
+    def __init__(self, window):
+        self.window = window
+        self._last = None  # (files, what they were exported from)
+
+    def _weights(self):
+        doc = self.window.controller.doc
+        bias = doc.bias if doc.settings.use_bias else None
+        return doc, bias
+
+    def export_to(self, path, layout: str) -> list | None:
+        """Export in ``layout`` ("keras" or "pytorch"); on failure say why, return None."""
+        doc, bias = self._weights()
+        try:
+            files = export_weights(path, doc.kernel, bias, layout, doc.settings.flip_kernel)
+        except (OSError, ValueError) as exc:
+            QtWidgets.QMessageBox.warning(self.window, "Cannot export the weights", str(exc))
+            return None
+        if layout == "keras":
+            self._last = (files, self._key())
+        self.window.show_message("Exported " + ", ".join(str(p) for p in files))
+        return files
+
+    def _key(self):
+        doc, bias = self._weights()
+        return (doc.kernel.tobytes(), None if bias is None else bias.tobytes(), doc.settings)
+
+    def export_dialog(self) -> None:
+        path, chosen = QtWidgets.QFileDialog.getSaveFileName(
+            self.window,
+            "Export weights (the bias goes to NAME_bias.npy)",
+            "weights.npy",
+            ";;".join(_FILTERS),
+        )
+        if path:
+            self.export_to(path, _FILTERS.get(chosen, "keras"))
+
+    def snippets(self) -> dict[str, str]:
+        """Keras and PyTorch code for the layer, keyed by tab title."""
+        doc, bias = self._weights()
+        # Exported files are used only while they still hold exactly these weights.
+        files = self._last[0] if self._last and self._last[1] == self._key() else None
+        out = {}
+        for title, make in (("Keras", keras_code), ("PyTorch", pytorch_code)):
+            try:
+                out[title] = make(doc.kernel, bias, doc.settings, doc.input.shape, files=files)
+            except ValueError as exc:
+                out[title] = f"# {exc}\n"
+        return out

@@ -1,0 +1,401 @@
+"""Make the arithmetic visible: inspect a pixel, slide the window, shapes, code, presenter.
+
+`install_inspector` adds docks, menus and keys to a `MainWindow`. It sits between the
+controller and the window: every computed frame passes through `Inspector.view_frame`,
+which applies the view-only options (muted kernels, the sliding-window animation)
+before the window shows it. The document is never changed by a view option.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+
+import numpy as np
+from PySide6 import QtCore, QtGui, QtWidgets
+
+from convviz.core.activations import activate
+from convviz.core.explain import layer_shapes, partial_maps, pixel_arithmetic_of, step_pixel
+from convviz.qt import views
+from convviz.qt.inspect_code import WeightsExport
+from convviz.qt.inspect_docks import (
+    AnimationBar,
+    CodeDialog,
+    VariantsView,
+    arithmetic_html,
+    rich_label,
+    scrolled,
+)
+from convviz.qt.inspect_overlay import draw_numbers, draw_receptive_field
+from convviz.qt.views import HEADER_STYLE
+
+NUMBERS_MAX_SIDE = 16
+COLOUR_MAPS = {
+    "CET-D1A": "blue–white–red (default)",
+    "CET-CBD1": "colour-blind safe (blue–white–yellow)",
+    "CET-D4": "high contrast (blue–black–red)",
+}
+SCALES = (1.0, 1.25, 1.5, 2.0)
+HINT = "Hover over a pixel of a kernel map or feature map to see its arithmetic; click to pin it."
+
+
+class Inspector(QtCore.QObject):
+    """View state of the inspector (inspected pixel, animation, mutes, presenter options)."""
+
+    def __init__(self, window):
+        super().__init__(window)
+        self.window = window
+        self.controller = window.controller
+        self.source = None  # the last frame the controller computed
+        self.shown = None  # what the window shows: source with view options applied
+        self.target: tuple[int, int, int] | None = None  # (filter, row, col)
+        self.pinned = False
+        self.arithmetic = None
+        self.muted: set[int] = set()
+        self.numbers = True
+        self.cursor_width = 2.0
+        self.scale = 1.0
+        self.weights = WeightsExport(window)
+        self._muted_key = None
+        self._base_font = QtWidgets.QApplication.font()
+        self._make_docks()
+        self._make_menus()
+        c = self.controller
+        c.frameReady.disconnect(window.show_frame)
+        c.frameReady.connect(self._on_frame)
+        for panel in (window.sum_panel, window.filters_panel):
+            panel.pixelHovered.connect(self._on_hover)
+            panel.pixelClicked.connect(self._on_click)
+        window.installEventFilter(self)
+        self._on_frame(c.frame or c.refresh_now())
+
+    # -- docks and menus ------------------------------------------------------------------
+    def _dock(self, title, widget, area, name):
+        dock = QtWidgets.QDockWidget(title, self.window)
+        dock.setObjectName(name)
+        dock.setWidget(widget)
+        self.window.addDockWidget(area, dock)
+        return dock
+
+    def _make_docks(self) -> None:
+        w, area = self.window, QtCore.Qt.DockWidgetArea
+        self.arith_label = rich_label(HINT)
+        self.arith_dock = self._dock(
+            "Arithmetic of one pixel", scrolled(self.arith_label), area.RightDockWidgetArea, "arith"
+        )
+        self.anim = AnimationBar()
+        self.anim.stepChanged.connect(lambda _s: self._show())
+        self.anim_dock = self._dock("Sliding window", self.anim, area.BottomDockWidgetArea, "slide")
+        self.shapes_label = rich_label()
+        self.shapes_dock = self._dock(
+            "Shapes and parameters",
+            scrolled(self.shapes_label),
+            area.RightDockWidgetArea,
+            "shapes",
+        )
+        self.variants = VariantsView()
+        self.variants_dock = self._dock(
+            "Layer variants", scrolled(self.variants), area.RightDockWidgetArea, "variants"
+        )
+        w.tabifyDockWidget(self.shapes_dock, self.variants_dock)
+        self.shapes_dock.raise_()
+        self.anim_dock.setMaximumHeight(self.anim.sizeHint().height() + 40)
+        self.variants.groupsPicked.connect(self.set_groups)
+        self.variants.flipPicked.connect(lambda on: self.controller.change_settings(flip_kernel=on))
+        self.variants.mutedChanged.connect(self.set_muted)
+        w.resizeDocks([self.arith_dock], [560], QtCore.Qt.Orientation.Horizontal)
+        w.resizeDocks([self.arith_dock, self.shapes_dock], [3, 2], QtCore.Qt.Orientation.Vertical)
+        # The pipeline itself gets the screen at first; the View menu opens each dock, and
+        # pinning a pixel opens its arithmetic.
+        for dock in (self.arith_dock, self.anim_dock, self.shapes_dock, self.variants_dock):
+            dock.hide()
+
+    def _make_menus(self) -> None:
+        w = self.window
+        act = QtGui.QAction("Export weights…", w)
+        act.triggered.connect(self.export_dialog)
+        w.file_menu.insertAction(w.quit_separator, act)
+        view = w.view_menu
+        self.numbers_action = view.addAction("Numbers on cells")
+        self.numbers_action.setCheckable(True)
+        self.numbers_action.setChecked(True)
+        self.numbers_action.setToolTip(f"values on every pixel of maps up to {NUMBERS_MAX_SIDE}²")
+        self.numbers_action.toggled.connect(self.set_numbers)
+        cmaps = view.addMenu("Colour map")
+        group = QtGui.QActionGroup(cmaps)
+        for name, text in COLOUR_MAPS.items():
+            a = cmaps.addAction(f"{text} · {name}", lambda n=name: self.set_colour_map(n))
+            a.setCheckable(True)
+            a.setChecked(name == views.DIVERGING)
+            group.addAction(a)
+        scales = view.addMenu("Presentation scale")
+        group = QtGui.QActionGroup(scales)
+        for s in SCALES:
+            a = scales.addAction(f"{s:.0%}", lambda s=s: self.set_scale(s))
+            a.setCheckable(True)
+            a.setChecked(s == 1.0)
+            group.addAction(a)
+        self.cursor_action = view.addAction("Large pixel cursor")
+        self.cursor_action.setCheckable(True)
+        self.cursor_action.toggled.connect(self.set_large_cursor)
+        self.full_action = view.addAction("Full screen")
+        self.full_action.setCheckable(True)
+        self.full_action.setShortcut(QtGui.QKeySequence("F11"))
+        self.full_action.toggled.connect(lambda on: w.showFullScreen() if on else w.showNormal())
+        view.addSeparator()
+        for dock in (self.arith_dock, self.anim_dock, self.shapes_dock, self.variants_dock):
+            view.addAction(dock.toggleViewAction())
+        view.addSeparator()
+        view.addAction("Code for this layer…", self.show_code)
+        w.help_menu.addAction("Code for this layer…", self.show_code)
+
+    # -- frames ---------------------------------------------------------------------------
+    def _on_frame(self, frame) -> None:
+        self.source = frame
+        key = frame.kernel_channel_names
+        if key != self._muted_key:
+            self._muted_key, self.muted = key, set()
+        h_out, w_out, _ = frame.output_shape
+        self.anim.set_steps(h_out * w_out)
+        if self.target is not None:
+            f, r, c = self.target
+            if not (f < frame.filters and r < h_out and c < w_out):
+                self.target, self.pinned = None, False
+        self._show()
+
+    def view_frame(self, frame):
+        """The frame with view options applied: muted kernels, the animation step."""
+        if frame.kernel_maps is None:
+            return frame
+        maps, pre, feature = frame.kernel_maps, frame.pre_activation, frame.feature_maps
+        message, f = frame.message, frame.selected
+        if self.muted:
+            muted = sorted(self.muted)
+            maps = np.array(maps)
+            maps[..., muted] = 0
+            pre, feature = np.array(pre), np.array(feature)
+            bias = frame.bias_value or 0.0
+            pre[..., f] = maps.sum(axis=2, dtype=np.float32) + np.float32(bias)
+            feature[..., f] = activate(frame.activation, pre[..., f])
+            names = ", ".join(frame.kernel_channel_names[k] for k in muted)
+            message = f"muted: {names} (treated as 0 in the sum shown; weights unchanged)"
+        step = self.anim.step
+        if step >= 0:
+            maps, pre, feature = (partial_maps(a, step) for a in (maps, pre, feature))
+        return replace(
+            frame, kernel_maps=maps, pre_activation=pre, feature_maps=feature, message=message
+        )
+
+    def _show(self) -> None:
+        """Show the current frame through the view options, then overlays and docks."""
+        if self.source is None:
+            return
+        self.shown = self.view_frame(self.source)
+        self.window.show_frame(self.shown)
+        frame = self.shown
+        step = self.anim.step
+        if step >= 0 and frame.kernel_maps is not None:
+            self.target = (frame.selected, *step_pixel(frame.output_shape[:2], step))
+        self._update_arithmetic()
+        self._draw_overlays()
+        self._draw_numbers()
+        self._update_docks()
+
+    def refresh(self) -> None:
+        """Show the last frame again (after a view option changed)."""
+        self._show()
+
+    # -- the inspected pixel ----------------------------------------------------------------
+    def _cell_filter(self, cell) -> int:
+        return cell.index if cell.panel is self.window.filters_panel else self.source.selected
+
+    def _on_hover(self, cell, row, col) -> None:
+        if self.pinned or self.anim.step >= 0:
+            return
+        self.target = None if row < 0 else (self._cell_filter(cell), row, col)
+        self._update_inspection()
+
+    def _on_click(self, cell, row, col) -> None:
+        if row < 0 or self.anim.step >= 0:
+            return
+        target = (self._cell_filter(cell), row, col)
+        if self.pinned and target == self.target:
+            self.unpin()
+            return
+        self.target, self.pinned = target, True
+        self.arith_dock.show()
+        self._update_inspection()
+
+    def pin(self, f: int, row: int, col: int) -> None:
+        """Pin output pixel (row, col) of filter f."""
+        self.target, self.pinned = (f, row, col), True
+        self._update_inspection()
+
+    def unpin(self) -> None:
+        self.target, self.pinned = None, False
+        self._update_inspection()
+
+    def move_pin(self, d_row: int, d_col: int) -> None:
+        """Move the pinned pixel; left/right walk through the output row by row."""
+        if not self.pinned or self.target is None or self.source is None:
+            return
+        f, r, c = self.target
+        h_out, w_out, _ = self.source.output_shape
+        index = min(max((r + d_row) * w_out + c + d_col, 0), h_out * w_out - 1)
+        if d_row:
+            index = min(max(r + d_row, 0), h_out - 1) * w_out + c
+        self.target = (f, *divmod(index, w_out))
+        self._update_inspection()
+
+    def _update_inspection(self) -> None:
+        self._update_arithmetic()
+        self._draw_overlays()
+
+    def _update_arithmetic(self) -> None:
+        self.arithmetic = None
+        frame = self.source
+        if self.target is not None and frame is not None and frame.kernel_maps is not None:
+            f, r, c = self.target
+            muted = self.muted if f == frame.selected else ()
+            try:
+                self.arithmetic = pixel_arithmetic_of(self.controller.doc, r, c, f=f, muted=muted)
+            except ValueError:
+                self.target, self.pinned = None, False
+        if self.arithmetic is None:
+            self.arith_label.setText(HINT)
+            return
+        f, r, c = self.target
+        if self.anim.step >= 0:
+            how = f"sliding window, step {self.anim.step + 1}"
+        elif self.pinned:
+            how = "pinned: arrows move, click again or Esc unpins"
+        else:
+            how = "hovered: click to pin"
+        where = f"Feature map {f + 1} at (row {r}, col {c}) — {how}"
+        self.arith_label.setText(
+            arithmetic_html(self.arithmetic, self.controller.doc.channel_names, where)
+        )
+
+    # -- drawing over the maps --------------------------------------------------------------
+    def _draw_overlays(self) -> None:
+        if self.source is not None:
+            draw_receptive_field(self.window, self.source, self.arithmetic, self.cursor_width)
+
+    def _draw_numbers(self) -> None:
+        draw_numbers(self.window, self.source, self.numbers and NUMBERS_MAX_SIDE)
+
+    # -- docks ------------------------------------------------------------------------------
+    def _update_docks(self) -> None:
+        frame = self.source
+        rows = layer_shapes(frame.input.shape, frame.settings)
+        body = "".join(
+            f"<tr><td><b>{what}</b></td><td>{value}</td></tr>"
+            if what
+            else f'<tr><td colspan="2">{value}</td></tr>'
+            for what, value in rows
+        )
+        self.shapes_label.setText(f'<table cellspacing="4">{body}</table>')
+        self.variants.show_layer(
+            frame.input.shape[2],
+            frame.settings.groups,
+            frame.settings.flip_kernel,
+            frame.kernel_channel_names,
+            self.muted,
+        )
+        h_out, w_out, _ = frame.output_shape
+        step = self.anim.step
+        if step < 0 or frame.kernel_maps is None:
+            self.anim.label.setText(f"{h_out * w_out} steps, one per output pixel")
+        else:
+            r, c = step_pixel((h_out, w_out), step)
+            self.anim.label.setText(f"step {step + 1} of {h_out * w_out}: pixel (row {r}, col {c})")
+
+    # -- view options -----------------------------------------------------------------------
+    def set_muted(self, muted) -> None:
+        """Kernels of the selected filter left out of the sum shown (weights unchanged)."""
+        self.muted = set(muted)
+        self.refresh()
+
+    def set_groups(self, groups: int) -> None:
+        """Change the layer's groups, raising filters to a multiple of it when needed."""
+        filters = self.controller.doc.settings.filters
+        if filters % groups:
+            raised = groups * math.ceil(filters / groups)
+            self.controller.change_settings(groups=groups, filters=raised)
+            self.window.show_message(
+                f"filters raised to {raised} so that groups={groups} divides them"
+            )
+        else:
+            self.controller.change_settings(groups=groups)
+
+    def set_numbers(self, on: bool) -> None:
+        self.numbers = on
+        self.refresh()
+
+    def set_colour_map(self, name: str) -> None:
+        views.set_diverging(name)
+        self.refresh()
+
+    def set_large_cursor(self, on: bool) -> None:
+        self.cursor_width = 5.0 if on else 2.0
+        self._draw_overlays()
+
+    def set_scale(self, scale: float) -> None:
+        """Scale fonts of titles, labels, docks and the whole UI for a projector."""
+        self.scale = scale
+        font = QtGui.QFont(self._base_font)
+        font.setPointSizeF(self._base_font.pointSizeF() * scale)
+        QtWidgets.QApplication.setFont(font)
+        w = self.window
+        style = HEADER_STYLE.replace("13pt", f"{13 * scale:.0f}pt")
+        for label in (w.input_title, w.filter_title, w.sum_title, w.filters_title):
+            label.setStyleSheet(style)
+        for panel in (w.input_panel, w.sum_panel, w.filters_panel):
+            panel.scale = scale
+            panel._key = None  # rebuild the cells with the new title size
+        for label in (self.arith_label, self.shapes_label):
+            label.setStyleSheet(f"font-size: {12 * scale:.0f}pt;")
+        self.refresh()
+
+    # -- keys -------------------------------------------------------------------------------
+    def eventFilter(self, obj, event) -> bool:
+        # Only keys no focused widget took reach the window: kernel cells keep their arrows.
+        if obj is not self.window or event.type() != QtCore.QEvent.Type.KeyPress:
+            return False
+        key, k = event.key(), QtCore.Qt.Key
+        animating = self.anim.step >= 0
+        if key == k.Key_Space:
+            self.anim.toggle()
+        elif key in (k.Key_Left, k.Key_Right) and animating:
+            self.anim.step_by(-1 if key == k.Key_Left else 1)
+        elif key in (k.Key_Left, k.Key_Right, k.Key_Up, k.Key_Down) and self.pinned:
+            d = {k.Key_Left: (0, -1), k.Key_Right: (0, 1), k.Key_Up: (-1, 0), k.Key_Down: (1, 0)}
+            self.move_pin(*d[key])
+        elif key == k.Key_Escape and self.pinned and not self.controller.stroking:
+            self.unpin()
+        else:
+            return False
+        return True
+
+    # -- weights and code -------------------------------------------------------------------
+    def export_to(self, path, layout: str) -> list | None:
+        """Export the weights in ``layout``; on failure say why and return None."""
+        return self.weights.export_to(path, layout)
+
+    def export_dialog(self) -> None:
+        self.weights.export_dialog()
+
+    def show_code(self) -> CodeDialog:
+        """Open the code dialog for the layer as it is now; return it."""
+        self.code_dialog = CodeDialog(self.window, self.weights.snippets(), round(11 * self.scale))
+        self.code_dialog.show()
+        return self.code_dialog
+
+
+def install_inspector(window) -> Inspector:
+    """Add the inspector's docks, menus and keys to a MainWindow; return it."""
+    window.inspector = Inspector(window)
+    return window.inspector
+
+
+__all__ = ["Inspector", "install_inspector"]
