@@ -354,8 +354,9 @@ class Controller(QtCore.QObject):
     def commit_weights(self, before_kernel, before_bias, label: str) -> None:
         """Record the change from ``before_*`` to the current weights as one undo step."""
         after = dict(kernel=self.doc.kernel.copy(), bias=self.doc.bias.copy())
-        cmd = StateCommand(label, dict(kernel=before_kernel.copy(), bias=before_bias.copy()),
-                           after, {WEIGHTS})
+        cmd = StateCommand(
+            label, dict(kernel=before_kernel.copy(), bias=before_bias.copy()), after, {WEIGHTS}
+        )
         self.history.close_merge()
         self.history.push(cmd, applied=True)
 

@@ -16,13 +16,13 @@ from convviz.io.inputs import SUPPORTED_SUFFIXES, InputError, read_input
 from convviz.io.samples import SAMPLES, load_sample
 from convviz.qt.controller import Controller, Frame
 from convviz.qt.exports import install_exports
+from convviz.qt.inspector import install_inspector
 from convviz.qt.kernel_editor import KernelEditor
 from convviz.qt.layer_panel import BrushBar, LayerPanel
 from convviz.qt.panels import FiltersPanel, InputPanel, SumPanel
+from convviz.qt.views import HEADER_STYLE
 
 log = logging.getLogger(__name__)
-
-HEADER_STYLE = "font-size: 13pt; font-weight: 600; padding: 4px 2px;"
 
 
 def _boxed(title_label: QtWidgets.QLabel, *widgets) -> QtWidgets.QWidget:
@@ -118,6 +118,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.exports = install_exports(self)
         self._connect()
         controller.refresh_now()
+        self.inspector = install_inspector(self)
 
     # -- wiring ---------------------------------------------------------------------------
     def _connect(self) -> None:
@@ -242,11 +243,11 @@ class MainWindow(QtWidgets.QMainWindow):
             f"Kernel maps of filter {f}, summed + bias → activation → feature map {f}"
         )
         hout, wout, _ = frame.output_shape
-        self.filters_title.setText(
-            f"All {n} filters → output (H', W', filters) = ({hout}, {wout}, {n})"
-        )
+        every = "The only filter" if n == 1 else f"All {n} filters"
+        self.filters_title.setText(f"{every} → output (H', W', filters) = ({hout}, {wout}, {n})")
+        cin = "C_in" if frame.settings.groups == 1 else "C_in // groups"
         self.shape_label.setText(
-            f"kernel tensor (kh, kw, C_in, filters) = ({kh}, {kw}, {cg}, {n}) · "
+            f"kernel tensor (kh, kw, {cin}, filters) = ({kh}, {kw}, {cg}, {n}) · "
             f"parameters {frame.param_count}"
         )
         self.input_panel.show_input(frame.input, frame.channel_names, frame.input_levels)
