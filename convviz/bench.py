@@ -1,4 +1,4 @@
-"""Benchmarks: ``python -m convviz.bench [--quick] [--json PATH]``.
+"""Benchmarks: ``python -m convviz.bench [--quick] [--gui] [--json PATH]``.
 
 `bench_core` times what the app recomputes on every edit: `conv2d` with all feature
 maps plus the kernel maps of one filter. When torch is importable it times
@@ -151,15 +151,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="fewer repeats")
     parser.add_argument("--json", metavar="PATH", help="also write the numbers as JSON")
     parser.add_argument("--no-torch", action="store_true", help="skip the torch comparison")
+    parser.add_argument(
+        "--gui", action="store_true", help="also time edit-to-screen in the real window"
+    )
     args = parser.parse_args(argv)
     info = machine_info()
     print("machine:", ", ".join(f"{k}={v}" for k, v in info.items()))
     rows = bench_core(repeats=8 if args.quick else 30, with_torch=not args.no_torch)
     print("conv2d: all feature maps + kernel maps of one filter (times in ms)")
     print(format_table(rows))
+    result = {"machine": info, "core": rows}
+    if args.gui:
+        from convviz.qt.bench_gui import bench_gui, format_gui_table
+
+        gui_rows = bench_gui(repeats=5 if args.quick else 15)
+        print("edit to screen in the main window, 8 filters, padding same (times in ms)")
+        print(format_gui_table(gui_rows))
+        result["gui"] = gui_rows
     if args.json:
         with open(args.json, "w", encoding="utf-8") as f:
-            json.dump({"machine": info, "core": rows}, f, indent=2)
+            json.dump(result, f, indent=2)
     return 0
 
 
