@@ -11,6 +11,7 @@ from collections.abc import Callable
 import numpy as np
 
 from convviz.core.model import INPUT, SELECTION, SETTINGS, WEIGHTS, Document
+from convviz.core.pipeline import box_change, filter_change
 
 
 class Command:
@@ -65,11 +66,11 @@ class PaintCommand(Command):
 
     def redo(self, doc: Document) -> None:
         doc.input[self.box] = self.new
-        doc.notify({INPUT})
+        doc.notify({INPUT, box_change(self.box)})
 
     def undo(self, doc: Document) -> None:
         doc.input[self.box] = self.old
-        doc.notify({INPUT})
+        doc.notify({INPUT, box_change(self.box)})
 
 
 class SetKernelValue(Command):
@@ -90,11 +91,11 @@ class SetKernelValue(Command):
 
     def redo(self, doc: Document) -> None:
         doc.kernel[self.index] = self.new
-        doc.notify({WEIGHTS})
+        doc.notify({WEIGHTS, filter_change(self.index[3])})
 
     def undo(self, doc: Document) -> None:
         doc.kernel[self.index] = self.old
-        doc.notify({WEIGHTS})
+        doc.notify({WEIGHTS, filter_change(self.index[3])})
 
     def merge(self, other: Command) -> bool:
         if (
@@ -117,11 +118,11 @@ class SetBias(Command):
 
     def redo(self, doc: Document) -> None:
         doc.bias[self.f] = self.new
-        doc.notify({WEIGHTS})
+        doc.notify({WEIGHTS, filter_change(self.f)})
 
     def undo(self, doc: Document) -> None:
         doc.bias[self.f] = self.old
-        doc.notify({WEIGHTS})
+        doc.notify({WEIGHTS, filter_change(self.f)})
 
 
 def state_command(doc: Document, label: str, what: set[str], **after) -> StateCommand:

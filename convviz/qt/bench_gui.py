@@ -40,11 +40,10 @@ def _window(h, w, c, k):
 
 
 def _settle(window) -> None:
+    """Run the coalesced recompute and the paint events it schedules (one each)."""
     app = QtWidgets.QApplication.instance()
-    app.processEvents()
-    for panel in (window.input_panel, window.sum_panel, window.filters_panel, window.editor):
-        target = panel.viewport() if hasattr(panel, "viewport") else panel
-        target.repaint()
+    app.processEvents()  # the refresh timer: recompute and setImage, scheduling paints
+    app.processEvents()  # the paint events
 
 
 def _time(window, action, repeats) -> dict:

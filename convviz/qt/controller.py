@@ -22,8 +22,7 @@ from convviz.core.commands import (
     StateCommand,
     state_command,
 )
-from convviz.core.conv import conv2d, conv_geometry
-from convviz.core.levels import SymmetricLevels, input_levels, max_abs
+from convviz.core.levels import input_levels
 from convviz.core.model import (
     INPUT,
     MAX_CHANNELS,
@@ -35,6 +34,7 @@ from convviz.core.model import (
     default_channel_names,
     reshaped_weights,
 )
+from convviz.core.pipeline import Pipeline, box_change, filter_change
 from convviz.core.presets import filter_preset, glorot_uniform
 
 
@@ -60,6 +60,10 @@ class Frame:
     settings: LayerSettings
     message: str | None
     grouped_alone: bool = False
+    # What differs from the previous frame, so views redraw only that.
+    input_changed: bool = True
+    weights_changed: bool = True
+    changed_filters: frozenset | None = None  # None: every filter's maps
 
 
 class Controller(QtCore.QObject):
@@ -78,7 +82,7 @@ class Controller(QtCore.QObject):
         self.frame: Frame | None = None
         self.recomputes = 0
         self._stroke = None
-        self._levels = SymmetricLevels()
+        self.pipeline = Pipeline()
         self._timer = QtCore.QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(0)
@@ -86,61 +90,73 @@ class Controller(QtCore.QObject):
         doc.subscribe(self._on_changed)
 
     # -- refresh --------------------------------------------------------------------------
-    def _on_changed(self, what: set[str]) -> None:
-        if SETTINGS in what or INPUT in what and self._stroke is None:
-            self._levels.reset()
+    def _on_changed(self, what: set) -> None:
+        self.pipeline.note(what, stroking=self._stroke is not None)
         if not self._timer.isActive():
             self._timer.start()
 
     def refresh_now(self) -> Frame:
-        """Recompute and push a frame now (normally the coalescing timer calls this)."""
+        """Recompute what changed and push a frame now (normally the coalescing timer's job)."""
         self._timer.stop()
         doc, s = self.doc, self.doc.settings
         f = doc.selected_filter
         self.recomputes += 1
-        bias = doc.bias if s.use_bias else None
-        geometry = conv_geometry(
-            doc.input.shape[:2], s.kernel_size, s.strides, s.padding, s.dilation, allow_empty=True
-        )
-        h_out, w_out = geometry.output_size
-        message = None
-        kernel_maps = pre = feature = None
-        param_count = int(doc.kernel.size + (doc.bias.size if s.use_bias else 0))
-        if h_out <= 0 or w_out <= 0:
-            message = _empty_message(doc, geometry)
-        else:
-            try:
-                res = conv2d(doc.input, doc.kernel, bias, kernel_map_filters=[f], **s.conv_kwargs())
-            except ValueError as exc:
-                message = f"Output is empty: {exc}"
-            else:
-                kernel_maps = res.kernel_maps_of(f)
-                pre, feature = res.pre_activation, res.feature_maps
-                param_count = res.param_count
-        if kernel_maps is not None:
-            # One scale for kernel maps, sums and feature maps, so that colours add up:
-            # map 1 + map 2 + map 3 + bias looks like the pre-activation it makes.
-            levels = self._levels.update(max(max_abs(kernel_maps), max_abs(pre), max_abs(feature)))
-        else:
-            levels = (-1.0, 1.0)
+        try:
+            out = self.pipeline.compute(doc)
+        except ValueError as exc:  # settings conv2d refuses: say so, keep running
+            self.pipeline = Pipeline()
+            return self._push_empty(f"Output is empty: {exc}")
+        h_out, w_out = out.output_size
+        message = None if out.feature_maps is not None else _empty_message(doc, out.geometry)
+        previous = self.frame
         channels = doc.filter_channels(f)
+        same_input = previous is not None and not out.input_changed
         self.frame = Frame(
-            input=doc.input.copy(),
+            input=previous.input if same_input else doc.input.copy(),
             channel_names=doc.channel_names,
-            input_levels=input_levels(doc.input),
+            input_levels=previous.input_levels if same_input else input_levels(doc.input),
             kernel=doc.kernel[:, :, :, f].copy(),
             bias_value=float(doc.bias[f]) if s.use_bias else None,
             selected=f,
             filters=s.filters,
             kernel_channel_names=tuple(doc.channel_names[c] for c in channels),
-            kernel_maps=kernel_maps,
-            pre_activation=pre,
-            feature_maps=feature,
-            map_levels=levels,
+            kernel_maps=out.kernel_maps,
+            pre_activation=out.pre_activation,
+            feature_maps=out.feature_maps,
+            map_levels=out.levels,
             output_shape=(max(h_out, 0), max(w_out, 0), s.filters),
-            param_count=param_count,
+            param_count=out.param_count,
             activation=s.activation or "linear",
             settings=s,
+            message=message,
+            input_changed=previous is None or out.input_changed,
+            weights_changed=previous is None or out.weights_changed,
+            changed_filters=None if previous is None else out.changed_filters,
+        )
+        self.frameReady.emit(self.frame)
+        return self.frame
+
+    def _push_empty(self, message: str) -> Frame:
+        self.pipeline.full = True
+        doc = self.doc
+        f = doc.selected_filter
+        self.frame = Frame(
+            input=doc.input.copy(),
+            channel_names=doc.channel_names,
+            input_levels=input_levels(doc.input),
+            kernel=doc.kernel[:, :, :, f].copy(),
+            bias_value=float(doc.bias[f]) if doc.settings.use_bias else None,
+            selected=f,
+            filters=doc.settings.filters,
+            kernel_channel_names=tuple(doc.channel_names[c] for c in doc.filter_channels(f)),
+            kernel_maps=None,
+            pre_activation=None,
+            feature_maps=None,
+            map_levels=(-1.0, 1.0),
+            output_shape=(0, 0, doc.settings.filters),
+            param_count=int(doc.kernel.size + doc.bias.size),
+            activation=doc.settings.activation or "linear",
+            settings=doc.settings,
             message=message,
         )
         self.frameReady.emit(self.frame)
@@ -172,7 +188,7 @@ class Controller(QtCore.QObject):
         box = brush.paint_segment(self.doc.input, st["channels"], p0, p1, st["radius"], st["value"])
         if box is not None:
             st["box"] = brush.union_box(st["box"], box)
-            self.doc.notify({INPUT})
+            self.doc.notify({INPUT, box_change(box)})
 
     def end_stroke(self) -> None:
         st, self._stroke = self._stroke, None
@@ -192,7 +208,7 @@ class Controller(QtCore.QObject):
         st, self._stroke = self._stroke, None
         if st is not None and st["box"] is not None:
             self.doc.input[st["box"]] = st["before"][st["box"]]
-            self.doc.notify({INPUT})
+            self.doc.notify({INPUT, box_change(st["box"])})
 
     @property
     def stroking(self) -> bool:
@@ -347,9 +363,10 @@ class Controller(QtCore.QObject):
 
     def preview_weights(self, kernel: np.ndarray, bias: np.ndarray) -> None:
         """Show new weights without recording them (a running training step)."""
+        changed = np.any(self.doc.kernel != kernel, axis=(0, 1, 2)) | (self.doc.bias != bias)
         self.doc.kernel[...] = kernel
         self.doc.bias[...] = bias
-        self.doc.notify({WEIGHTS})
+        self.doc.notify({WEIGHTS, *(filter_change(int(g)) for g in np.flatnonzero(changed))})
 
     def commit_weights(self, before_kernel, before_bias, label: str) -> None:
         """Record the change from ``before_*`` to the current weights as one undo step."""

@@ -152,6 +152,7 @@ class Inspector(QtCore.QObject):
     # -- frames ---------------------------------------------------------------------------
     def _on_frame(self, frame) -> None:
         self.source = frame
+        self._fresh = True
         key = frame.kernel_channel_names
         if key != self._muted_key:
             self._muted_key, self.muted = key, set()
@@ -165,7 +166,7 @@ class Inspector(QtCore.QObject):
 
     def view_frame(self, frame):
         """The frame with view options applied: muted kernels, the animation step."""
-        if frame.kernel_maps is None:
+        if frame.kernel_maps is None or (not self.muted and self.anim.step < 0):
             return frame
         maps, pre, feature = frame.kernel_maps, frame.pre_activation, frame.feature_maps
         message, f = frame.message, frame.selected
@@ -190,7 +191,12 @@ class Inspector(QtCore.QObject):
         """Show the current frame through the view options, then overlays and docks."""
         if self.source is None:
             return
-        self.shown = self.view_frame(self.source)
+        shown = self.view_frame(self.source)
+        if shown is not self.source or not getattr(self, "_fresh", False):
+            # Muting or the animation changed maps the controller did not: redraw them all.
+            shown = replace(shown, weights_changed=True, changed_filters=None)
+        self._fresh = False
+        self.shown = shown
         self.window.show_frame(self.shown)
         frame = self.shown
         step = self.anim.step

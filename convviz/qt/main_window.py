@@ -250,15 +250,22 @@ class MainWindow(QtWidgets.QMainWindow):
             f"kernel tensor (kh, kw, {cin}, filters) = ({kh}, {kw}, {cg}, {n}) · "
             f"parameters {frame.param_count}"
         )
-        self.input_panel.show_input(frame.input, frame.channel_names, frame.input_levels)
+        # Redraw only what this frame changed: painting leaves the kernels alone, and a
+        # kernel edit leaves the input and the other filters' maps alone.
+        if frame.input_changed:
+            self.input_panel.show_input(frame.input, frame.channel_names, frame.input_levels)
         self.editor.set_filter(
             frame.kernel, frame.bias_value, frame.selected, n, frame.kernel_channel_names
         )
         if frame.kernel.shape != getattr(self, "_editor_shape", None):
             self._editor_shape = frame.kernel.shape
             QtCore.QTimer.singleShot(0, self._fit_editor)
-        self.sum_panel.show_filter(frame)
-        self.filters_panel.show_filters(frame)
+        changed = frame.changed_filters
+        levels_moved = frame.map_levels != getattr(self, "_shown_levels", None)
+        self._shown_levels = frame.map_levels
+        if levels_moved or changed is None or frame.selected in changed or frame.input_changed:
+            self.sum_panel.show_filter(frame)
+        self.filters_panel.show_filters(frame, None if levels_moved else changed)
         self.layer_panel.show_settings(frame.settings)
         self._rebuild_channel_menus(frame)
 

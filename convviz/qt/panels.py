@@ -123,13 +123,13 @@ class InputPanel(MapPanel):
             for i in range(c):
                 cell = self._new_cell(2 * (i // cols), i % cols, i, item_class=PaintImageItem)
                 cell.name = f"input channel {names[i]}"
-                cell.set_title(f"channel {i + 1} · <b>{names[i]}</b>")
+                cell.set_title(f"<b>{names[i]}</b><br>channel {i + 1}")
                 cell.cmap = tint_colormap(names[i])
             if c == 3:
                 i = 3
                 cell = self._new_cell(2 * (i // cols), i % cols, -1, item_class=PaintImageItem)
                 cell.name = "colour composite"
-                cell.set_title("composite (paints all)")
+                cell.set_title("composite<br>(paints all)")
                 cell.cmap = None
             _equal_columns(self.ci, range(cols))
             self._key = key
@@ -190,18 +190,18 @@ class SumPanel(MapPanel):
         for k, cell in enumerate(self.cells[:n]):
             name = frame.kernel_channel_names[k]
             cell.name = f"kernel map {k + 1} (kernel {k + 1} of filter {f} on {name})"
-            cell.set_title(f"kernel {k + 1} on <b>{name}</b> → kernel map {k + 1}")
+            cell.set_title(f"kernel {k + 1} on <b>{name}</b><br>→ kernel map {k + 1}")
         b = frame.bias_value
         self.bias_label.setText(
             "+ bias<br>" + (f"{b:.3g}" if b is not None else "(off)") + "<br>=", size=self.pt(14)
         )
         self.act_label.setText(f"→ {frame.activation} →", size=self.pt(14))
         if n == 1:
-            self.pre.set_title(f"kernel map + bias (pre-activation {f})")
+            self.pre.set_title(f"kernel map + bias<br>(pre-activation {f})")
         else:
-            self.pre.set_title(f"sum + bias (pre-activation {f})")
+            self.pre.set_title(f"sum + bias<br>(pre-activation {f})")
         self.feature.name = f"feature map {f}"
-        self.feature.set_title(f"<b>feature map {f}</b>")
+        self.feature.set_title(f"<b>feature map {f}</b><br>of filter {f}")
         notes = [frame.message] if frame.message else []
         groups = frame.settings.groups
         if groups > 1:
@@ -229,7 +229,8 @@ class FiltersPanel(MapPanel):
 
     filterClicked = QtCore.Signal(int)
 
-    def show_filters(self, frame) -> None:
+    def show_filters(self, frame, only=None) -> None:
+        """Show every filter's feature map, or only those in ``only`` (a set of indices)."""
         n = frame.filters
         if n != self._key:
             self._clear()
@@ -239,9 +240,13 @@ class FiltersPanel(MapPanel):
                 cell.clicked.connect(lambda c, *_: self.filterClicked.emit(c.index))
             _equal_columns(self.ci, range(cols))
             self._key = n
+            only = None
         cmap = diverging_colormap()
         for cell in self.cells:
             f = cell.index
+            if only is not None and f not in only and f != frame.selected:
+                cell.set_highlight(False)
+                continue
             cell.name = f"feature map {f + 1}"
             selected = f == frame.selected
             mark = "▶ " if selected else ""

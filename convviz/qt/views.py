@@ -61,7 +61,14 @@ def pixel_at(item: pg.ImageItem, pos: QtCore.QPointF) -> tuple[int, int] | None:
 
 
 class Title(pg.LabelItem):
-    """A label that never widens its layout column, so images in a row get equal widths."""
+    """A label that never widens its layout column, so images in a row get equal widths.
+
+    Text longer than the column is clipped rather than drawn over its neighbour's title.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.setFlag(self.GraphicsItemFlag.ItemClipsChildrenToShape)
 
     def updateMin(self):
         super().updateMin()
@@ -145,7 +152,10 @@ class MapCell(QtCore.QObject):
         return None if self.data is not None and self.data.ndim == 3 else self._cmap
 
     def set_title(self, html: str) -> None:
-        self.title.setText(html, size=self.title_size)
+        # Laying out rich text is costly: skip it when nothing changed (most refreshes).
+        if (html, self.title_size) != getattr(self, "_title_key", None):
+            self._title_key = (html, self.title_size)
+            self.title.setText(html, size=self.title_size)
 
     def set_image(self, data: np.ndarray, levels, cmap: pg.ColorMap | None) -> None:
         """Show ``data`` (rows, cols) or (rows, cols, 3) with explicit levels: never auto."""
@@ -157,7 +167,8 @@ class MapCell(QtCore.QObject):
             if self.bar is not None:
                 self.bar.setColorMap(cmap)
             self._cmap = cmap
-        if self.bar is not None:
+        if self.bar is not None and tuple(levels) != getattr(self, "_bar_levels", None):
+            self._bar_levels = tuple(levels)  # a colour bar repaints its whole axis
             self.bar.setLevels(levels)
         if data.shape[:2] != self._shape:
             self._shape = data.shape[:2]

@@ -10,6 +10,7 @@ from convviz.core.model import (
     reshaped_weights,
     resize_kernel,
 )
+from convviz.core.pipeline import filter_change
 
 
 def doc3():
@@ -53,7 +54,7 @@ def test_kernel_edit_undo_redo_restores_exact_arrays():
     before = d.kernel.copy()
     h.push(SetKernelValue((0, 1, 2, 1), d.kernel[0, 1, 2, 1], 1 / 9))
     assert d.kernel[0, 1, 2, 1] == np.float32(1 / 9)
-    assert seen == [{WEIGHTS}]
+    assert seen == [{WEIGHTS, filter_change(1)}]  # which filter changed, for partial recompute
     assert h.undo_label == "Set kernel 3 of filter 2 [0, 1]"
     h.undo()
     assert np.array_equal(d.kernel, before)

@@ -15,14 +15,16 @@ from convviz.qt.app import build_window, configure_pyqtgraph, parse_args
 
 def run(args, **kw):
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
-    return subprocess.run([sys.executable, *args], capture_output=True, text=True, env=env,
-                          timeout=60, **kw)
+    return subprocess.run(
+        [sys.executable, *args], capture_output=True, text=True, env=env, timeout=60, **kw
+    )
 
 
 def test_screenshot_renders_the_computed_window(tmp_path):
     out = tmp_path / "shot.png"
-    res = run(["-m", "convviz", "--sample", "digit", "--size", "1280x720", "--screenshot",
-               str(out)])
+    res = run(
+        ["-m", "convviz", "--sample", "digit", "--size", "1280x720", "--screenshot", str(out)]
+    )
     assert res.returncode == 0, res.stderr
     image = QtGui.QImage(str(out))
     assert (image.width(), image.height()) == (1280, 720)

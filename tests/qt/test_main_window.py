@@ -11,7 +11,7 @@ def test_first_screen_shows_three_kernels_three_maps_two_feature_maps(window):
     assert res.feature_maps.shape == (10, 12, 2)
     assert len(window.sum_panel.cells) == 3 + 2  # 3 kernel maps, pre-activation, feature map
     titles = [c.title.text for c in window.sum_panel.cells]
-    assert "kernel 2 on <b>G</b> → kernel map 2" in titles[1]
+    assert "kernel 2 on <b>G</b><br>→ kernel map 2" in titles[1]
     assert "feature map 1" in window.sum_panel.feature.title.text
     assert "(10, 12, 2)" in window.filters_title.text()
     assert "(12, 14, 3)" in window.input_title.text()

@@ -41,6 +41,9 @@ class WindowMachine(RuleBasedStateMachine):
         configure_pyqtgraph()
         self.window = MainWindow(Controller(default_document(scene_image(9, 11, 3))))
         self.window.resize(1200, 800)
+        # Hundreds of value labels per small map would dominate the run time; they have
+        # their own tests.
+        self.window.inspector.numbers_action.setChecked(False)
         self.window.show()
         self.c = self.window.controller
 

@@ -1,0 +1,141 @@
+"""From the document to what the views show, recomputing only what an edit changed.
+
+The controller tells the pipeline what changed (the same sets the document announces);
+at the next refresh :meth:`Pipeline.compute` brings its :class:`LayerCache` up to date:
+a brush box recomputes the outputs that read it, a kernel or bias edit recomputes that
+filter, anything else recomputes the layer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from convviz.core.conv import conv_geometry
+from convviz.core.incremental import LayerCache
+from convviz.core.levels import SymmetricLevels, max_abs
+from convviz.core.model import INPUT, SELECTION, SETTINGS, WEIGHTS
+
+_BOX = "box"
+_FILTER = "filter"
+
+
+def box_change(box: tuple[slice, slice]) -> tuple:
+    """The change marker for an input box (hashable, unlike slices)."""
+    return (_BOX, box[0].start, box[0].stop, box[1].start, box[1].stop)
+
+
+def filter_change(f: int) -> tuple:
+    """The change marker for filter ``f``'s kernels or bias."""
+    return (_FILTER, f)
+
+
+@dataclass(frozen=True)
+class Outputs:
+    """The layer's outputs after one refresh, and what changed since the previous one.
+
+    The arrays belong to the pipeline and are updated in place by the next refresh.
+    ``changed_filters`` is None when every filter's maps may have changed.
+    """
+
+    kernel_maps: np.ndarray | None
+    pre_activation: np.ndarray | None
+    feature_maps: np.ndarray | None
+    levels: tuple[float, float]
+    param_count: int
+    output_size: tuple[int, int]
+    geometry: object
+    input_changed: bool
+    weights_changed: bool
+    changed_filters: frozenset | None
+
+
+class Pipeline:
+    def __init__(self) -> None:
+        self.cache: LayerCache | None = None
+        self.levels = SymmetricLevels()
+        self.full_recomputes = 0
+        self._reset_pending(full=True)
+
+    def _reset_pending(self, full: bool) -> None:
+        self.full = full
+        self.boxes: list[tuple[slice, slice]] = []
+        self.filters: set[int] = set()
+        self.input_changed = full
+        self.weights_changed = full
+
+    def note(self, what: set, stroking: bool = False) -> None:
+        """Record a document change announced as ``what``."""
+        boxes = [w for w in what if isinstance(w, tuple) and w[0] == _BOX]
+        filters = [w[1] for w in what if isinstance(w, tuple) and w[0] == _FILTER]
+        if INPUT in what:
+            self.input_changed = True
+            if boxes:
+                self.boxes += [(slice(b[1], b[2]), slice(b[3], b[4])) for b in boxes]
+            else:
+                self.full = True
+        if WEIGHTS in what:
+            self.weights_changed = True
+            if filters:
+                self.filters.update(filters)
+            else:
+                self.full = True
+        if SETTINGS in what or SELECTION in what:
+            self.full = self.input_changed = self.weights_changed = True
+        if SETTINGS in what or (INPUT in what and not boxes and not stroking):
+            self.levels.reset()  # a new layer or a new picture: find a new scale
+
+    def compute(self, doc) -> Outputs:
+        """Bring the outputs up to date with ``doc``."""
+        s = doc.settings
+        f = doc.selected_filter
+        bias = doc.bias if s.use_bias else None
+        kwargs = s.conv_kwargs()
+        geometry = conv_geometry(
+            doc.input.shape[:2], s.kernel_size, s.strides, s.padding, s.dilation, allow_empty=True
+        )
+        full, changed = self.full, (None if self.full else frozenset(self.filters))
+        cache = self.cache
+        if min(geometry.output_size) <= 0:
+            self.cache = cache = None
+        elif (
+            full
+            or cache is None
+            or not cache.same_layout(doc.input.shape, doc.kernel.shape, kwargs, f)
+            or (self.boxes and not cache.zero_padded)
+        ):
+            self.cache = cache = LayerCache(doc.input, doc.kernel, bias, kwargs, f)
+            self.full_recomputes += 1
+            changed = None
+        else:
+            for g in sorted(self.filters):
+                cache.filter_changed(doc.input, doc.kernel, bias, g)
+            for box in self.boxes:
+                cache.input_changed(doc.input, doc.kernel, bias, box)
+            if self.boxes:
+                changed = None  # a brush box reaches every filter's maps
+        outputs = Outputs(
+            kernel_maps=None if cache is None else cache.kernel_maps,
+            pre_activation=None if cache is None else cache.pre_activation,
+            feature_maps=None if cache is None else cache.feature_maps,
+            levels=self._levels(cache),
+            param_count=int(doc.kernel.size + (doc.bias.size if s.use_bias else 0)),
+            output_size=geometry.output_size,
+            geometry=geometry,
+            input_changed=self.input_changed,
+            weights_changed=self.weights_changed,
+            changed_filters=changed,
+        )
+        self._reset_pending(full=False)
+        return outputs
+
+    def _levels(self, cache) -> tuple[float, float]:
+        if cache is None:
+            return (-1.0, 1.0)
+        # One scale for kernel maps, sums and feature maps, so that colours add up:
+        # map 1 + map 2 + map 3 + bias looks like the pre-activation it makes.
+        largest = max(
+            max_abs(cache.kernel_maps), max_abs(cache.pre_activation), max_abs(cache.feature_maps)
+        )
+        return self.levels.update(largest)
