@@ -1,18 +1,19 @@
-"""Locate the files shipped in ``resources/`` (inside the wheel: ``convviz.resources``)."""
+"""Locate the files shipped in ``resources/``.
+
+In an installed wheel they sit inside the package (``convviz/resources``); in a source
+checkout they are the top-level ``resources/`` folder beside the package.
+"""
 
 from __future__ import annotations
 
-from importlib import resources
 from pathlib import Path
+
+_PACKAGE = Path(__file__).resolve().parents[1]
 
 
 def resource_dir() -> Path:
-    """The folder holding samples, presets and lessons."""
-    try:
-        root = resources.files("convviz.resources")
-        path = Path(str(root))
-        if path.is_dir():
-            return path
-    except ModuleNotFoundError:
-        pass
-    return Path(__file__).resolve().parents[2] / "resources"
+    """The folder holding samples, lessons and the screenshot."""
+    installed = _PACKAGE / "resources"
+    if installed.is_dir():
+        return installed
+    return _PACKAGE.parent / "resources"

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
+import tempfile
 import traceback
 
 import pyqtgraph as pg
@@ -124,12 +126,18 @@ def build_window(args):
     controller.history.clear()
     window.resize(*args.size)
     window.training = install_training(window)
-    if not args.screenshot:
-        # Sessions restore the saved window layout and may offer a crash recovery,
-        # neither of which belongs in a scripted screenshot.
+    if args.screenshot:
+        # A scripted screenshot neither restores the user's window layout nor offers a
+        # crash recovery: it gets settings and a recovery folder of its own.
+        scratch = tempfile.mkdtemp(prefix="convviz-screenshot-")
+        settings = QtCore.QSettings(
+            os.path.join(scratch, "settings.ini"), QtCore.QSettings.Format.IniFormat
+        )
+        window.sessions = install_sessions(window, settings=settings, recovery_dir=scratch)
+    else:
         window.sessions = install_sessions(window)
-        if session is not None:
-            window.sessions.open_session(args.path)  # title, lesson text, recent files
+    if session is not None:
+        window.sessions.open_session(args.path)  # title, lesson text, recent files
     controller.refresh_now()
     return window
 
