@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from convviz.core.model import LayerSettings, default_channel_names
-from convviz.core.presets import make_kernel
+from convviz.core.presets import glorot_uniform, make_kernel
 from convviz.core.resources import resource_dir
 
 
@@ -35,7 +35,11 @@ class Lesson:
         The built-in sample used as input.
     settings : LayerSettings
     kernels : tuple of tuple of str
-        Per filter, the preset of each of its kernels.
+        Per filter, the preset of each of its kernels; ``"random (glorot uniform)"``
+        draws the whole kernel tensor once with ``seed``, as Keras' initializer does.
+    seed : int
+        Seed of that draw; the training dock's "random (Glorot uniform)" start with the
+        same seed draws the same kernels.
     """
 
     key: str
@@ -44,6 +48,7 @@ class Lesson:
     sample: str
     settings: LayerSettings
     kernels: tuple[tuple[str, ...], ...]
+    seed: int = 0
 
     @property
     def markdown(self) -> str:
@@ -142,7 +147,25 @@ LESSONS = (
         LayerSettings(kernel_size=(3, 3), filters=3, groups=3, activation="linear"),
         (("sobel x",), ("sobel y",), ("laplacian",)),
     ),
-    # 7. Learning a kernel (issue #6) goes here: a Lesson whose kernels come from training.
+    Lesson(
+        "07-learn-a-kernel",
+        "7. Learning a kernel: gradient descent finds Sobel x",
+        "The digit again with one filter of one 3×3 kernel, but its 9 weights are random, "
+        "drawn as Keras' glorot_uniform initializer draws them, and the linear activation "
+        "makes the feature map simply the kernel map plus the bias. Open View → \"Learn a "
+        "kernel (train a filter)…\" and keep the Target \"hidden teacher filter\" with "
+        "Teacher \"sobel x\": the dock computes the feature map of that hidden filter and "
+        "adjusts this filter's 3·3·1·1 + 1 = 10 parameters until its own feature map "
+        "matches it. Press Train and watch the loss = mean((feature map − target)²) fall on "
+        "the plot while the kernel cells settle on the Sobel numbers −1, 0, 1 / −2, 0, 2 / "
+        "−1, 0, 1 and the bias on 0. Press \"Reveal teacher\" to see the teacher kernels "
+        "beside the learned kernels: the filter was never told these numbers, only the "
+        "feature map they make. Edit → Undo takes the whole training run back in one step "
+        "and brings the random kernel back.",
+        "digit",
+        LayerSettings(kernel_size=(3, 3), filters=1, activation="linear"),
+        (("random (glorot uniform)",),),
+    ),
 )
 
 
@@ -167,10 +190,13 @@ def build_lesson(lesson: Lesson, image: np.ndarray) -> dict:
     """
     s = lesson.settings
     kh, kw = s.kernel_size
-    kernel = np.zeros((kh, kw, image.shape[2] // s.groups, s.filters), dtype=np.float32)
+    shape = (kh, kw, image.shape[2] // s.groups, s.filters)
+    random = glorot_uniform(shape, np.random.default_rng(lesson.seed))
+    kernel = np.zeros(shape, dtype=np.float32)
     for f, presets in enumerate(lesson.kernels):
         for k, name in enumerate(presets):
-            kernel[:, :, k, f] = make_kernel(name, kh, kw)
+            glorot = name == "random (glorot uniform)"
+            kernel[:, :, k, f] = random[:, :, k, f] if glorot else make_kernel(name, kh, kw)
     return dict(
         input=np.ascontiguousarray(image, dtype=np.float32),
         kernel=kernel,

@@ -303,6 +303,7 @@ class Controller(QtCore.QObject):
     # -- input ----------------------------------------------------------------------------
     def set_input(self, image: np.ndarray, names=None, label="Load input") -> None:
         """Replace the whole input; the layer keeps its kernels where the channels allow."""
+        self.end_stroke()  # a stroke in progress is kept as its own undo step first
         doc = self.doc
         image = np.ascontiguousarray(image, dtype=np.float32)
         if image.ndim == 2:
@@ -334,6 +335,7 @@ class Controller(QtCore.QObject):
 
     def fill_channel(self, channel: int, value: float) -> None:
         """Fill one channel (-1: all) with ``value``; value 0 is 'clear'."""
+        self.end_stroke()
         image = self.doc.input.copy()
         if channel < 0:
             image[:] = value

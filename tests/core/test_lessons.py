@@ -71,3 +71,38 @@ def test_lessons_mention_kernel_filter_and_feature_map():
     for lesson in LESSONS:
         text = lesson.text.lower()
         assert "kernel" in text and "filter" in text and "feature map" in text, lesson.key
+
+
+SOBEL_X = np.array([[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]], np.float64)
+
+
+def slow_valid_correlation(x, k):
+    h, w = x.shape
+    kh, kw = k.shape
+    out = np.zeros((h - kh + 1, w - kw + 1))
+    for r in range(out.shape[0]):
+        for c in range(out.shape[1]):
+            out[r, c] = sum(x[r + i, c + j] * k[i, j] for i in range(kh) for j in range(kw))
+    return out
+
+
+def test_learning_lesson_starts_random_and_its_training_finds_sobel_x():
+    from convviz.core.training import FilterSetup, Trainer, start_weights
+
+    lesson = next(lesson for lesson in LESSONS if lesson.key == "07-learn-a-kernel")
+    state = load_session(lesson_path(lesson)).state
+    kernel = state["kernel"][:, :, 0, 0]
+    limit = math.sqrt(6 / (9 + 9))  # Glorot: fan_in = fan_out = 3·3·1
+    assert np.all(np.abs(kernel) <= limit) and np.ptp(kernel) > limit / 2
+    # The dock's "random (Glorot uniform)" start with the lesson's seed draws the same kernel.
+    start, _ = start_weights("glorot", state, seed=lesson.seed)
+    np.testing.assert_array_equal(start[:, :, 0], kernel)
+    # What the text promises: from this kernel, Adam at the dock's default rate learns Sobel x.
+    target = slow_valid_correlation(state["input"][:, :, 0].astype(np.float64), SOBEL_X)
+    trainer = Trainer(
+        FilterSetup.from_state(state), state["kernel"][..., 0], 0.0, target, learning_rate=0.05
+    )
+    losses = trainer.step(600)
+    assert losses[-1] < losses[0] * 1e-4
+    np.testing.assert_allclose(trainer.kernel[:, :, 0], SOBEL_X, atol=0.01)
+    assert abs(trainer.bias) < 0.01

@@ -33,4 +33,3 @@ def test_an_installed_package_finds_its_samples_and_lessons(tmp_path):
     folder, shape, lessons = out.stdout.split("\n")[:3]
     assert Path(folder) == site / "convviz" / "resources"
     assert shape == "(28, 28, 1)" and lessons == "True"
-

@@ -4,15 +4,20 @@ After every action: no exception escaped, every panel equals conv2d of the docum
 and (in its own rule) undo then redo returns the exact arrays.
 """
 
+import shutil
+import tempfile
+from pathlib import Path
+
 import numpy as np
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
-from PySide6 import QtCore
+from PySide6 import QtCore, QtWidgets
 from PySide6.QtTest import QTest
 
 from convviz.core.model import default_document
 from convviz.core.presets import KERNEL_PRESETS
+from convviz.io.session import load_session, save_session
 from convviz.qt.app import configure_pyqtgraph
 from convviz.qt.controller import Controller
 from convviz.qt.main_window import MainWindow
@@ -46,8 +51,10 @@ class WindowMachine(RuleBasedStateMachine):
         self.window.inspector.numbers_action.setChecked(False)
         self.window.show()
         self.c = self.window.controller
+        self.folder = tempfile.mkdtemp(prefix="convviz-stateful-")
 
     def teardown(self):
+        shutil.rmtree(self.folder, ignore_errors=True)
         self.window.close()
         self.window.deleteLater()
 
@@ -150,6 +157,29 @@ class WindowMachine(RuleBasedStateMachine):
         if self.c.history.undo():
             self.c.history.redo()
         assert same(arrays(self.c.doc), before)
+        self._did()
+
+    @rule()
+    def save_then_open_session(self):
+        path = Path(self.folder) / f"lesson{ACTIONS['count']}.convviz"
+        before = arrays(self.c.doc)
+        save_session(path, self.c.state())
+        self.c.new_blank(3, 3, 1)  # something else in between
+        self.c.open_state(load_session(path).state)
+        assert same(arrays(self.c.doc), before)
+        self._did()
+
+    @rule(steps=st.integers(0, 60))
+    def animation_steps(self, steps):
+        anim = self.window.inspector.anim
+        anim.step_by(steps)
+        frame = self.c.refresh_now()
+        QtWidgets.QApplication.processEvents()
+        if frame.feature_maps is not None:
+            shown = self.window.sum_panel.feature.image.image
+            reached = min(anim.step + 1, shown.size)
+            assert np.count_nonzero(~np.isnan(shown)) == reached
+        anim.active.setChecked(False)  # the invariant compares complete maps
         self._did()
 
     @rule()
