@@ -152,13 +152,13 @@ LESSONS = (
         "7. Learning a kernel: gradient descent finds Sobel x",
         "The digit again with one filter of one 3×3 kernel, but its 9 weights are random, "
         "drawn as Keras' glorot_uniform initializer draws them, and the linear activation "
-        "makes the feature map simply the kernel map plus the bias. Open View → \"Learn a "
-        "kernel (train a filter)…\" and keep the Target \"hidden teacher filter\" with "
-        "Teacher \"sobel x\": the dock computes the feature map of that hidden filter and "
+        'makes the feature map simply the kernel map plus the bias. Open View → "Learn a '
+        'kernel (train a filter)…" and keep the Target "hidden teacher filter" with '
+        'Teacher "sobel x": the dock computes the feature map of that hidden filter and '
         "adjusts this filter's 3·3·1·1 + 1 = 10 parameters until its own feature map "
         "matches it. Press Train and watch the loss = mean((feature map − target)²) fall on "
         "the plot while the kernel cells settle on the Sobel numbers −1, 0, 1 / −2, 0, 2 / "
-        "−1, 0, 1 and the bias on 0. Press \"Reveal teacher\" to see the teacher kernels "
+        '−1, 0, 1 and the bias on 0. Press "Reveal teacher" to see the teacher kernels '
         "beside the learned kernels: the filter was never told these numbers, only the "
         "feature map they make. Edit → Undo takes the whole training run back in one step "
         "and brings the random kernel back.",

@@ -86,25 +86,70 @@ class Pipeline:
         if SETTINGS in what or (INPUT in what and not boxes and not stroking):
             self.levels.reset()  # a new layer or a new picture: find a new scale
 
+    def _geometry(self, doc):
+        s = doc.settings
+        return conv_geometry(
+            doc.input.shape[:2], s.kernel_size, s.strides, s.padding, s.dilation, allow_empty=True
+        )
+
+    def wants_full(self, doc) -> bool:
+        """Whether the next :meth:`compute` would recompute the whole layer."""
+        cache = self.cache
+        if min(self._geometry(doc).output_size) <= 0:
+            return False
+        return (
+            self.full
+            or cache is None
+            or not cache.same_layout(
+                doc.input.shape, doc.kernel.shape, doc.settings.conv_kwargs(), doc.selected_filter
+            )
+            or bool(self.boxes and not cache.zero_padded)
+        )
+
+    @staticmethod
+    def work(doc) -> int:
+        """Multiply-adds of a full recompute: how long it will take, roughly."""
+        h, w = conv_geometry(
+            doc.input.shape[:2],
+            doc.settings.kernel_size,
+            doc.settings.strides,
+            doc.settings.padding,
+            doc.settings.dilation,
+            allow_empty=True,
+        ).output_size
+        return max(h, 0) * max(w, 0) * doc.kernel.size
+
+    def full_job(self, doc):
+        """A callable computing the whole layer from copies of ``doc``, for another thread.
+
+        The changes noted so far are consumed; any noted while the job runs stay pending
+        for the refresh after :meth:`adopt`.
+        """
+        s = doc.settings
+        x, kernel = doc.input.copy(), doc.kernel.copy()
+        bias = doc.bias.copy() if s.use_bias else None
+        kwargs, f = s.conv_kwargs(), doc.selected_filter
+        self._reset_pending(full=False)
+        return lambda: LayerCache(x, kernel, bias, kwargs, f)
+
+    def adopt(self, cache: LayerCache, doc) -> Outputs:
+        """Install a cache a job computed; its outputs, with everything marked changed."""
+        self.cache = cache
+        self.full_recomputes += 1
+        return self._outputs(doc, cache, self._geometry(doc), None, True, True)
+
     def compute(self, doc) -> Outputs:
         """Bring the outputs up to date with ``doc``."""
         s = doc.settings
         f = doc.selected_filter
         bias = doc.bias if s.use_bias else None
         kwargs = s.conv_kwargs()
-        geometry = conv_geometry(
-            doc.input.shape[:2], s.kernel_size, s.strides, s.padding, s.dilation, allow_empty=True
-        )
-        full, changed = self.full, (None if self.full else frozenset(self.filters))
+        geometry = self._geometry(doc)
+        changed = None if self.full else frozenset(self.filters)
         cache = self.cache
         if min(geometry.output_size) <= 0:
             self.cache = cache = None
-        elif (
-            full
-            or cache is None
-            or not cache.same_layout(doc.input.shape, doc.kernel.shape, kwargs, f)
-            or (self.boxes and not cache.zero_padded)
-        ):
+        elif self.wants_full(doc):
             self.cache = cache = LayerCache(doc.input, doc.kernel, bias, kwargs, f)
             self.full_recomputes += 1
             changed = None
@@ -115,7 +160,15 @@ class Pipeline:
                 cache.input_changed(doc.input, doc.kernel, bias, box)
             if self.boxes:
                 changed = None  # a brush box reaches every filter's maps
-        outputs = Outputs(
+        outputs = self._outputs(
+            doc, cache, geometry, changed, self.input_changed, self.weights_changed
+        )
+        self._reset_pending(full=False)
+        return outputs
+
+    def _outputs(self, doc, cache, geometry, changed, input_changed, weights_changed):
+        s = doc.settings
+        return Outputs(
             kernel_maps=None if cache is None else cache.kernel_maps,
             pre_activation=None if cache is None else cache.pre_activation,
             feature_maps=None if cache is None else cache.feature_maps,
@@ -123,12 +176,15 @@ class Pipeline:
             param_count=int(doc.kernel.size + (doc.bias.size if s.use_bias else 0)),
             output_size=geometry.output_size,
             geometry=geometry,
-            input_changed=self.input_changed,
-            weights_changed=self.weights_changed,
+            input_changed=input_changed,
+            weights_changed=weights_changed,
             changed_filters=changed,
         )
-        self._reset_pending(full=False)
-        return outputs
+
+    @property
+    def pending(self) -> bool:
+        """Whether changes were noted since the last compute."""
+        return self.full or bool(self.boxes or self.filters)
 
     def _levels(self, cache) -> tuple[float, float]:
         if cache is None:

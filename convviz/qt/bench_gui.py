@@ -15,7 +15,7 @@ import numpy as np
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from PySide6 import QtWidgets  # noqa: E402
+from PySide6 import QtCore, QtWidgets  # noqa: E402
 
 from convviz.core.model import default_document  # noqa: E402
 from convviz.qt.app import configure_pyqtgraph  # noqa: E402
@@ -43,6 +43,8 @@ def _settle(window) -> None:
     """Run the coalesced recompute and the paint events it schedules (one each)."""
     app = QtWidgets.QApplication.instance()
     app.processEvents()  # the refresh timer: recompute and setImage, scheduling paints
+    while window.controller.computing:  # a large layer computes on a worker thread
+        app.processEvents(QtCore.QEventLoop.ProcessEventsFlag.WaitForMoreEvents, 5)
     app.processEvents()  # the paint events
 
 

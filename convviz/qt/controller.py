@@ -8,6 +8,7 @@ behind itself while someone paints or drags a value.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -72,6 +73,11 @@ class Controller(QtCore.QObject):
     frameReady = QtCore.Signal(object)
     historyChanged = QtCore.Signal()
     status = QtCore.Signal(str)
+    _jobDone = QtCore.Signal(int, object)
+
+    # Whole-layer recomputes above this many multiply-adds (about 20 ms here) go to a
+    # worker thread; numpy releases the GIL in its loops and BLAS calls.
+    background_work = 40_000_000
 
     def __init__(self, doc: Document, parent=None):
         super().__init__(parent)
@@ -83,6 +89,10 @@ class Controller(QtCore.QObject):
         self.recomputes = 0
         self._stroke = None
         self.pipeline = Pipeline()
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="convviz-layer")
+        self._job = None
+        self._generation = 0
+        self._jobDone.connect(self._on_job_done, QtCore.Qt.ConnectionType.QueuedConnection)
         self._timer = QtCore.QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(0)
@@ -96,16 +106,63 @@ class Controller(QtCore.QObject):
             self._timer.start()
 
     def refresh_now(self) -> Frame:
-        """Recompute what changed and push a frame now (normally the coalescing timer's job)."""
+        """Recompute what changed and push a frame now (normally the coalescing timer's job).
+
+        A whole-layer recompute bigger than ``background_work`` multiply-adds runs on a
+        worker thread so the window stays responsive; the frame follows when it is done.
+        """
         self._timer.stop()
-        doc, s = self.doc, self.doc.settings
-        f = doc.selected_filter
+        doc = self.doc
         self.recomputes += 1
+        if self._job is not None:
+            return self.frame  # the running job's completion refreshes again
         try:
+            big = Pipeline.work(doc) > self.background_work
+            if self.frame is not None and big and self.pipeline.wants_full(doc):
+                self._start_job()
+                return self.frame
             out = self.pipeline.compute(doc)
         except ValueError as exc:  # settings conv2d refuses: say so, keep running
             self.pipeline = Pipeline()
             return self._push_empty(f"Output is empty: {exc}")
+        return self._push(out)
+
+    def _start_job(self) -> None:
+        self._generation += 1
+        generation = self._generation
+        job = self.pipeline.full_job(self.doc)
+        self.status.emit("Computing the layer…")
+        future = self._executor.submit(job)
+        # Runs on the worker thread: the queued signal brings the result to the GUI thread.
+        future.add_done_callback(lambda fut: self._jobDone.emit(generation, fut))
+        self._job = future
+
+    def _on_job_done(self, generation: int, future) -> None:
+        self._job = None
+        if generation != self._generation:
+            return
+        try:
+            cache = future.result()
+        except ValueError as exc:
+            self.pipeline = Pipeline()
+            self._push_empty(f"Output is empty: {exc}")
+            return
+        if self.pipeline.full:
+            self.refresh_now()  # the layer changed again meanwhile: this result is stale
+            return
+        self._push(self.pipeline.adopt(cache, self.doc))
+        self.status.emit("")
+        if self.pipeline.pending:
+            self.refresh_views()  # edits made while it computed
+
+    @property
+    def computing(self) -> bool:
+        """Whether a whole-layer recompute is running in the background."""
+        return self._job is not None
+
+    def _push(self, out) -> Frame:
+        doc, s = self.doc, self.doc.settings
+        f = doc.selected_filter
         h_out, w_out = out.output_size
         message = None if out.feature_maps is not None else _empty_message(doc, out.geometry)
         previous = self.frame

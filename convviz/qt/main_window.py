@@ -14,6 +14,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from convviz.core.model import MAX_CHANNELS
 from convviz.io.inputs import SUPPORTED_SUFFIXES, InputError, read_input
 from convviz.io.samples import SAMPLES, load_sample
+from convviz.qt.animation_menu import install_animation_export
 from convviz.qt.controller import Controller, Frame
 from convviz.qt.exports import install_exports
 from convviz.qt.inspector import install_inspector
@@ -116,6 +117,7 @@ class MainWindow(QtWidgets.QMainWindow):
 
         self._make_menus()
         self.exports = install_exports(self)
+        self.animation_export = install_animation_export(self)
         self._connect()
         controller.refresh_now()
         self.inspector = install_inspector(self)

@@ -27,9 +27,7 @@ def test_lesson_text_quotes_the_docks_real_labels(window):
     assert panel.plot.getAxis("left").labelText.startswith("loss = mean((feature map − target)²)")
 
 
-def test_training_the_lesson_learns_sobel_x_and_undo_brings_the_random_kernel_back(
-    qtbot, window
-):
+def test_training_the_lesson_learns_sobel_x_and_undo_brings_the_random_kernel_back(qtbot, window):
     c = window.controller
     c.open_state(load_session(lesson_path(LESSON)).state)
     settle(window)
