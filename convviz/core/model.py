@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from convviz.core.presets import filter_preset, glorot_uniform
+from convviz.core.presets import centred, filter_preset, glorot_uniform
 
 MAX_CHANNELS = 16
 MAX_FILTERS = 16
@@ -68,14 +68,7 @@ def resize_kernel(kernel: np.ndarray, kh: int, kw: int) -> np.ndarray:
 
     Growing pads with zeros, so a 3x3 Sobel stays a Sobel inside a 5x5 kernel.
     """
-    old_h, old_w = kernel.shape[:2]
-    out = np.zeros((kh, kw) + kernel.shape[2:], dtype=np.float32)
-    oy, ox = kh // 2 - old_h // 2, kw // 2 - old_w // 2
-    for r in range(old_h):
-        for c in range(old_w):
-            if 0 <= r + oy < kh and 0 <= c + ox < kw:
-                out[r + oy, c + ox] = kernel[r, c]
-    return out
+    return centred(kernel, kh, kw)
 
 
 @dataclass

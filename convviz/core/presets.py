@@ -63,15 +63,17 @@ def _derivative(n: int) -> np.ndarray:
     return -np.convolve(_binomial(n - 1), [1.0, -1.0]) + 0.0
 
 
-def _centred(small: np.ndarray, kh: int, kw: int) -> np.ndarray:
-    out = np.zeros((kh, kw))
-    sh, sw = small.shape
-    # Align centres; for even sizes the centre is the lower-right of the middle four.
+def centred(small: np.ndarray, kh: int, kw: int) -> np.ndarray:
+    """``small`` (kh0, kw0, ...) placed in the middle of a zero (kh, kw, ...) array.
+
+    Cropped when smaller; for even sizes the centre is the lower-right of the middle four.
+    """
+    out = np.zeros((kh, kw) + small.shape[2:], dtype=np.float32)
+    sh, sw = small.shape[:2]
     oy, ox = kh // 2 - sh // 2, kw // 2 - sw // 2
-    for r in range(sh):
-        for c in range(sw):
-            if 0 <= r + oy < kh and 0 <= c + ox < kw:
-                out[r + oy, c + ox] = small[r, c]
+    rows = slice(max(oy, 0), min(oy + sh, kh))
+    cols = slice(max(ox, 0), min(ox + sw, kw))
+    out[rows, cols] = small[rows.start - oy : rows.stop - oy, cols.start - ox : cols.stop - ox]
     return out
 
 
@@ -102,7 +104,7 @@ def make_kernel(name: str, kh: int, kw: int) -> np.ndarray:
     """
     key = canonical_preset(name)
     if key == "identity":
-        k = _centred(np.ones((1, 1)), kh, kw)
+        k = centred(np.ones((1, 1)), kh, kw)
     elif key == "box blur":
         k = np.full((kh, kw), 1.0 / (kh * kw))
     elif key == "gaussian":
@@ -113,7 +115,7 @@ def make_kernel(name: str, kh: int, kw: int) -> np.ndarray:
     elif key == "sobel y":
         k = np.outer(_derivative(kh), _binomial(kw))
     elif key in _TEXTBOOK_3X3:
-        k = _centred(np.array(_TEXTBOOK_3X3[key], dtype=float), kh, kw)
+        k = centred(np.array(_TEXTBOOK_3X3[key], dtype=float), kh, kw)
     elif key == "zeros":
         k = np.zeros((kh, kw))
     else:

@@ -22,6 +22,7 @@ from convviz.qt.animation_export import (
     write_png_sequence,
 )
 from convviz.qt.figure import pipeline_data, pipeline_layout
+from convviz.qt.views import ok_cancel
 
 ACTION_TEXT = "Sliding-window animation…"
 FORMATS = {"animated GIF": "gif", "PNG sequence (frame_0001.png, …)": "png"}
@@ -58,12 +59,7 @@ class AnimationDialog(QtWidgets.QDialog):
         form.addRow("each frame shows for", self.duration)
         form.addRow("scale (pixels per unit)", self.scale)
         form.addRow("result", self.summary)
-        buttons = QtWidgets.QDialogButtonBox(
-            QtWidgets.QDialogButtonBox.StandardButton.Ok
-            | QtWidgets.QDialogButtonBox.StandardButton.Cancel
-        )
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
+        buttons = ok_cancel(self)
         form.addRow(buttons)
         self.every.valueChanged.connect(self._update_summary)
         self.scale.valueChanged.connect(self._update_summary)

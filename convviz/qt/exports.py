@@ -23,6 +23,7 @@ from convviz.io.export import (
     write_bytes,
 )
 from convviz.qt.figure import pipeline_data, pipeline_layout, png_bytes, render_pipeline
+from convviz.qt.views import ok_cancel
 
 PNG_FILTER = "PNG images (*.png)"
 NPY_FILTER = "NumPy arrays (*.npy)"
@@ -54,12 +55,7 @@ class FigureDialog(QtWidgets.QDialog):
         form.addRow(f"filters shown (of {total})", self.filters)
         form.addRow("theme", self.theme)
         form.addRow("image size", self.size_label)
-        buttons = QtWidgets.QDialogButtonBox(
-            QtWidgets.QDialogButtonBox.StandardButton.Ok
-            | QtWidgets.QDialogButtonBox.StandardButton.Cancel
-        )
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
+        buttons = ok_cancel(self)
         form.addRow(buttons)
         self.scale.valueChanged.connect(self._update_size)
         self.filters.valueChanged.connect(self._update_size)

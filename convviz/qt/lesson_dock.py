@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from PySide6 import QtCore, QtWidgets
 
+from convviz.qt.views import ok_cancel
+
 # Read from the back of a classroom: larger than the rest of the UI.
 TEXT_STYLE = "font-size: 15pt;"
 
@@ -79,12 +81,7 @@ class LessonTextDialog(QtWidgets.QDialog):
         lay.addWidget(hint)
         self.editor = QtWidgets.QPlainTextEdit(initial)
         lay.addWidget(self.editor, 1)
-        buttons = QtWidgets.QDialogButtonBox(
-            QtWidgets.QDialogButtonBox.StandardButton.Ok
-            | QtWidgets.QDialogButtonBox.StandardButton.Cancel
-        )
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
+        buttons = ok_cancel(self)
         lay.addWidget(buttons)
         self.resize(640, 420)
 

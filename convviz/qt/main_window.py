@@ -21,7 +21,7 @@ from convviz.qt.inspector import install_inspector
 from convviz.qt.kernel_editor import KernelEditor
 from convviz.qt.layer_panel import BrushBar, LayerPanel
 from convviz.qt.panels import FiltersPanel, InputPanel, SumPanel
-from convviz.qt.views import HEADER_STYLE
+from convviz.qt.views import HEADER_STYLE, ok_cancel
 
 log = logging.getLogger(__name__)
 
@@ -54,12 +54,7 @@ class NewInputDialog(QtWidgets.QDialog):
         form.addRow("height H", self.h)
         form.addRow("width W", self.w)
         form.addRow("channels C_in", self.c)
-        buttons = QtWidgets.QDialogButtonBox(
-            QtWidgets.QDialogButtonBox.StandardButton.Ok
-            | QtWidgets.QDialogButtonBox.StandardButton.Cancel
-        )
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
+        buttons = ok_cancel(self)
         form.addRow(buttons)
 
     def shape(self):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui
-from PySide6.QtWidgets import QGraphicsRectItem
+from PySide6.QtWidgets import QDialog, QDialogButtonBox, QGraphicsRectItem
 
 # Panel headings of the main window ("Input (H, W, C_in) = ...").
 HEADER_STYLE = "font-size: 13pt; font-weight: 600; padding: 4px 2px;"
@@ -192,3 +192,13 @@ def _frame_item() -> QGraphicsRectItem:
     rect.setPen(pen)
     rect.setBrush(QtGui.QBrush(QtCore.Qt.BrushStyle.NoBrush))
     return rect
+
+
+def ok_cancel(dialog: QDialog) -> QDialogButtonBox:
+    """OK and Cancel buttons that accept or reject ``dialog``; add them to its layout."""
+    buttons = QDialogButtonBox(
+        QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+    )
+    buttons.accepted.connect(dialog.accept)
+    buttons.rejected.connect(dialog.reject)
+    return buttons
