@@ -92,7 +92,7 @@ class LayerPanel(QtWidgets.QWidget):
                         {k: (a.value(), b.value())}
                     )
                 )
-        self.padding.currentTextChanged.connect(lambda t: self.settingsChanged.emit({"padding": t}))
+        self.padding.currentTextChanged.connect(self._padding_picked)
         self.padding_mode.currentTextChanged.connect(
             lambda t: self.settingsChanged.emit({"padding_mode": t})
         )
@@ -100,6 +100,10 @@ class LayerPanel(QtWidgets.QWidget):
             lambda t: self.settingsChanged.emit({"activation": t})
         )
         self.use_bias.toggled.connect(lambda on: self.settingsChanged.emit({"use_bias": on}))
+
+    def _padding_picked(self, text: str) -> None:
+        if text in PADDINGS:
+            self.settingsChanged.emit({"padding": text})
 
     def preset_names(self) -> list[str]:
         return [self.preset.itemText(i) for i in range(self.preset.count())]
@@ -126,8 +130,14 @@ class LayerPanel(QtWidgets.QWidget):
         self.sw.setValue(s.strides[1])
         self.dh.setValue(s.dilation[0])
         self.dw.setValue(s.dilation[1])
+        # Explicit padding (from a session or a lesson) is shown as what it is.
+        while self.padding.count() > len(PADDINGS):
+            self.padding.removeItem(len(PADDINGS))
         if isinstance(s.padding, str):
             self.padding.setCurrentText(s.padding)
+        else:
+            self.padding.addItem(f"explicit {tuple(s.padding)}")
+            self.padding.setCurrentIndex(len(PADDINGS))
         self.padding_mode.setCurrentText(s.padding_mode)
         self.activation.setCurrentText(s.activation or "linear")
         self.use_bias.setChecked(s.use_bias)

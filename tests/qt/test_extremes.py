@@ -93,3 +93,21 @@ def test_changing_counts_during_the_animation(window, qtbot):
     settle(window)
     shown = window.sum_panel.feature.image.image
     assert shown.shape == (3, 4) and not np.isnan(shown).any()  # every pixel reached
+
+
+def test_explicit_padding_from_a_session_is_shown_not_replaced(window):
+    c = window.controller
+    state = c.state()
+    state["settings"] = state["settings"].__class__(
+        **{**vars(state["settings"]), "padding": (1, 2, 0, 3)}
+    )
+    c.open_state(state)
+    settle(window)
+    assert window.layer_panel.padding.currentText() == "explicit (1, 2, 0, 3)"
+    assert c.doc.settings.padding == (1, 2, 0, 3)
+    res = assert_views_match_model(window)
+    assert res.padding == (1, 2, 0, 3)
+    window.layer_panel.padding.setCurrentText("same")  # back to a named padding
+    assert c.doc.settings.padding == "same"
+    settle(window)
+    assert window.layer_panel.padding.count() == 3
