@@ -37,6 +37,19 @@ def affected_outputs(geometry, box) -> tuple[slice, slice] | None:
     return out[0], out[1]
 
 
+def _own(a: np.ndarray) -> np.ndarray:
+    """``a`` made writable in place when its memory allows, else a writable copy.
+
+    conv2d hands out read-only views of memory it allocated for this call alone; taking
+    them over instead of copying halves the cache's peak memory on large layers.
+    """
+    try:
+        a.flags.writeable = True
+    except ValueError:
+        return np.array(a)
+    return a
+
+
 class LayerCache:
     """The current outputs of one layer: pre-activation and feature maps of every filter,
     and the kernel maps of one selected filter.
@@ -51,9 +64,9 @@ class LayerCache:
         res = conv2d(x, kernel, bias, kernel_map_filters=[selected], **self.conv_kwargs)
         self.geometry = res.geometry
         self.param_count = res.param_count
-        self.pre_activation = np.array(res.pre_activation)
-        self.feature_maps = np.array(res.feature_maps)
-        self.kernel_maps = np.array(res.kernel_maps_of(selected))
+        self.pre_activation = _own(res.pre_activation)
+        self.feature_maps = _own(res.feature_maps)
+        self.kernel_maps = _own(res.kernel_maps_of(selected))
 
     @property
     def zero_padded(self) -> bool:

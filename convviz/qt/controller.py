@@ -43,7 +43,7 @@ from convviz.core.presets import filter_preset, glorot_uniform
 class Frame:
     """Everything the views show after one recompute (views never read the document)."""
 
-    input: np.ndarray
+    input: np.ndarray  # the document's own array: read it, never write it
     channel_names: tuple[str, ...]
     input_levels: tuple[float, float]
     kernel: np.ndarray  # (kh, kw, Cg) of the selected filter
@@ -169,7 +169,7 @@ class Controller(QtCore.QObject):
         channels = doc.filter_channels(f)
         same_input = previous is not None and not out.input_changed
         self.frame = Frame(
-            input=previous.input if same_input else doc.input.copy(),
+            input=doc.input,
             channel_names=doc.channel_names,
             input_levels=previous.input_levels if same_input else input_levels(doc.input),
             kernel=doc.kernel[:, :, :, f].copy(),
@@ -198,7 +198,7 @@ class Controller(QtCore.QObject):
         doc = self.doc
         f = doc.selected_filter
         self.frame = Frame(
-            input=doc.input.copy(),
+            input=doc.input,
             channel_names=doc.channel_names,
             input_levels=input_levels(doc.input),
             kernel=doc.kernel[:, :, :, f].copy(),

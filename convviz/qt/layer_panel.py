@@ -136,7 +136,8 @@ class LayerPanel(QtWidgets.QWidget):
         if isinstance(s.padding, str):
             self.padding.setCurrentText(s.padding)
         else:
-            self.padding.addItem(f"explicit {tuple(s.padding)}")
+            sides = s.padding if isinstance(s.padding, int) else tuple(s.padding)
+            self.padding.addItem(f"explicit {sides}")
             self.padding.setCurrentIndex(len(PADDINGS))
         self.padding_mode.setCurrentText(s.padding_mode)
         self.activation.setCurrentText(s.activation or "linear")
