@@ -87,9 +87,7 @@ class MapImageItem(pg.ImageItem):
     """An ImageItem that reports the pixel under the mouse and clicks on it."""
 
     def __init__(self, cell: MapCell):
-        # A 1024×1024 map drawn in a 250-pixel cell is reduced to screen size before it
-        # is coloured, instead of colouring a million pixels the screen cannot show.
-        super().__init__(autoDownsample=True)
+        super().__init__()
         self.cell = cell
         self.setAcceptHoverEvents(True)
 
