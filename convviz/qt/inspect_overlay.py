@@ -38,6 +38,13 @@ class Overlay(QtWidgets.QGraphicsItem):
         self.setZValue(20)
 
     def set_rects(self, solid, dashed=(), frame=None, width=2.0) -> None:
+        if (list(solid), list(dashed), frame, width) == (
+            self.solid,
+            self.dashed,
+            self.frame,
+            self.width,
+        ):
+            return  # an unchanged outline must not make its view repaint
         self.prepareGeometryChange()
         self.solid, self.dashed = list(solid), list(dashed)
         self.frame, self.width = frame, width

@@ -20,6 +20,14 @@ def _grid_cols(n: int) -> int:
     return 1 if n <= 3 else 2 if n <= 8 else 4
 
 
+def _set_label(label: pg.LabelItem, text: str, **style) -> None:
+    """Set a label's rich text only when it changes: laying it out costs a millisecond."""
+    key = (text, tuple(sorted(style.items())))
+    if getattr(label, "_shown", None) != key:
+        label._shown = key
+        label.setText(text, **style)
+
+
 def _equal_columns(layout: pg.GraphicsLayout, columns) -> None:
     """Give image columns equal shares so every map is drawn at the same size."""
     for c in columns:
@@ -192,10 +200,12 @@ class SumPanel(MapPanel):
             cell.name = f"kernel map {k + 1} (kernel {k + 1} of filter {f} on {name})"
             cell.set_title(f"kernel {k + 1} on <b>{name}</b><br>→ kernel map {k + 1}")
         b = frame.bias_value
-        self.bias_label.setText(
-            "+ bias<br>" + (f"{b:.3g}" if b is not None else "(off)") + "<br>=", size=self.pt(14)
+        _set_label(
+            self.bias_label,
+            "+ bias<br>" + (f"{b:.3g}" if b is not None else "(off)") + "<br>=",
+            size=self.pt(14),
         )
-        self.act_label.setText(f"→ {frame.activation} →", size=self.pt(14))
+        _set_label(self.act_label, f"→ {frame.activation} →", size=self.pt(14))
         if n == 1:
             self.pre.set_title(f"kernel map + bias<br>(pre-activation {f})")
         else:
@@ -211,7 +221,7 @@ class SumPanel(MapPanel):
                 f"groups = {groups}: filter {f} reads only {names} (group {group + 1} of "
                 f"{groups});<br>kernel maps of the other channels are NOT summed into it"
             )
-        self.message.setText("<br>".join(notes), size=self.pt(12), color="#ffcc66")
+        _set_label(self.message, "<br>".join(notes), size=self.pt(12), color="#ffcc66")
         if maps is None:
             empty = np.zeros((1, 1), np.float32)
             for cell in self.cells:

@@ -178,6 +178,9 @@ class MapCell(QtCore.QObject):
             )
 
     def set_highlight(self, on: bool, color="#ffd400") -> None:
+        if getattr(self, "_highlight", None) == (on, color):
+            return
+        self._highlight = (on, color)
         pen = pg.mkPen(color, width=4) if on else pg.mkPen((110, 110, 110), width=1)
         pen.setCosmetic(True)
         self.frame.setPen(pen)
