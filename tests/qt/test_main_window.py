@@ -1,6 +1,6 @@
 import numpy as np
 from PIL import Image
-from PySide6 import QtCore, QtWidgets
+from PySide6 import QtCore, QtGui, QtWidgets
 
 from convviz.core.presets import make_kernel
 from tests.qt.helpers import assert_views_match_model, drag, image_to_viewport, settle
@@ -184,3 +184,34 @@ def test_new_blank_input_and_fill(window):
     c.undo()
     assert doc.input.shape == (12, 14, 3)
     assert_views_match_model(window)
+
+
+def test_dropping_an_image_file_loads_it(window, tmp_path):
+    grey = np.arange(6 * 9, dtype=np.uint8).reshape(6, 9) * 4
+    path = tmp_path / "dropped.png"
+    Image.fromarray(grey).save(path)
+    mime = QtCore.QMimeData()
+    mime.setUrls([QtCore.QUrl.fromLocalFile(str(path))])
+    pos = QtCore.QPointF(200, 200)
+    actions = QtCore.Qt.DropAction.CopyAction
+    buttons, mods = QtCore.Qt.MouseButton.LeftButton, QtCore.Qt.KeyboardModifier.NoModifier
+    enter = QtGui.QDragEnterEvent(pos.toPoint(), actions, mime, buttons, mods)
+    window.dragEnterEvent(enter)
+    assert enter.isAccepted()
+    window.dropEvent(QtGui.QDropEvent(pos, actions, mime, buttons, mods))
+    doc = window.controller.doc
+    np.testing.assert_allclose(doc.input[..., 0], grey / 255.0, atol=1e-7)
+    assert doc.channel_names == ("grey",)
+    assert window.undo_action.text() == "Undo Open dropped.png"
+    assert_views_match_model(window)
+
+
+def test_hovering_a_map_pixel_shows_its_value(window, qtbot):
+    res = assert_views_match_model(window)
+    cell = window.sum_panel.feature
+    view, pt = image_to_viewport(cell, 3.5, 5.5)
+    qtbot.mouseMove(view.viewport(), pt)
+    qtbot.waitUntil(lambda: "feature map 1" in window.hover_label.text(), timeout=2000)
+    value = float(window.hover_label.text().rsplit(":", 1)[1])
+    assert "(row 3, col 5)" in window.hover_label.text()
+    assert np.isclose(value, res.feature_maps[3, 5, 0], rtol=1e-3, atol=1e-4)
