@@ -157,7 +157,7 @@ def read_input(
     if max_side is not None and max_side < 1:
         raise ValueError(f"max_side must be at least 1, not {max_side}")
     label = path.name or str(path)
-    _check_file(path, label)
+    check_file(path, label)
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
         kind = f"'{suffix}' files" if suffix else "files without an extension"
@@ -277,7 +277,8 @@ def _as_input_error(label: str) -> Iterator[None]:
         raise InputError(f"{label}: the file is truncated or corrupt ({detail})") from exc
 
 
-def _check_file(path: Path, label: str) -> None:
+def check_file(path: Path, label: str) -> None:
+    """Raise InputError unless ``path`` is an existing, non-empty regular file."""
     try:
         st = path.stat()
     except FileNotFoundError:

@@ -19,7 +19,6 @@ import io
 import json
 import math
 import os
-import stat
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, fields
@@ -37,7 +36,7 @@ from convviz.io._session_fields import (
     parse_settings,
 )
 from convviz.io.atomic import atomic_writer
-from convviz.io.inputs import InputError, validate_input_array
+from convviz.io.inputs import InputError, check_file, validate_input_array
 
 __all__ = ["FORMAT", "SUFFIX", "VERSION", "Session", "load_session", "save_session"]
 
@@ -177,7 +176,7 @@ def load_session(path: str | os.PathLike[str]) -> Session:
     """
     path = Path(path)
     label = path.name or str(path)
-    _check_file(path, label)
+    check_file(path, label)
     try:
         with zipfile.ZipFile(path) as zf:
             return _read(zf, label)
@@ -208,19 +207,6 @@ def _member(name: str) -> zipfile.ZipInfo:
 
 
 # -- reading -----------------------------------------------------------------------------
-
-
-def _check_file(path: Path, label: str) -> None:
-    try:
-        st = path.stat()
-    except FileNotFoundError:
-        raise InputError(f"{label}: there is no such file (looked for {path.absolute()})") from None
-    except OSError as exc:
-        raise InputError(f"{label}: the file cannot be read ({exc.strerror or exc})") from None
-    if not stat.S_ISREG(st.st_mode):
-        raise InputError(f"{label}: this is not a regular file")
-    if st.st_size == 0:
-        raise InputError(f"{label}: the file is empty (0 bytes)")
 
 
 def _read(zf: zipfile.ZipFile, label: str) -> Session:

@@ -188,7 +188,7 @@ def test_not_a_zip(tmp_path, content, words):
 def test_missing_file_and_folder(tmp_path):
     refused(tmp_path / "nope.convviz", "no such file")
     (tmp_path / "dir.convviz").mkdir()
-    refused(tmp_path / "dir.convviz", "not a regular file")
+    refused(tmp_path / "dir.convviz", "this is a folder")
 
 
 @pytest.mark.parametrize("cut", [0.2, 0.5, 0.8, 0.95])
