@@ -158,7 +158,8 @@ def test_gradients_match_central_differences(problem):
     assert d_bias == pytest.approx(fd_bias, rel=1e-3, abs=2e-5 * scale)
     # Gathering the windows a row of output pixels at a time gives the same numbers.
     small = filter_gradients(setup, kernel, bias, target, budget=1)
-    np.testing.assert_allclose(small[1], d_kernel, rtol=1e-5, atol=1e-6)
+    # Same sums in another order: float32 rounding relative to the largest gradient.
+    np.testing.assert_allclose(small[1], d_kernel, rtol=1e-5, atol=1e-6 * scale)
     assert small[0] == pytest.approx(got_loss, rel=1e-6)
 
 
