@@ -106,7 +106,9 @@ class MainWindow(QtWidgets.QMainWindow):
         self.setCentralWidget(self.splitter)
 
         self.hover_label = QtWidgets.QLabel()
-        self.statusBar().addWidget(self.hover_label, 1)
+        # Permanent, so status messages (left) and hovered values (right) never overlap.
+        self.statusBar().addPermanentWidget(self.hover_label, 1)
+        self.hover_label.setAlignment(QtCore.Qt.AlignmentFlag.AlignRight)
         self.shape_label = QtWidgets.QLabel()
         self.statusBar().addPermanentWidget(self.shape_label)
 
