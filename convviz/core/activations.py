@@ -140,6 +140,17 @@ def activate(name: str | None, z: np.ndarray) -> np.ndarray:
     return np.asarray(_FUNCTIONS[canonical_activation(name)](z), dtype=np.float32)
 
 
+def activate_into(name: str | None, z: np.ndarray, out: np.ndarray) -> None:
+    """Write ``activate(name, z)`` into ``out``; relu and linear need no temporary array."""
+    key = canonical_activation(name)
+    if key == "relu":
+        np.maximum(z, 0, out=out)
+    elif key == "linear":
+        out[...] = z
+    else:
+        out[...] = activate(key, z)
+
+
 def activation_derivative(name: str | None, z: np.ndarray) -> np.ndarray:
     """Derivative of an activation with respect to its input, at `z`.
 

@@ -15,7 +15,12 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from convviz.core.activations import ACTIVATIONS, activate, activation_derivative
+from convviz.core.activations import (
+    ACTIVATIONS,
+    activate,
+    activate_into,
+    activation_derivative,
+)
 from convviz.core.activations import canonical_activation as _canonical_activation
 
 __all__ = [
@@ -339,7 +344,7 @@ def _correlate_group(planes, kernel, bias, act, sel, strides, dilation, out_hw, 
         if bias is not None:
             pre += bias[:, None]
         if feature_out is not None:
-            feature_out[:, block] = activate(act, pre)
+            activate_into(act, pre, feature_out[:, block])
 
 
 _SCRATCH = threading.local()
