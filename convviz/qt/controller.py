@@ -60,7 +60,6 @@ class Frame:
     activation: str
     settings: LayerSettings
     message: str | None
-    grouped_alone: bool = False
     # What differs from the previous frame, so views redraw only that.
     input_changed: bool = True
     weights_changed: bool = True

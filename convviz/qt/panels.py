@@ -190,10 +190,9 @@ class SumPanel(MapPanel):
     def show_filter(self, frame) -> None:
         maps = frame.kernel_maps  # (H', W', Cg) or None when the output is empty
         n = len(frame.kernel_channel_names)
-        key = (n, frame.grouped_alone)
-        if key != self._key:
+        if n != self._key:
             self._build(n)
-            self._key = key
+            self._key = n
         f = frame.selected + 1
         for k, cell in enumerate(self.cells[:n]):
             name = frame.kernel_channel_names[k]
