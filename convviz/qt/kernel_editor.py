@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 import numpy as np
 from PySide6.QtCore import QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QFont, QFontDatabase, QFontMetrics, QPainter, QPalette, QPen
+from PySide6.QtGui import QFont, QFontDatabase, QFontMetrics
 from PySide6.QtWidgets import (
     QFrame,
     QGridLayout,
@@ -24,222 +24,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from convviz.core.numbers import MAX_MAGNITUDE, NUDGE_STEP, format_number, parse_number
+from convviz.core.numbers import MAX_MAGNITUDE
+from convviz.qt.number_cell import CELL_CHARS, WHEEL_IDLE_MS, NumberCell
 
 __all__ = ["KernelEditor"]
-
-# Ends of ColorBrewer's RdBu: colour-blind safe and still distinct on washed-out projectors.
-_NEGATIVE = (33, 102, 172)
-_POSITIVE = (178, 24, 43)
-_FOCUS = QColor(20, 20, 20)
-_ERROR = QColor(230, 0, 0)
-_DRAG_THRESHOLD = 4  # px before a press becomes a drag; below it, clicks just place the cursor
-_DRAG_STEP_PX = 8
-_WHEEL_IDLE_MS = 400
-_ERROR_MS = 1500
-_CELL_CHARS = 7  # "-0.0625", "-0.111", "1e-04": fits a 3-significant-digit value
-# Switching windows or opening the context menu is not "done editing".
-_STILL_EDITING = (Qt.FocusReason.ActiveWindowFocusReason, Qt.FocusReason.PopupFocusReason)
-
-
-def _tint(value: float, vmax: float) -> QColor:
-    """Diverging colour: white at zero, full blue/red at |value| >= vmax."""
-    t = max(-1.0, min(1.0, value / vmax))
-    end = _POSITIVE if t > 0 else _NEGATIVE
-    a = abs(t)
-    return QColor(*(round(255 + (e - 255) * a) for e in end))
-
-
-def _readable_text(bg: QColor) -> QColor:
-    """Black or white, whichever contrasts more with ``bg`` (WCAG relative luminance)."""
-
-    def linear(c: float) -> float:
-        return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
-
-    lum = 0.2126 * linear(bg.redF()) + 0.7152 * linear(bg.greenF()) + 0.0722 * linear(bg.blueF())
-    # Contrast with black is (lum+0.05)/0.05, with white 1.05/(lum+0.05); equal at ~0.179.
-    return QColor(Qt.GlobalColor.black) if lum > 0.179 else QColor(Qt.GlobalColor.white)
-
-
-def _step(modifiers: Qt.KeyboardModifier) -> float:
-    step = NUDGE_STEP
-    if modifiers & Qt.KeyboardModifier.ShiftModifier:
-        step *= 10
-    if modifiers & Qt.KeyboardModifier.ControlModifier:
-        step /= 10
-    return step
-
-
-class _NumberCell(QLineEdit):
-    """One editable number: typing, wheel/drag/Page nudges, tinted background.
-
-    ``key`` is ``(row, col, kernel)``, or ``None`` for the bias. The cell reports intents
-    with itself as first argument; the editor turns them into its public signals.
-    """
-
-    committed = Signal(object, float)
-    rejected = Signal(object, str)
-    nudged = Signal(object, float, bool)  # cell, delta, from a drag
-    dragFinished = Signal(object)
-    moveRequested = Signal(object, int)
-    focused = Signal(object)
-
-    def __init__(self, key: tuple[int, int, int] | None, font: QFont, size: QSize) -> None:
-        super().__init__()
-        self.key = key
-        self.value = 0.0
-        self._vmax: float | None = None
-        self._shown = "0"
-        self._bg = QColor(Qt.GlobalColor.white)
-        self._errors = 0  # error flashes still showing
-        self._press_y: float | None = None
-        self._press_x = 0.0
-        self._drag_steps = 0
-        self._dragging = False
-        self._wheel_rest = 0
-        self.setFont(font)
-        self.setFixedSize(size)
-        self.setFrame(False)
-        self.setTextMargins(4, 0, 4, 0)
-        self.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        palette = self.palette()
-        # The tint is painted in paintEvent; a transparent base keeps styles from covering it.
-        palette.setColor(QPalette.ColorRole.Base, Qt.GlobalColor.transparent)
-        palette.setColor(QPalette.ColorRole.Text, Qt.GlobalColor.black)
-        self.setPalette(palette)
-
-    def show_value(self, value: float, vmax: float) -> None:
-        """Display ``value`` without disturbing a half-typed edit or the cursor."""
-        # Most echoes change one cell of hundreds: skip the rest cheaply.
-        if value != self.value or vmax != self._vmax:
-            self.value, self._vmax = value, vmax
-            self._shown = format_number(value, 3, max_chars=_CELL_CHARS)
-            self.setToolTip(format_number(value, 7))
-            bg = _tint(value, vmax)
-            if bg != self._bg:
-                self._bg = bg
-                fg = _readable_text(bg)
-                if fg != self.palette().color(QPalette.ColorRole.Text):
-                    palette = self.palette()
-                    palette.setColor(QPalette.ColorRole.Text, fg)
-                    self.setPalette(palette)
-                self.update()
-        if not self.isModified() and self._shown != self.text():
-            cursor = self.cursorPosition()
-            self.setText(self._shown)
-            if self.hasFocus():
-                self.setCursorPosition(min(cursor, len(self._shown)))
-
-    def revert(self) -> None:
-        self.setText(self._shown)
-
-    def commit(self) -> None:
-        # Only typed text counts: pressing Enter on an untouched "0.111" must not turn 1/9
-        # into 0.111.
-        if not self.isModified():
-            return
-        try:
-            value = parse_number(self.text())
-        except ValueError as exc:
-            self.revert()
-            self._flash_error()
-            self.rejected.emit(self, str(exc))
-            return
-        self.setText(format_number(value, 3, max_chars=_CELL_CHARS))
-        self.committed.emit(self, value)
-
-    def _flash_error(self) -> None:
-        self._errors += 1
-        self.update()
-        QTimer.singleShot(_ERROR_MS, self, self._end_error)
-
-    def _end_error(self) -> None:
-        self._errors -= 1
-        self.update()
-
-    def keyPressEvent(self, event) -> None:
-        key = event.key()
-        if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
-            self.commit()
-            self.selectAll()
-        elif key == Qt.Key.Key_Escape:
-            self.revert()
-        elif key in (Qt.Key.Key_Up, Qt.Key.Key_Down):
-            self.moveRequested.emit(self, -1 if key == Qt.Key.Key_Up else 1)
-        elif key in (Qt.Key.Key_PageUp, Qt.Key.Key_PageDown):
-            sign = 1 if key == Qt.Key.Key_PageUp else -1
-            self.nudged.emit(self, sign * _step(event.modifiers()), False)
-        else:
-            super().keyPressEvent(event)
-
-    def focusInEvent(self, event) -> None:
-        super().focusInEvent(event)
-        self.focused.emit(self)
-        self.update()
-
-    def focusOutEvent(self, event) -> None:
-        if event.reason() not in _STILL_EDITING:
-            self.commit()
-        super().focusOutEvent(event)
-        self.update()
-
-    def wheelEvent(self, event) -> None:
-        # Some platforms turn Shift+wheel into horizontal scrolling.
-        delta = event.angleDelta().y() or event.angleDelta().x()
-        self._wheel_rest += delta
-        steps = int(self._wheel_rest / 120)  # touchpads send many small deltas
-        self._wheel_rest -= steps * 120
-        if steps:
-            self.nudged.emit(self, steps * _step(event.modifiers()), False)
-        event.accept()
-
-    def mousePressEvent(self, event) -> None:
-        if event.button() == Qt.MouseButton.LeftButton:
-            self._press_x, self._press_y = event.position().x(), event.position().y()
-            self._drag_steps = 0
-        super().mousePressEvent(event)
-
-    def mouseMoveEvent(self, event) -> None:
-        if self._press_y is None or not event.buttons() & Qt.MouseButton.LeftButton:
-            super().mouseMoveEvent(event)
-            return
-        dy = self._press_y - event.position().y()
-        dx = event.position().x() - self._press_x
-        if not self._dragging:
-            if abs(dy) <= _DRAG_THRESHOLD or abs(dy) <= abs(dx):
-                super().mouseMoveEvent(event)  # selecting text
-                return
-            self._dragging = True
-            self.deselect()
-            self.setCursor(Qt.CursorShape.SizeVerCursor)
-        steps = int(dy / _DRAG_STEP_PX)
-        if steps != self._drag_steps:
-            self.nudged.emit(self, (steps - self._drag_steps) * _step(event.modifiers()), True)
-            self._drag_steps = steps
-
-    def mouseReleaseEvent(self, event) -> None:
-        super().mouseReleaseEvent(event)
-        self._press_y = None
-        if self._dragging:
-            self._dragging = False
-            self.unsetCursor()
-            self.dragFinished.emit(self)
-
-    def paintEvent(self, event) -> None:
-        painter = QPainter(self)
-        painter.fillRect(self.rect(), self._bg)
-        painter.end()
-        super().paintEvent(event)
-        painter = QPainter(self)
-        if self._errors or self.hasFocus():
-            painter.setPen(QPen(_ERROR if self._errors else _FOCUS, 3))
-            painter.drawRect(self.rect().adjusted(1, 1, -2, -2))
-            painter.setPen(QPen(QColor(Qt.GlobalColor.white), 1))
-            painter.drawRect(self.rect().adjusted(3, 3, -4, -4))
-        else:
-            painter.setPen(QPen(QColor(150, 150, 150), 1))
-            painter.drawRect(self.rect().adjusted(0, 0, -1, -1))
-        painter.end()
 
 
 class KernelEditor(QWidget):
@@ -272,7 +60,7 @@ class KernelEditor(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self._cells: dict[tuple[int, int, int], _NumberCell] = {}
+        self._cells: dict[tuple[int, int, int], NumberCell] = {}
         self._boxes: list[QFrame] = []
         self._labels: list[QLabel] = []
         self._shape: tuple[int, int, int] | None = None
@@ -282,8 +70,8 @@ class KernelEditor(QWidget):
         self._updating = False
         self._columns = 0
         # Open nudge gesture: (cell, from a drag, value at its start, summed steps).
-        self._gesture: tuple[_NumberCell, bool, float, float] | None = None
-        self._idle = QTimer(self, singleShot=True, interval=_WHEEL_IDLE_MS)
+        self._gesture: tuple[NumberCell, bool, float, float] | None = None
+        self._idle = QTimer(self, singleShot=True, interval=WHEEL_IDLE_MS)
         self._idle.timeout.connect(self._finish_gesture)
 
         base = self.font()
@@ -298,7 +86,7 @@ class KernelEditor(QWidget):
             self._cell_font.setPixelSize(round(base.pixelSize() * 1.2))
         metrics = QFontMetrics(self._cell_font)
         self._cell_size = QSize(
-            max(56, metrics.horizontalAdvance("-" + "0" * (_CELL_CHARS - 1)) + 16),
+            max(56, metrics.horizontalAdvance("-" + "0" * (CELL_CHARS - 1)) + 16),
             max(32, metrics.height() + 14),
         )
 
@@ -394,7 +182,7 @@ class KernelEditor(QWidget):
     def current_cell(self) -> tuple[int, int, int] | None:
         """``(row, col, k)`` of the kernel cell with keyboard focus, if any."""
         cell = self.focusWidget()
-        if isinstance(cell, _NumberCell) and cell.key is not None and cell.hasFocus():
+        if isinstance(cell, NumberCell) and cell.key is not None and cell.hasFocus():
             return cell.key
         return None
 
@@ -414,8 +202,8 @@ class KernelEditor(QWidget):
     def minimumSizeHint(self) -> QSize:
         return QSize(200, 160)
 
-    def _make_cell(self, key: tuple[int, int, int] | None) -> _NumberCell:
-        cell = _NumberCell(key, self._cell_font, self._cell_size)
+    def _make_cell(self, key: tuple[int, int, int] | None) -> NumberCell:
+        cell = NumberCell(key, self._cell_font, self._cell_size)
         cell.committed.connect(self._on_committed)
         cell.rejected.connect(self._on_rejected)
         cell.nudged.connect(self._on_nudged)
@@ -428,7 +216,7 @@ class KernelEditor(QWidget):
         if self._gesture is not None and self._gesture[0] is not self._bias:
             self._finish_gesture()
         for box in self._boxes:
-            for cell in box.findChildren(_NumberCell):
+            for cell in box.findChildren(NumberCell):
                 cell.blockSignals(True)  # leaving focus while dying must not commit
             self._grid.removeWidget(box)
             box.hide()
@@ -497,13 +285,13 @@ class KernelEditor(QWidget):
         if bias is not None:
             self._bias.show_value(bias, vmax)
 
-    def _emit_value(self, cell: _NumberCell, value: float, signal: Signal) -> None:
+    def _emit_value(self, cell: NumberCell, value: float, signal: Signal) -> None:
         if cell.key is None:
             self.biasEdited.emit(value)
         else:
             signal.emit(*cell.key, value)
 
-    def _on_committed(self, cell: _NumberCell, value: float) -> None:
+    def _on_committed(self, cell: NumberCell, value: float) -> None:
         if self._updating:
             return
         self._finish_gesture()  # a typed edit is its own undo step
@@ -511,11 +299,11 @@ class KernelEditor(QWidget):
         if np.float32(value) != np.float32(cell.value):
             self._emit_value(cell, value, self.valueEdited)
 
-    def _on_rejected(self, cell: _NumberCell, message: str) -> None:
+    def _on_rejected(self, cell: NumberCell, message: str) -> None:
         if not self._updating:
             self.errorMessage.emit(message)
 
-    def _on_nudged(self, cell: _NumberCell, delta: float, dragging: bool) -> None:
+    def _on_nudged(self, cell: NumberCell, delta: float, dragging: bool) -> None:
         if self._updating:
             return
         if cell.isModified():
@@ -531,7 +319,7 @@ class KernelEditor(QWidget):
             self._idle.start()
         self._emit_value(cell, value, self.valueNudged)
 
-    def _on_drag_finished(self, cell: _NumberCell) -> None:
+    def _on_drag_finished(self, cell: NumberCell) -> None:
         if self._gesture is not None and self._gesture[:2] == (cell, True):
             self._finish_gesture()
 
@@ -541,7 +329,7 @@ class KernelEditor(QWidget):
             self._gesture = None
             self.nudgeFinished.emit()
 
-    def _on_move(self, cell: _NumberCell, rows: int) -> None:
+    def _on_move(self, cell: NumberCell, rows: int) -> None:
         if cell.key is None or self._shape is None:
             return
         r, c, k = cell.key
@@ -550,6 +338,6 @@ class KernelEditor(QWidget):
             target.setFocus(Qt.FocusReason.OtherFocusReason)
             target.selectAll()
 
-    def _on_focused(self, cell: _NumberCell) -> None:
+    def _on_focused(self, cell: NumberCell) -> None:
         if cell is not self._bias:
             self._scroll.ensureWidgetVisible(cell, 8, 8)
