@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from convviz.core.conv import ConvResult, conv2d
-from convviz.io.atomic import atomic_writer
+from convviz.io.atomic import atomic_writer, save_npy_atomic
 from convviz.io.inputs import save_array
 
 __all__ = [
@@ -64,9 +64,7 @@ def save_npy(path: str | os.PathLike[str], array: np.ndarray) -> Path:
         The file written; ``numpy.load`` gives ``array`` back exactly.
     """
     path = with_suffix(path, ".npy")
-    data = np.ascontiguousarray(array, dtype=np.float32)
-    with atomic_writer(path) as f:
-        np.save(f, data, allow_pickle=False)
+    save_npy_atomic(path, np.ascontiguousarray(array, dtype=np.float32))
     return path
 
 

@@ -32,7 +32,6 @@ import contextlib
 import math
 import os
 import stat
-import tempfile
 import warnings
 import zipfile
 from collections.abc import Iterator
@@ -55,6 +54,7 @@ from convviz.io._checks import (
     shape_layout,
 )
 from convviz.io._resample import area_downscale, fit_within
+from convviz.io.atomic import save_npy_atomic
 
 __all__ = [
     "ARRAY_SUFFIXES",
@@ -244,18 +244,7 @@ def save_array(path: str | os.PathLike[str], array: np.ndarray) -> Path:
     if path.suffix.lower() != ".npy":
         path = path.with_name(path.name + ".npy")
     data = validate_input_array(array, name=path.name)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.save(f, data, allow_pickle=False)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp's private 0600 would be surprising for a saved input
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    save_npy_atomic(path, data)
     return path
 
 

@@ -1,20 +1,18 @@
 """Export the layer's weights as .npy files for Keras or PyTorch.
 
-Files are written to a temporary name in the same folder and renamed into place, as
-`convviz.io.inputs.save_array` does, so an existing export is never left half-written.
+Files are written atomically (`convviz.io.atomic`), so an existing export is never left
+half-written.
 Qt-free.
 """
 
 from __future__ import annotations
 
-import contextlib
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
 from convviz.core.explain_code import framework_kernel, torch_weight
+from convviz.io.atomic import save_npy_atomic
 
 __all__ = ["LAYOUTS", "export_weights", "weight_paths"]
 
@@ -30,21 +28,6 @@ def weight_paths(path) -> tuple[Path, Path]:
     if path.suffix.lower() != ".npy":
         path = path.with_name(path.name + ".npy")
     return path, path.with_name(path.stem + "_bias.npy")
-
-
-def _save_atomic(path: Path, array: np.ndarray) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.save(f, array, allow_pickle=False)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp's private 0600 would be surprising for an export
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
 
 
 def export_weights(path, kernel, bias=None, layout: str = "keras", flip_kernel: bool = False):
@@ -94,8 +77,8 @@ def export_weights(path, kernel, bias=None, layout: str = "keras", flip_kernel: 
         bias = np.ascontiguousarray(bias, dtype=np.float32)
         if bias.shape != (kernel.shape[3],):
             raise ValueError(f"bias must have shape ({kernel.shape[3]},), got {bias.shape}")
-    _save_atomic(kernel_path, data)
+    save_npy_atomic(kernel_path, data)
     if bias is None:
         return [kernel_path]
-    _save_atomic(bias_path, bias)
+    save_npy_atomic(bias_path, bias)
     return [kernel_path, bias_path]
