@@ -25,6 +25,17 @@ log = logging.getLogger("convviz")
 DEFAULT_SAMPLE = "colour"
 
 
+def check_layer_options(parser: argparse.ArgumentParser, args) -> None:
+    """Refuse a --filters out of range; turn --preset into its canonical name."""
+    if args.filters is not None and not 1 <= args.filters <= MAX_FILTERS:
+        parser.error(f"--filters must be between 1 and {MAX_FILTERS}")
+    if args.preset is not None:
+        try:
+            args.preset = canonical_preset(args.preset)
+        except ValueError as exc:
+            parser.error(str(exc))
+
+
 def parse_args(argv):
     parser = argparse.ArgumentParser(
         prog="convviz",
@@ -61,13 +72,7 @@ def parse_args(argv):
     )
     parser.add_argument("--version", action="version", version=f"convviz {__version__}")
     args = parser.parse_args(argv)
-    if args.filters is not None and not 1 <= args.filters <= MAX_FILTERS:
-        parser.error(f"--filters must be between 1 and {MAX_FILTERS}")
-    if args.preset is not None:
-        try:
-            args.preset = canonical_preset(args.preset)
-        except ValueError as exc:
-            parser.error(str(exc))
+    check_layer_options(parser, args)
     try:
         w, h = (int(v) for v in args.size.lower().split("x"))
         args.size = (w, h)

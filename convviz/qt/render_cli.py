@@ -16,8 +16,9 @@ import sys
 from pathlib import Path
 
 from convviz.core.model import MAX_FILTERS, Document, default_document
-from convviz.core.presets import KERNEL_PRESETS, canonical_preset
+from convviz.core.presets import KERNEL_PRESETS
 from convviz.io.inputs import InputError, read_input
+from convviz.qt.app import check_layer_options
 
 SESSION_SUFFIX = ".convviz"
 MAX_SCALE = 8.0
@@ -59,19 +60,13 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _check_args(parser: argparse.ArgumentParser, args) -> None:
-    if args.filters is not None and not 1 <= args.filters <= MAX_FILTERS:
-        parser.error(f"--filters must be between 1 and {MAX_FILTERS}")
+    check_layer_options(parser, args)
     if not 0 < args.scale <= MAX_SCALE:
         parser.error(f"--scale must be above 0 and at most {MAX_SCALE:g}")
     if args.max_side < 1:
         parser.error("--max-side must be at least 1")
     if Path(args.output).suffix.lower() != ".png":
         parser.error(f"the figure is written as PNG: name the output *.png, not {args.output}")
-    if args.preset is not None:
-        try:
-            args.preset = canonical_preset(args.preset)
-        except ValueError as exc:
-            parser.error(str(exc))
 
 
 def _session_state(path: Path) -> dict:
