@@ -54,6 +54,7 @@ class Outputs:
 class Pipeline:
     def __init__(self) -> None:
         self.cache: LayerCache | None = None
+        self._largest = 0.0
         self.levels = SymmetricLevels()
         self.full_recomputes = 0
         self._reset_pending(full=True)
@@ -136,6 +137,7 @@ class Pipeline:
         """Install a cache a job computed; its outputs, with everything marked changed."""
         self.cache = cache
         self.full_recomputes += 1
+        self._largest = _largest_value(cache)
         return self._outputs(doc, cache, self._geometry(doc), None, True, True)
 
     def compute(self, doc) -> Outputs:
@@ -152,12 +154,18 @@ class Pipeline:
         elif self.wants_full(doc):
             self.cache = cache = LayerCache(doc.input, doc.kernel, bias, kwargs, f)
             self.full_recomputes += 1
+            self._largest = _largest_value(cache)
             changed = None
         else:
+            # Only the recomputed parts are scanned for the colour scale, so between full
+            # recomputes the scale can grow but not shrink (the hysteresis hides that).
             for g in sorted(self.filters):
                 cache.filter_changed(doc.input, doc.kernel, bias, g)
+                self._largest = max(self._largest, _largest_value(cache, f=g))
             for box in self.boxes:
-                cache.input_changed(doc.input, doc.kernel, bias, box)
+                out = cache.input_changed(doc.input, doc.kernel, bias, box)
+                if out is not None:
+                    self._largest = max(self._largest, _largest_value(cache, box=out))
             if self.boxes:
                 changed = None  # a brush box reaches every filter's maps
         outputs = self._outputs(
@@ -189,9 +197,22 @@ class Pipeline:
     def _levels(self, cache) -> tuple[float, float]:
         if cache is None:
             return (-1.0, 1.0)
-        # One scale for kernel maps, sums and feature maps, so that colours add up:
-        # map 1 + map 2 + map 3 + bias looks like the pre-activation it makes.
-        largest = max(
-            max_abs(cache.kernel_maps), max_abs(cache.pre_activation), max_abs(cache.feature_maps)
-        )
-        return self.levels.update(largest)
+        return self.levels.update(self._largest)
+
+
+def _largest_value(cache: LayerCache, box=None, f: int | None = None) -> float:
+    """The largest magnitude among the maps the views show: all of them, the output
+    ``box``, or filter ``f``'s (its kernel maps count only when it is the selected one).
+
+    One scale serves kernel maps, sums and feature maps, so that colours add up:
+    map 1 + map 2 + map 3 + bias looks like the pre-activation it makes.
+    """
+    if f is not None:
+        parts = [cache.pre_activation[..., f], cache.feature_maps[..., f]]
+        if f == cache.selected:
+            parts.append(cache.kernel_maps)
+    else:
+        parts = [cache.pre_activation, cache.feature_maps, cache.kernel_maps]
+        if box is not None:
+            parts = [a[box] for a in parts]
+    return max(max_abs(p) for p in parts)
