@@ -7,6 +7,8 @@ application sets ``imageAxisOrder='row-major'`` once at start-up.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui
@@ -83,13 +85,100 @@ class Title(pg.LabelItem):
         )
 
 
+def argb_table(lut: np.ndarray) -> np.ndarray:
+    """A pyqtgraph lookup table ``(n, 3 or 4)`` uint8 as ``(n,)`` opaque 0xAARRGGBB words."""
+    lut = np.asarray(lut, np.uint32)
+    return (0xFF000000 | lut[:, 0] << 16 | lut[:, 1] << 8 | lut[:, 2]).astype(np.uint32)
+
+
+def colour_indices(data: np.ndarray, levels, n: int, top: float | None = None) -> np.ndarray:
+    """Indices into an `n`-colour table, as pyqtgraph computes them for a float image:
+    ``trunc(clip((data - lo) * top / (hi - lo), 0, n - 1))``, where `top` is `n` for a
+    lookup table and 255 for the channels of an RGB image. NaN maps to 0."""
+    lo, hi = (float(v) for v in levels)
+    scale = (n if top is None else top) / ((hi - lo) or 1.0)
+    scaled = np.subtract(data, lo, dtype=np.float32)
+    np.multiply(scaled, np.float32(scale), out=scaled)
+    np.clip(scaled, 0, n - 1, out=scaled)
+    with np.errstate(invalid="ignore"):
+        return scaled.astype(np.uint8 if n <= 256 else np.uint16)
+
+
 class MapImageItem(pg.ImageItem):
-    """An ImageItem that reports the pixel under the mouse and clicks on it."""
+    """An ImageItem that reports the pixel under the mouse and clicks on it.
+
+    Rendering is done here for the images the window shows (float, one channel with a
+    lookup table, or RGB with one pair of levels): one pass to colour indices and one
+    table lookup into 32-bit pixels, which Qt draws without converting. pyqtgraph's
+    own path rebuilds a Python colour table and an indexed image on every render, which
+    cost about a third of a brush stroke's frame at 256 x 256.
+    """
 
     def __init__(self, cell: MapCell):
         super().__init__()
         self.cell = cell
         self.setAcceptHoverEvents(True)
+        self._table_of = None  # the lookup table `_table` was made from
+        self._table = None
+        self._stride = 1
+
+    def _colour_table(self) -> np.ndarray:
+        if self.lut is not self._table_of:
+            self._table_of, self._table = self.lut, argb_table(self.lut)
+        return self._table
+
+    def screen_stride(self) -> int:
+        """Image pixels per screen pixel, rounded down; 1 when a pixel is shown larger."""
+        views = self.scene().views() if self.scene() is not None else []
+        if not views:
+            return 1
+        transform = self.deviceTransform(views[0].viewportTransform())
+        ratio = views[0].devicePixelRatioF()
+        shown = (
+            min(
+                math.hypot(transform.m11(), transform.m12()),
+                math.hypot(transform.m21(), transform.m22()),
+            )
+            * ratio
+        )
+        return max(1, int(1.0 / shown)) if shown > 0 else 1
+
+    def viewTransformChanged(self):
+        super().viewTransformChanged()
+        if self.image is not None and self.screen_stride() != self._stride:
+            self._renderRequired = True
+            self.update()
+
+    def _pixels(self, stride: int) -> np.ndarray | None:
+        """Every `stride`-th pixel of the image as 0xAARRGGBB words, or None for
+        pyqtgraph to render."""
+        image, levels = self.image, self.levels
+        if image.dtype.kind != "f" or levels is None or np.ndim(levels) != 1:
+            return None
+        image = image[::stride, ::stride]
+        if image.ndim == 2 and isinstance(self.lut, np.ndarray) and self.lut.ndim == 2:
+            table = self._colour_table()
+            return np.take(table, colour_indices(image, levels, len(table)))
+        if image.ndim == 3 and image.shape[2] == 3 and self.lut is None:
+            rgb = colour_indices(image, levels, 256, 255.0).astype(np.uint32)
+            return 0xFF000000 | rgb[..., 0] << 16 | rgb[..., 1] << 8 | rgb[..., 2]
+        return None
+
+    def render(self):
+        if self.image is None or self.image.size == 0 or self.axisOrder != "row-major":
+            return super().render()
+        stride = self.screen_stride()
+        pixels = None if self.autoDownsample else self._pixels(stride)
+        if pixels is None:
+            return super().render()
+        # paint() stretches the picked pixels over the whole image's rectangle; Qt draws
+        # nearest-neighbour, so the screen shows what a full-size image would show.
+        self._stride = stride
+        self.qimage = pg.functions.ndarray_to_qimage(
+            np.ascontiguousarray(pixels, np.uint32), QtGui.QImage.Format.Format_RGB32
+        )
+        self._renderRequired = False
+        self._unrenderable = False
 
     def hoverEvent(self, ev):
         if ev.isExit():

@@ -2,11 +2,16 @@
 
 PySide6 6.12.0 corrupted reference counts in QImage.setColorTable, which pyqtgraph calls
 for every colour-mapped image it renders; about 300 refreshes of a dozen such images
-aborted the process. A release that brings this back must fail here, not in a classroom.
+aborted the process. The window's map cells now colour their images themselves, but
+colour bars and any stock ImageItem still take pyqtgraph's path, so both are soaked: a
+release that brings the crash back must fail here, not in a classroom.
 """
 
 import numpy as np
+import pyqtgraph as pg
 from PySide6 import QtWidgets
+
+from convviz.qt.views import diverging_colormap
 
 from tests.qt.helpers import assert_views_match_model
 
@@ -32,7 +37,25 @@ def test_two_thousand_rendered_refreshes(window):
         if i % 200 == 0:
             QtWidgets.QApplication.processEvents()
     assert rendered == REFRESHES
-    # Every colour-mapped image really went through pyqtgraph's render path.
     for cell in window.sum_panel.cells:
         assert cell.image.qimage is not None
     assert_views_match_model(window)
+
+
+def test_two_thousand_refreshes_of_stock_colour_mapped_images(qtbot):
+    """12 stock pyqtgraph images, each rendered 2,000 times through setColorTable."""
+    rng = np.random.default_rng(0)
+    items = []
+    for _ in range(12):
+        item = pg.ImageItem(axisOrder="row-major")
+        item.setColorMap(diverging_colormap())
+        items.append(item)
+    tables = 0
+    for i in range(REFRESHES):
+        data = rng.standard_normal((16, 16)).astype(np.float32)
+        for item in items:
+            item.setImage(data, levels=(-2.0, 2.0), autoLevels=False)
+            item.render()
+            assert item.qimage.format() == item.qimage.Format.Format_Indexed8
+            tables += len(item.qimage.colorTable()) == 256
+    assert tables == 12 * REFRESHES

@@ -1,0 +1,119 @@
+"""The window's own image rendering: same colours as pyqtgraph's, at screen resolution."""
+
+import numpy as np
+import pyqtgraph as pg
+import pytest
+from PySide6 import QtGui, QtWidgets
+
+from convviz.qt.app import configure_pyqtgraph
+from convviz.qt.views import MapCell, colour_indices, diverging_colormap, tint_colormap
+from tests.qt.helpers import settle
+
+
+def pixels(qimage: QtGui.QImage) -> np.ndarray:
+    """(rows, cols, 3) uint8 RGB of a QImage, whatever its format."""
+    image = qimage.convertToFormat(QtGui.QImage.Format.Format_RGB888)
+    h, w, line = image.height(), image.width(), image.bytesPerLine()
+    raw = np.frombuffer(bytes(image.constBits()), np.uint8).reshape(h, line)
+    return raw[:, : 3 * w].reshape(h, w, 3).copy()
+
+
+def stock_render(data, levels, cmap=None) -> np.ndarray:
+    """What an unmodified pyqtgraph ImageItem makes of the same data."""
+    item = pg.ImageItem(axisOrder="row-major")
+    if cmap is not None:
+        item.setColorMap(cmap)
+    item.setImage(data, levels=levels, autoLevels=False)
+    item.render()
+    return pixels(item.qimage)
+
+
+@pytest.fixture
+def canvas(qtbot):
+    configure_pyqtgraph()  # row-major images, as the app sets them
+
+    def make(side):
+        widget = pg.GraphicsLayoutWidget()
+        qtbot.addWidget(widget)
+        widget.resize(side, side)
+        cell = MapCell(widget.ci, 0, 0)
+        widget.show()
+        qtbot.waitExposed(widget)
+        return widget, cell
+
+    return make
+
+
+def _draw(widget, cell, data, levels, cmap):
+    cell.set_image(data, levels, cmap)
+    QtWidgets.QApplication.processEvents()  # lay out the new range
+    widget.viewport().repaint()  # paint now: renders the image
+    return pixels(cell.image.qimage)
+
+
+@pytest.mark.parametrize("cmap", [diverging_colormap(), tint_colormap("G")])
+def test_colours_equal_pyqtgraphs_own_rendering(canvas, cmap):
+    rng = np.random.default_rng(3)
+    # Values on both sides of the levels, on them, and at bin edges of the colour table.
+    data = rng.uniform(-3, 3, (40, 37)).astype(np.float32)
+    data[0, :5] = [-2.0, 2.0, 0.0, -2.0 + 4 / 256, 1e30]
+    widget, cell = canvas(400)
+    ours = _draw(widget, cell, data, (-2.0, 2.0), cmap)
+    assert ours.shape == (40, 37, 3)
+    np.testing.assert_array_equal(ours, stock_render(data, (-2.0, 2.0), cmap))
+
+
+def test_rgb_composite_equals_pyqtgraphs_own_rendering(canvas):
+    data = np.random.default_rng(4).uniform(-0.2, 1.2, (30, 20, 3)).astype(np.float32)
+    widget, cell = canvas(300)
+    ours = _draw(widget, cell, data, (0.0, 1.0), None)
+    np.testing.assert_array_equal(ours, stock_render(data, (0.0, 1.0)))
+
+
+def test_flat_levels_do_not_divide_by_zero(canvas):
+    data = np.full((8, 8), 0.5, np.float32)
+    widget, cell = canvas(200)
+    ours = _draw(widget, cell, data, (0.5, 0.5), diverging_colormap())
+    np.testing.assert_array_equal(ours, stock_render(data, (0.5, 0.5), diverging_colormap()))
+
+
+def test_large_image_in_small_cell_renders_screen_pixels_then_full_size(canvas, qtbot):
+    rng = np.random.default_rng(5)
+    data = rng.standard_normal((512, 512)).astype(np.float32)
+    cmap = diverging_colormap()
+    widget, cell = canvas(160)
+    small = _draw(widget, cell, data, (-3.0, 3.0), cmap)
+    stride = cell.image.screen_stride()
+    assert stride >= 3  # 512 pixels in a cell of under 160
+    full = stock_render(data, (-3.0, 3.0), cmap)
+    np.testing.assert_array_equal(small, full[::stride, ::stride])
+    # Growing the window re-renders at the finer resolution without a new setImage.
+    widget.resize(1100, 1100)
+    qtbot.waitUntil(lambda: cell.image.screen_stride() == 1)
+    widget.viewport().repaint()
+    np.testing.assert_array_equal(pixels(cell.image.qimage), full)
+
+
+def test_colour_indices_against_a_loop():
+    data = np.array([-5.0, -1.0, -0.99, 0.0, 0.49, 0.5, 0.999, 1.0, 7.0, np.nan], np.float32)
+    got = colour_indices(data, (-1.0, 1.0), 4)
+    expected = []
+    for v in data:
+        if np.isnan(v):
+            expected.append(0)
+            continue
+        x = (float(v) + 1.0) * 4 / 2.0
+        expected.append(int(min(max(x, 0.0), 3.0)))
+    assert got.tolist() == expected
+
+
+def test_window_cells_show_their_maps_in_colour(window):
+    """The strip's feature maps on screen are the model's maps through the colour map."""
+    settle(window)
+    window.filters_panel.viewport().repaint()
+    for cell in window.filters_panel.cells:
+        expected = stock_render(cell.data, cell.levels, cell.colormap)
+        stride = cell.image.screen_stride()
+        np.testing.assert_array_equal(
+            pixels(cell.image.qimage), expected[::stride, ::stride]
+        )
