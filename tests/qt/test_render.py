@@ -114,6 +114,4 @@ def test_window_cells_show_their_maps_in_colour(window):
     for cell in window.filters_panel.cells:
         expected = stock_render(cell.data, cell.levels, cell.colormap)
         stride = cell.image.screen_stride()
-        np.testing.assert_array_equal(
-            pixels(cell.image.qimage), expected[::stride, ::stride]
-        )
+        np.testing.assert_array_equal(pixels(cell.image.qimage), expected[::stride, ::stride])

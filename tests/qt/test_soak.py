@@ -12,7 +12,6 @@ import pyqtgraph as pg
 from PySide6 import QtWidgets
 
 from convviz.qt.views import diverging_colormap
-
 from tests.qt.helpers import assert_views_match_model
 
 REFRESHES = 2000
@@ -51,7 +50,7 @@ def test_two_thousand_refreshes_of_stock_colour_mapped_images(qtbot):
         item.setColorMap(diverging_colormap())
         items.append(item)
     tables = 0
-    for i in range(REFRESHES):
+    for _ in range(REFRESHES):
         data = rng.standard_normal((16, 16)).astype(np.float32)
         for item in items:
             item.setImage(data, levels=(-2.0, 2.0), autoLevels=False)
