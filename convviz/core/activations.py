@@ -144,7 +144,12 @@ def activate_into(name: str | None, z: np.ndarray, out: np.ndarray) -> None:
     """Write ``activate(name, z)`` into ``out``; relu and linear need no temporary array."""
     key = canonical_activation(name)
     if key == "relu":
-        np.maximum(z, 0, out=out)
+        if z.dtype == out.dtype == np.float32:
+            # On the bit patterns, relu is an integer max: negative floats are negative
+            # int32s, and 0 is +0.0. numpy's integer max is several times faster.
+            np.maximum(z.view(np.int32), 0, out=out.view(np.int32))
+        else:
+            np.maximum(z, 0, out=out)
     elif key == "linear":
         out[...] = z
     else:
