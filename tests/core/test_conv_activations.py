@@ -6,6 +6,7 @@ import pytest
 from convviz.core.activations import (
     ACTIVATIONS,
     activate,
+    activate_into,
     activation_derivative,
     canonical_activation,
 )
@@ -58,3 +59,22 @@ def test_names():
         canonical_activation("gelu")
     z = np.ones(3, dtype=np.float32)
     assert activate(None, z) is not z
+
+
+def test_relu_into_matches_max_with_zero_on_every_kind_of_float():
+    """relu on float32 works on the bit patterns; it must equal max(z, 0) exactly,
+    including negative zero, subnormals, the extremes and infinities."""
+    tiny = np.finfo(np.float32).smallest_subnormal
+    big = np.finfo(np.float32).max
+    z = np.array(
+        [-0.0, 0.0, tiny, -tiny, 1.5, -1.5, big, -big, np.inf, -np.inf], np.float32
+    ).reshape(2, 5)
+    out = np.full_like(z, 7.0)
+    activate_into("relu", z, out)
+    expected = [max(float(v), 0.0) for v in z.ravel()]
+    assert out.ravel().tolist() == expected
+    assert not np.signbit(out).any()  # -0.0 comes out as +0.0
+    # Strided views (a column of a planar array) take the same path.
+    out2 = np.zeros((5, 2), np.float32)
+    activate_into("relu", z.T, out2)
+    np.testing.assert_array_equal(out2, np.maximum(z.T, 0))
