@@ -69,22 +69,19 @@ def _correlate_group(planes, kernel, bias, act, sel, strides, dilation, out_hw, 
 
     `planes` is the padded group input ``(Cg, Hp, Wp)``, `kernel` the group's
     ``(kh, kw, Cg, Fg)`` and `bias` its ``(Fg,)`` or None. `outs` is (pre, features,
-    maps, joint): the pre-activations ``(Fg, H'W')`` and activations (`act`; None when
+    maps): the pre-activations ``(Fg, H'W')`` and activations (`act`; None when
     linear) of the group's filters, and the kernel maps ``(len(sel), Cg, H'W')`` of
-    the group's filters `sel` (local indices), all written in place. `joint`, when not
-    None, is one array whose rows are pre's then maps' (same memory).
+    the group's filters `sel` (local indices), all written in place.
 
     The input is gathered block by block of output rows into a buffer that the GEMMs
     read in place: all kernel taps at once (im2col), or, for stride 1, each kernel
     column once, the kernel rows then being row offsets into the buffer, which saves
-    a factor kh of copying. With `joint`, one GEMM gives the pre-activations and the
-    kernel maps together: a kernel map is one more output row, holding its filter's
-    weights on its own channel's taps and zeros elsewhere. Otherwise kernel maps are a
-    GEMM over each channel's taps, batched over channels, and when all of them are
-    wanted the sums come from summing them. For im2col the bias is one more GEMM term,
-    a row of ones; the activation is applied per block, while the block is in cache.
+    a factor kh of copying. Kernel maps of one channel are a GEMM over that channel's
+    taps only, batched over channels; the sums then come from one GEMM over all
+    taps, or from summing the kernel maps when all of them are wanted anyway. Bias and
+    activation are applied per block too, while the block is still in cache.
     """
-    pre_out, feature_out, maps_out, joint = outs
+    pre_out, feature_out, maps_out = outs
     cg = planes.shape[0]
     kh, kw, _, fg = kernel.shape
     (sh, sw), (dh, dw) = strides, dilation
@@ -95,36 +92,20 @@ def _correlate_group(planes, kernel, bias, act, sel, strides, dilation, out_hw, 
     else:
         w_terms = kernel.transpose(3, 2, 0, 1).reshape(1, fg, cg, kh * kw)
     n_terms, taps = w_terms.shape[0], w_terms.shape[3]
-    # All maps wanted (several channels): the sum of the maps is the pre-activation.
+    # One channel: its kernel map is the sum. All maps wanted: the sum is nearly free.
     maps_only = len(sel) == fg and cg > 1
-    together = joint is not None and bool(sel) and not maps_only
-    split_maps = bool(sel) and cg > 1 and not together
-    copy_maps = bool(sel) and cg == 1 and not together  # one channel: map = sum
-    bias_term = bias is not None and not by_rows and not maps_only and not copy_maps
-    w_full = w_terms.reshape(n_terms, fg, cg * taps)
-    if together:
-        on_own_channel = np.eye(cg, dtype=np.float32)[:, :, None]
-        w_sel = w_terms[:, sel][:, :, None] * on_own_channel
-        w_full = np.concatenate([w_full, w_sel.reshape(n_terms, len(sel) * cg, cg * taps)], 1)
-    if bias_term:
-        bias_column = np.zeros((n_terms, w_full.shape[1], 1), np.float32)
-        bias_column[0, :fg, 0] = bias
-        w_full = np.concatenate([w_full, bias_column], 2)
-    w_full = np.ascontiguousarray(w_full)
+    want_maps = bool(sel) and cg > 1
+    w_full = np.ascontiguousarray(w_terms.reshape(n_terms, fg, cg * taps))
     w_maps = np.ascontiguousarray(w_terms[:, sel].transpose(0, 2, 1, 3))
-    gemm_out = joint if together else pre_out
     gathered = cg * kw * (1 if by_rows else kh)
     rows = max(1, min(h_out, _BLOCK_BYTES // (4 * gathered * w_out)))
     if by_rows:
         buffer = _scratch("gather", (cg, kw, rows + (kh - 1) * dh, w_out))
     else:
-        flat = _scratch("gather", (gathered + bias_term, rows * w_out))
-        buffer = flat[:gathered].reshape(cg, kh, kw, rows, w_out)
-        if bias_term:
-            flat[gathered] = 1.0
-    tmp_full = _scratch("full", (gemm_out.shape[0], rows * w_out))
+        buffer = _scratch("gather", (cg, kh, kw, rows, w_out))
+    tmp_full = _scratch("full", (fg, rows * w_out))
     tmp_maps = _scratch("maps", (cg, len(sel), rows * w_out))
-    maps_t = maps_out.transpose(1, 0, 2) if split_maps or maps_only else None
+    maps_t = maps_out.transpose(1, 0, 2) if want_maps else None
 
     # Strided views of the padded input, one axis per kernel tap; the geometry keeps
     # every index inside `planes`.
@@ -139,26 +120,24 @@ def _correlate_group(planes, kernel, bias, act, sel, strides, dilation, out_hw, 
                 planes[:, y0:], (cg, kw, span, w_out), (p_c, dw * p_x, p_y, sw * p_x)
             )
             terms = [buffer[:, :, i * dh : i * dh + nr].reshape(cg, kw, m) for i in range(kh)]
-            full_terms = [v.reshape(cg * taps, m) for v in terms]
         else:
             buffer[..., :nr, :] = as_strided(
                 planes[:, y0 * sh :],
                 (cg, kh, kw, nr, w_out),
                 (p_c, dh * p_y, dw * p_x, sh * p_y, sw * p_x),
             )
-            full_terms = [flat[:, :m]]
-            terms = [flat[:gathered, :m].reshape(cg, taps, m)]
+            terms = [buffer[..., :nr, :].reshape(cg, kh * kw, m)]
         for t, v in enumerate(terms):
             if not maps_only:
-                _gemm(w_full[t], full_terms[t], gemm_out[:, block], tmp_full, t > 0)
-            if split_maps or maps_only:
+                _gemm(w_full[t], v.reshape(cg * taps, m), pre_out[:, block], tmp_full, t > 0)
+            if want_maps:
                 _gemm(w_maps[t], v, maps_t[..., block], tmp_maps, t > 0)
         pre = pre_out[:, block]
         if maps_only:
             maps_out[..., block].sum(axis=1, out=pre)
-        elif copy_maps:
+        elif sel and cg == 1:
             maps_out[:, 0, block] = pre[sel]
-        if bias is not None and not bias_term:
+        if bias is not None:
             pre += bias[:, None]
         if feature_out is not None:
             activate_into(act, pre, feature_out[:, block])
@@ -373,17 +352,14 @@ def conv2d(
     images = x.reshape((-1,) + x.shape[-3:])
     h_out, w_out = geom.output_size
     # One allocation for all outputs: the C allocator then keeps reusing that memory
-    # across calls, where freshly mapped memory costs a page fault every 4 KiB. Per
-    # image the rows are pre-activations, kernel maps, activations: with one group the
-    # first two are adjacent, and one GEMM fills both.
-    n_maps = len(selected) * cg
-    per_image = filters + n_maps + (0 if act == "linear" else filters)
-    store = np.empty((len(images), per_image, h_out * w_out), np.float32)
-    pre = store[:, :filters]
-    maps = store[:, filters : filters + n_maps].reshape(
-        len(images), len(selected), cg, h_out * w_out
+    # across calls, where freshly mapped memory costs a page fault every 4 KiB.
+    n_pre, n_maps = len(images) * filters, len(images) * len(selected) * cg
+    store = np.empty(
+        ((n_pre if act == "linear" else 2 * n_pre) + n_maps, h_out * w_out), np.float32
     )
-    feature = None if act == "linear" else store[:, filters + n_maps :]
+    pre = store[:n_pre].reshape(len(images), filters, h_out * w_out)
+    maps = store[n_pre : n_pre + n_maps].reshape(len(images), len(selected), cg, h_out * w_out)
+    feature = None if act == "linear" else store[n_pre + n_maps :].reshape(pre.shape)
     f_group = filters // groups
     for n, image in enumerate(images):
         planes = _padded_planes(image, geom.padding, mode)
@@ -394,7 +370,6 @@ def conv2d(
                 pre[n, filt],
                 None if feature is None else feature[n, filt],
                 maps[n, sel[0] : sel[-1] + 1] if sel else None,
-                store[n, : filters + n_maps] if groups == 1 else None,
             )
             _correlate_group(
                 planes[g * cg : (g + 1) * cg],
