@@ -8,6 +8,7 @@ filter, anything else recomputes the layer.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -49,6 +50,19 @@ class Outputs:
     input_changed: bool
     weights_changed: bool
     changed_filters: frozenset | None
+    # When the refresh was brush boxes only: the input box and the output box (rows,
+    # cols slices) holding every changed value; None means anything may have changed.
+    input_box: tuple[slice, slice] | None = None
+    output_box: tuple[slice, slice] | None = None
+
+
+def _union(boxes) -> tuple[slice, slice] | None:
+    boxes = [b for b in boxes if b is not None]
+    if not boxes:
+        return (slice(0, 0), slice(0, 0))
+    return tuple(
+        slice(min(b[a].start for b in boxes), max(b[a].stop for b in boxes)) for a in (0, 1)
+    )
 
 
 class Pipeline:
@@ -148,6 +162,7 @@ class Pipeline:
         kwargs = s.conv_kwargs()
         geometry = self._geometry(doc)
         changed = None if self.full else frozenset(self.filters)
+        boxes = None
         cache = self.cache
         if min(geometry.output_size) <= 0:
             self.cache = cache = None
@@ -162,15 +177,21 @@ class Pipeline:
             for g in sorted(self.filters):
                 cache.filter_changed(doc.input, doc.kernel, bias, g)
                 self._largest = max(self._largest, _largest_value(cache, f=g))
+            out_boxes = []
             for box in self.boxes:
                 out = cache.input_changed(doc.input, doc.kernel, bias, box)
+                out_boxes.append(out)
                 if out is not None:
                     self._largest = max(self._largest, _largest_value(cache, box=out))
             if self.boxes:
                 changed = None  # a brush box reaches every filter's maps
+                if not self.filters and not self.weights_changed:
+                    boxes = (_union(self.boxes), _union(out_boxes))
         outputs = self._outputs(
             doc, cache, geometry, changed, self.input_changed, self.weights_changed
         )
+        if boxes is not None:
+            outputs = dataclasses.replace(outputs, input_box=boxes[0], output_box=boxes[1])
         self._reset_pending(full=False)
         return outputs
 

@@ -64,6 +64,10 @@ class Frame:
     input_changed: bool = True
     weights_changed: bool = True
     changed_filters: frozenset | None = None  # None: every filter's maps
+    # A brush-only frame: the boxes (rows, cols slices) of the input and of every map
+    # outside which nothing changed; None: anything may have changed.
+    input_box: tuple[slice, slice] | None = None
+    output_box: tuple[slice, slice] | None = None
 
 
 class Controller(QtCore.QObject):
@@ -188,6 +192,8 @@ class Controller(QtCore.QObject):
             input_changed=previous is None or out.input_changed,
             weights_changed=previous is None or out.weights_changed,
             changed_filters=None if previous is None else out.changed_filters,
+            input_box=None if previous is None else out.input_box,
+            output_box=None if previous is None else out.output_box,
         )
         self.frameReady.emit(self.frame)
         return self.frame

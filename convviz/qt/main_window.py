@@ -252,7 +252,9 @@ class MainWindow(QtWidgets.QMainWindow):
         # Redraw only what this frame changed: painting leaves the kernels alone, and a
         # kernel edit leaves the input and the other filters' maps alone.
         if frame.input_changed:
-            self.input_panel.show_input(frame.input, frame.channel_names, frame.input_levels)
+            self.input_panel.show_input(
+                frame.input, frame.channel_names, frame.input_levels, frame.input_box
+            )
         self.editor.set_filter(
             frame.kernel, frame.bias_value, frame.selected, n, frame.kernel_channel_names
         )

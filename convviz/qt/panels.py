@@ -122,7 +122,8 @@ class InputPanel(MapPanel):
     strokeMoved = QtCore.Signal(float, float)
     strokeFinished = QtCore.Signal()
 
-    def show_input(self, image: np.ndarray, names, levels) -> None:
+    def show_input(self, image: np.ndarray, names, levels, box=None) -> None:
+        """Show the channels; `box` (rows, cols slices), when given, holds every change."""
         c = image.shape[2]
         key = (tuple(names), c)
         if key != self._key:
@@ -144,7 +145,7 @@ class InputPanel(MapPanel):
         lo, hi = levels
         for cell in self.cells:
             if cell.index >= 0:
-                cell.set_image(image[:, :, cell.index], levels, cell.cmap)
+                cell.set_image(image[:, :, cell.index], levels, cell.cmap, box)
             else:
                 rgb = np.clip((image - lo) / (hi - lo), 0, 1)
                 cell.set_image(rgb, (0, 1), None)
@@ -227,10 +228,12 @@ class SumPanel(MapPanel):
                 cell.set_image(empty, (-1, 1), diverging_colormap())
             return
         cmap = diverging_colormap()
+        box = frame.output_box
         for k, cell in enumerate(self.cells[:n]):
-            cell.set_image(maps[:, :, k], frame.map_levels, cmap)
-        self.pre.set_image(frame.pre_activation[:, :, frame.selected], frame.map_levels, cmap)
-        self.feature.set_image(frame.feature_maps[:, :, frame.selected], frame.map_levels, cmap)
+            cell.set_image(maps[:, :, k], frame.map_levels, cmap, box)
+        f = frame.selected
+        self.pre.set_image(frame.pre_activation[:, :, f], frame.map_levels, cmap, box)
+        self.feature.set_image(frame.feature_maps[:, :, f], frame.map_levels, cmap, box)
 
 
 class FiltersPanel(MapPanel):
@@ -251,6 +254,7 @@ class FiltersPanel(MapPanel):
             self._key = n
             only = None
         cmap = diverging_colormap()
+        box = frame.output_box
         for cell in self.cells:
             f = cell.index
             if only is not None and f not in only and f != frame.selected:
@@ -264,4 +268,4 @@ class FiltersPanel(MapPanel):
             if frame.feature_maps is None:
                 cell.set_image(np.zeros((1, 1), np.float32), (-1, 1), cmap)
             else:
-                cell.set_image(frame.feature_maps[:, :, f], frame.map_levels, cmap)
+                cell.set_image(frame.feature_maps[:, :, f], frame.map_levels, cmap, box)

@@ -121,6 +121,8 @@ class MapImageItem(pg.ImageItem):
         self._table_of = None  # the lookup table `_table` was made from
         self._table = None
         self._stride = 1
+        self._shown = None  # (pixels, what they were made from) of the last render
+        self._box: tuple[slice, slice] | None = None  # changed since then; None: all
 
     def _colour_table(self) -> np.ndarray:
         if self.lut is not self._table_of:
@@ -149,10 +151,43 @@ class MapImageItem(pg.ImageItem):
             self._renderRequired = True
             self.update()
 
-    def _pixels(self, stride: int) -> np.ndarray | None:
+    def note_change(self, box) -> None:
+        """The next image differs from the shown one only inside `box` (None: anywhere)."""
+        if box is None or self._shown is None:
+            self._shown = None
+        elif self._box is None:
+            self._box = box
+        else:
+            self._box = tuple(
+                slice(min(a.start, b.start), max(a.stop, b.stop))
+                for a, b in zip(self._box, box, strict=True)
+            )
+
+    def _source_key(self, stride: int) -> tuple:
+        image = self.image
+        memory = (image.__array_interface__["data"][0], image.strides, image.shape)
+        return (memory, tuple(np.ravel(self.levels)), id(self.lut), stride)
+
+    def _repaint_box(self, stride: int) -> np.ndarray | None:
+        """The last render's pixels with only the changed box recoloured, when valid."""
+        shown, box = self._shown, self._box
+        if shown is None or box is None or shown[1] != self._source_key(stride):
+            return None
+        (r0, r1), (c0, c1) = ((-(-b.start // stride), -(-b.stop // stride)) for b in box)
+        pixels = shown[0]
+        if r1 > r0 and c1 > c0:
+            window = (slice(r0 * stride, r1 * stride), slice(c0 * stride, c1 * stride))
+            part = self._pixels(stride, self.image[window])
+            if part is None:
+                return None
+            pixels[r0:r1, c0:c1] = part
+        return pixels
+
+    def _pixels(self, stride: int, image=None) -> np.ndarray | None:
         """Every `stride`-th pixel of the image as 0xAARRGGBB words, or None for
         pyqtgraph to render."""
-        image, levels = self.image, self.levels
+        image = self.image if image is None else image
+        levels = self.levels
         if image.dtype.kind != "f" or levels is None or np.ndim(levels) != 1:
             return None
         image = image[::stride, ::stride]
@@ -168,15 +203,22 @@ class MapImageItem(pg.ImageItem):
         if self.image is None or self.image.size == 0 or self.axisOrder != "row-major":
             return super().render()
         stride = self.screen_stride()
-        pixels = None if self.autoDownsample else self._pixels(stride)
+        pixels = None
+        if not self.autoDownsample:
+            pixels = self._repaint_box(stride)
+            if pixels is None:
+                pixels = self._pixels(stride)
+                if pixels is not None:
+                    pixels = np.ascontiguousarray(pixels, np.uint32)
+        self._box = None
         if pixels is None:
+            self._shown = None
             return super().render()
+        self._shown = (pixels, self._source_key(stride))
         # paint() stretches the picked pixels over the whole image's rectangle; Qt draws
         # nearest-neighbour, so the screen shows what a full-size image would show.
         self._stride = stride
-        self.qimage = pg.functions.ndarray_to_qimage(
-            np.ascontiguousarray(pixels, np.uint32), QtGui.QImage.Format.Format_RGB32
-        )
+        self.qimage = pg.functions.ndarray_to_qimage(pixels, QtGui.QImage.Format.Format_RGB32)
         self._renderRequired = False
         self._unrenderable = False
 
@@ -246,10 +288,15 @@ class MapCell(QtCore.QObject):
             self._title_key = (html, self.title_size)
             self.title.setText(html, size=self.title_size)
 
-    def set_image(self, data: np.ndarray, levels, cmap: pg.ColorMap | None) -> None:
-        """Show ``data`` (rows, cols) or (rows, cols, 3) with explicit levels: never auto."""
+    def set_image(self, data: np.ndarray, levels, cmap: pg.ColorMap | None, box=None) -> None:
+        """Show ``data`` (rows, cols) or (rows, cols, 3) with explicit levels: never auto.
+
+        `box` (rows, cols slices) promises that ``data`` is the memory shown last time,
+        changed only inside the box; the next render then recolours only the box.
+        """
         self.data = data
         self.levels = tuple(levels)
+        self.image.note_change(box)
         self.image.setImage(data, levels=levels, autoLevels=False)
         if cmap is not None and cmap is not self._cmap:
             self.image.setColorMap(cmap)

@@ -5,6 +5,7 @@ import pyqtgraph as pg
 import pytest
 from PySide6 import QtGui, QtWidgets
 
+from convviz.qt import views
 from convviz.qt.app import configure_pyqtgraph
 from convviz.qt.views import MapCell, colour_indices, diverging_colormap, tint_colormap
 from tests.qt.helpers import settle
@@ -115,3 +116,67 @@ def test_window_cells_show_their_maps_in_colour(window):
         expected = stock_render(cell.data, cell.levels, cell.colormap)
         stride = cell.image.screen_stride()
         np.testing.assert_array_equal(pixels(cell.image.qimage), expected[::stride, ::stride])
+
+
+def test_changed_box_recolours_only_the_box(canvas, monkeypatch):
+    rng = np.random.default_rng(6)
+    data = rng.standard_normal((60, 50)).astype(np.float32)
+    cmap = diverging_colormap()
+    widget, cell = canvas(500)
+    _draw(widget, cell, data, (-2.0, 2.0), cmap)
+    coloured = []
+    real = views.colour_indices
+
+    def spy(image, *args):
+        coloured.append(image.size)
+        return real(image, *args)
+
+    monkeypatch.setattr(views, "colour_indices", spy)
+    box = (slice(10, 14), slice(20, 27))
+    data[box] = rng.uniform(-3, 3, (4, 7))
+    cell.set_image(data, (-2.0, 2.0), cmap, box)
+    QtWidgets.QApplication.processEvents()
+    widget.viewport().repaint()
+    assert coloured == [4 * 7]
+    np.testing.assert_array_equal(pixels(cell.image.qimage), stock_render(data, (-2.0, 2.0), cmap))
+    # New levels invalidate every pixel, box or not.
+    coloured.clear()
+    cell.set_image(data, (-1.0, 1.0), cmap, box)
+    QtWidgets.QApplication.processEvents()
+    widget.viewport().repaint()
+    assert coloured == [60 * 50]
+    np.testing.assert_array_equal(pixels(cell.image.qimage), stock_render(data, (-1.0, 1.0), cmap))
+
+
+def _assert_every_map_on_screen_is_its_data(window):
+    panels = (window.input_panel, window.sum_panel, window.filters_panel)
+    for panel in panels:
+        panel.viewport().repaint()
+    cells = [*window.input_panel.cells, *window.sum_panel.cells, *window.filters_panel.cells]
+    cells += [window.sum_panel.pre, window.sum_panel.feature]
+    for cell in cells:
+        expected = stock_render(cell.data, cell.levels, cell.colormap)
+        stride = cell.image.screen_stride()
+        np.testing.assert_array_equal(
+            pixels(cell.image.qimage), expected[::stride, ::stride], err_msg=cell.name
+        )
+
+
+def test_brush_strokes_redraw_exactly_what_changed(make_window, qtbot):
+    image = np.random.default_rng(8).random((64, 64, 3)).astype(np.float32)
+    window = make_window(image)
+    c = window.controller
+    settle(window)
+    _assert_every_map_on_screen_is_its_data(window)
+    boxes = []
+    c.frameReady.connect(lambda frame: boxes.append(frame.output_box))
+    c.begin_stroke(1, 30.0, 10.0, 2.0, 0.0)
+    for i in range(12):
+        c.stroke_to(30.0 + (i % 3), 12.0 + 3 * i)
+        settle(window)
+        _assert_every_map_on_screen_is_its_data(window)
+    c.end_stroke()
+    assert sum(b is not None for b in boxes) >= 12  # the boxes were really used
+    c.undo()
+    settle(window)
+    _assert_every_map_on_screen_is_its_data(window)
