@@ -16,6 +16,17 @@ import numpy as np
 from convviz.core.conv import conv2d, conv_geometry
 
 
+def box_union(boxes) -> tuple[slice, slice]:
+    """The smallest (rows, cols) box holding every box given; None entries are skipped,
+    and with none left the box is empty."""
+    boxes = [b for b in boxes if b is not None]
+    if not boxes:
+        return (slice(0, 0), slice(0, 0))
+    return tuple(
+        slice(min(b[a].start for b in boxes), max(b[a].stop for b in boxes)) for a in (0, 1)
+    )
+
+
 def affected_outputs(geometry, box) -> tuple[slice, slice] | None:
     """The output rows and columns whose receptive field touches the input ``box``.
 

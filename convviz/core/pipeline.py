@@ -8,13 +8,12 @@ filter, anything else recomputes the layer.
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
 
 from convviz.core.conv import conv_geometry
-from convviz.core.incremental import LayerCache
+from convviz.core.incremental import LayerCache, box_union
 from convviz.core.levels import SymmetricLevels, max_abs
 from convviz.core.model import INPUT, SELECTION, SETTINGS, WEIGHTS
 
@@ -54,15 +53,6 @@ class Outputs:
     # cols slices) holding every changed value; None means anything may have changed.
     input_box: tuple[slice, slice] | None = None
     output_box: tuple[slice, slice] | None = None
-
-
-def _union(boxes) -> tuple[slice, slice] | None:
-    boxes = [b for b in boxes if b is not None]
-    if not boxes:
-        return (slice(0, 0), slice(0, 0))
-    return tuple(
-        slice(min(b[a].start for b in boxes), max(b[a].stop for b in boxes)) for a in (0, 1)
-    )
 
 
 class Pipeline:
@@ -186,16 +176,14 @@ class Pipeline:
             if self.boxes:
                 changed = None  # a brush box reaches every filter's maps
                 if not self.filters and not self.weights_changed:
-                    boxes = (_union(self.boxes), _union(out_boxes))
+                    boxes = (box_union(self.boxes), box_union(out_boxes))
         outputs = self._outputs(
-            doc, cache, geometry, changed, self.input_changed, self.weights_changed
+            doc, cache, geometry, changed, self.input_changed, self.weights_changed, boxes
         )
-        if boxes is not None:
-            outputs = dataclasses.replace(outputs, input_box=boxes[0], output_box=boxes[1])
         self._reset_pending(full=False)
         return outputs
 
-    def _outputs(self, doc, cache, geometry, changed, input_changed, weights_changed):
+    def _outputs(self, doc, cache, geometry, changed, input_changed, weights_changed, boxes=None):
         s = doc.settings
         return Outputs(
             kernel_maps=None if cache is None else cache.kernel_maps,
@@ -208,6 +196,8 @@ class Pipeline:
             input_changed=input_changed,
             weights_changed=weights_changed,
             changed_filters=changed,
+            input_box=None if boxes is None else boxes[0],
+            output_box=None if boxes is None else boxes[1],
         )
 
     @property

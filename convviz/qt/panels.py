@@ -142,13 +142,10 @@ class InputPanel(MapPanel):
                 cell.cmap = None
             _equal_columns(self.ci, range(cols))
             self._key = key
-        lo, hi = levels
         for cell in self.cells:
-            if cell.index >= 0:
-                cell.set_image(image[:, :, cell.index], levels, cell.cmap, box)
-            else:
-                rgb = np.clip((image - lo) / (hi - lo), 0, 1)
-                cell.set_image(rgb, (0, 1), None)
+            # The composite is the input itself, coloured per channel with the same levels.
+            data = image if cell.index < 0 else image[:, :, cell.index]
+            cell.set_image(data, levels, cell.cmap, box)
 
 
 class SumPanel(MapPanel):

@@ -14,6 +14,8 @@ import pyqtgraph as pg
 from PySide6 import QtCore, QtGui
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QGraphicsRectItem
 
+from convviz.core.incremental import box_union
+
 # Panel headings of the main window ("Input (H, W, C_in) = ...").
 HEADER_STYLE = "font-size: 13pt; font-weight: 600; padding: 4px 2px;"
 
@@ -155,13 +157,8 @@ class MapImageItem(pg.ImageItem):
         """The next image differs from the shown one only inside `box` (None: anywhere)."""
         if box is None or self._shown is None:
             self._shown = None
-        elif self._box is None:
-            self._box = box
         else:
-            self._box = tuple(
-                slice(min(a.start, b.start), max(a.stop, b.stop))
-                for a, b in zip(self._box, box, strict=True)
-            )
+            self._box = box_union([self._box, box])
 
     def _source_key(self, stride: int) -> tuple:
         image = self.image
@@ -207,9 +204,7 @@ class MapImageItem(pg.ImageItem):
         if not self.autoDownsample:
             pixels = self._repaint_box(stride)
             if pixels is None:
-                pixels = self._pixels(stride)
-                if pixels is not None:
-                    pixels = np.ascontiguousarray(pixels, np.uint32)
+                pixels = self._pixels(stride)  # a new, C-contiguous uint32 array
         self._box = None
         if pixels is None:
             self._shown = None

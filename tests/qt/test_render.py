@@ -177,6 +177,9 @@ def test_brush_strokes_redraw_exactly_what_changed(make_window, qtbot):
         _assert_every_map_on_screen_is_its_data(window)
     c.end_stroke()
     assert sum(b is not None for b in boxes) >= 12  # the boxes were really used
+    # The composite shows (and reports on hover) the input's own values.
+    (composite,) = [cell for cell in window.input_panel.cells if cell.index < 0]
+    np.testing.assert_array_equal(composite.data, c.doc.input)
     c.undo()
     settle(window)
     _assert_every_map_on_screen_is_its_data(window)
