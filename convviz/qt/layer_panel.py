@@ -100,6 +100,12 @@ class LayerPanel(QtWidgets.QWidget):
             lambda t: self.settingsChanged.emit({"activation": t})
         )
         self.use_bias.toggled.connect(lambda on: self.settingsChanged.emit({"use_bias": on}))
+        # Any edit here makes the next frame rewrite the widgets, even when the settings
+        # come back unchanged (a refused value must not stay in its box).
+        self.settingsChanged.connect(self._forget_shown)
+
+    def _forget_shown(self, _change=None) -> None:
+        self._shown = None
 
     def _padding_picked(self, text: str) -> None:
         if text in PADDINGS:
@@ -109,6 +115,9 @@ class LayerPanel(QtWidgets.QWidget):
         return [self.preset.itemText(i) for i in range(self.preset.count())]
 
     def show_settings(self, s) -> None:
+        if s == getattr(self, "_shown", None):
+            return  # most frames (painting, kernel edits) leave the settings alone
+        self._shown = s
         widgets = (
             self.filters,
             self.kh,

@@ -215,3 +215,27 @@ def test_hovering_a_map_pixel_shows_its_value(window, qtbot):
     value = float(window.hover_label.text().rsplit(":", 1)[1])
     assert "(row 3, col 5)" in window.hover_label.text()
     assert np.isclose(value, res.feature_maps[3, 5, 0], rtol=1e-3, atol=1e-4)
+
+
+def test_refused_setting_springs_back_and_other_frames_leave_the_panel_alone(window, qtbot):
+    c = window.controller
+    panel = window.layer_panel
+    c.change_settings(groups=3, filters=3)
+    settle(window)
+    panel.filters.lineEdit().selectAll()
+    qtbot.keyClicks(panel.filters.lineEdit(), "4")
+    qtbot.keyClick(panel.filters.lineEdit(), QtCore.Qt.Key.Key_Enter)
+    settle(window)
+    assert c.doc.settings.filters == 3  # groups=3 cannot split 4 filters
+    assert panel.filters.value() == 3  # the box shows what the layer has
+    # Frames that do not change the settings do not touch the panel's widgets.
+    writes = []
+    panel.filters.valueChanged.connect(writes.append)  # blocked while the panel writes
+    original = panel.filters.setValue
+    panel.filters.setValue = lambda v: (writes.append(v), original(v))
+    c.set_kernel_value(0, 0, 0, 0.5)
+    settle(window)
+    assert writes == []
+    c.change_settings(filters=6)
+    settle(window)
+    assert panel.filters.value() == 6 and 6 in writes
