@@ -260,7 +260,9 @@ class FiltersPanel(MapPanel):
             cell.name = f"feature map {f + 1}"
             selected = f == frame.selected
             mark = "▶ " if selected else ""
-            cell.set_title(f"{mark}filter {f + 1} → feature map {f + 1}")
+            # Two columns leave too little width for the title on one line.
+            joint = "<br>" if n > 4 else " "
+            cell.set_title(f"{mark}filter {f + 1}{joint}→ feature map {f + 1}")
             cell.set_highlight(selected)
             if frame.feature_maps is None:
                 cell.set_image(np.zeros((1, 1), np.float32), (-1, 1), cmap)

@@ -239,3 +239,15 @@ def test_refused_setting_springs_back_and_other_frames_leave_the_panel_alone(win
     c.change_settings(filters=6)
     settle(window)
     assert panel.filters.value() == 6 and 6 in writes
+
+
+def test_filter_strip_titles_fit_their_columns(window, qtbot):
+    """With two columns of filters every title is still readable, not clipped."""
+    window.controller.change_settings(filters=8)
+    settle(window)
+    QtWidgets.QApplication.processEvents()
+    cells = window.filters_panel.cells
+    assert len(cells) == 8
+    for cell in cells:
+        text = cell.title.item.boundingRect().width()
+        assert 0 < text <= cell.title.boundingRect().width() + 1, cell.title.text
