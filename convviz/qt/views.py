@@ -8,6 +8,7 @@ application sets ``imageAxisOrder='row-major'`` once at start-up.
 from __future__ import annotations
 
 import math
+import weakref
 
 import numpy as np
 import pyqtgraph as pg
@@ -118,13 +119,22 @@ class MapImageItem(pg.ImageItem):
 
     def __init__(self, cell: MapCell):
         super().__init__()
-        self.cell = cell
+        # Weak: with a strong reference each cell and its image item form a cycle, which
+        # only Python's garbage collector frees, at an arbitrary moment. A collection that
+        # ran inside the constructor of a new ViewBox, while a panel rebuilt its cells,
+        # destroyed the old cells' Qt items there and crashed the process.
+        self._cell = weakref.ref(cell)
         self.setAcceptHoverEvents(True)
         self._table_of = None  # the lookup table `_table` was made from
         self._table = None
         self._stride = 1
         self._shown = None  # (pixels, what they were made from) of the last render
         self._box: tuple[slice, slice] | None = None  # changed since then; None: all
+
+    @property
+    def cell(self) -> MapCell | None:
+        """The cell this item shows (None once the cell is gone)."""
+        return self._cell()
 
     def _colour_table(self) -> np.ndarray:
         if self.lut is not self._table_of:

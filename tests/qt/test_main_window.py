@@ -251,3 +251,24 @@ def test_filter_strip_titles_fit_their_columns(window, qtbot):
     for cell in cells:
         text = cell.title.item.boundingRect().width()
         assert 0 < text <= cell.title.boundingRect().width() + 1, cell.title.text
+
+
+def test_rebuilt_panels_free_their_old_cells_without_the_garbage_collector(window):
+    """Old cells must go when a panel rebuilds, not whenever Python's cycle collector
+    happens to run: a collection inside a new cell's Qt constructor crashed the app."""
+    import gc
+    import weakref
+
+    settle(window)
+    panels = (window.input_panel, window.sum_panel, window.filters_panel)
+    old = [weakref.ref(cell) for panel in panels for cell in panel.cells]
+    assert old
+    gc.disable()
+    try:
+        window.controller.change_settings(filters=5, groups=1)
+        window.controller.set_input(np.zeros((9, 9, 2), np.float32))
+        settle(window)
+        alive = [ref() for ref in old if ref() is not None]
+        assert alive == []
+    finally:
+        gc.enable()
