@@ -15,7 +15,7 @@ import numpy as np
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from PySide6 import QtCore, QtWidgets  # noqa: E402
+from PySide6 import QtWidgets  # noqa: E402
 
 from convviz.core.model import default_document  # noqa: E402
 from convviz.qt.app import configure_pyqtgraph  # noqa: E402
@@ -44,7 +44,9 @@ def _settle(window) -> None:
     app = QtWidgets.QApplication.instance()
     app.processEvents()  # the refresh timer: recompute and setImage, scheduling paints
     while window.controller.computing:  # a large layer computes on a worker thread
-        app.processEvents(QtCore.QEventLoop.ProcessEventsFlag.WaitForMoreEvents, 5)
+        # Sleep rather than spin: a busy GUI thread would take a core from the worker.
+        time.sleep(0.0005)
+        app.processEvents()
     app.processEvents()  # the paint events
 
 
