@@ -241,14 +241,21 @@ class FiltersPanel(MapPanel):
     def show_filters(self, frame, only=None) -> None:
         """Show every filter's feature map, or only those in ``only`` (a set of indices)."""
         n = frame.filters
-        if n != self._key:
+        cols = 1 if n <= 4 else 2
+        if cols != self._key:
             self._clear()
-            cols = 1 if n <= 4 else 2
-            for f in range(n):
+            _equal_columns(self.ci, range(cols))
+            self._key = cols
+        if len(self.cells) != n:
+            # Within one column layout, add or drop cells at the end rather than
+            # rebuilding them all: building a cell costs milliseconds.
+            for cell in self.cells[n:]:
+                self.ci.removeItem(cell.title)
+                self.ci.removeItem(cell.view)
+            del self.cells[n:]
+            for f in range(len(self.cells), n):
                 cell = self._new_cell(2 * (f // cols), f % cols, f)
                 cell.clicked.connect(lambda c, *_: self.filterClicked.emit(c.index))
-            _equal_columns(self.ci, range(cols))
-            self._key = n
             only = None
         cmap = diverging_colormap()
         box = frame.output_box

@@ -272,3 +272,53 @@ def test_rebuilt_panels_free_their_old_cells_without_the_garbage_collector(windo
         assert alive == []
     finally:
         gc.enable()
+
+
+def _set_filters_by_typing(window, qtbot, n):
+    box = window.layer_panel.filters.lineEdit()
+    box.selectAll()
+    qtbot.keyClicks(box, str(n))
+    qtbot.keyClick(box, QtCore.Qt.Key.Key_Enter)
+    settle(window)
+    QtWidgets.QApplication.processEvents()
+
+
+def _cell_rects(window):
+    return [
+        (c.view.sceneBoundingRect().getRect(), c.title.sceneBoundingRect().getRect())
+        for c in window.filters_panel.cells
+    ]
+
+
+def test_changing_the_filter_count_adds_or_drops_cells_at_the_end(window, make_window, qtbot):
+    """Within one column layout the strip keeps its cells, frees the dropped ones at
+    once, and ends up laid out exactly like a strip built from scratch."""
+    import gc
+    import weakref
+
+    _set_filters_by_typing(window, qtbot, 6)
+    first = list(window.filters_panel.cells)
+    _set_filters_by_typing(window, qtbot, 8)
+    cells = window.filters_panel.cells
+    assert cells[:6] == first and len(cells) == 8
+    assert "filter 8" in cells[7].title.text
+    assert_views_match_model(window)
+    dropped = [weakref.ref(c) for c in cells[5:]]
+    del first[5:]
+    gc.disable()
+    try:
+        _set_filters_by_typing(window, qtbot, 5)
+        assert all(ref() is None for ref in dropped)
+    finally:
+        gc.enable()
+    assert window.filters_panel.cells == first
+    assert_views_match_model(window)
+    fresh = make_window()
+    fresh.controller.change_settings(filters=5)
+    settle(fresh)
+    QtWidgets.QApplication.processEvents()
+    assert fresh.filters_panel.size() == window.filters_panel.size()
+    assert _cell_rects(window) == _cell_rects(fresh)
+    _set_filters_by_typing(window, qtbot, 3)  # one column: laid out anew
+    assert len(window.filters_panel.cells) == 3
+    assert_views_match_model(window)
