@@ -18,10 +18,12 @@ Conventions
   1/8 scale when that is still at least the target size, then area-averaged.
 * Arrays (.npy/.npz): values are kept as they are (an integer 200 stays 200.0,
   booleans become 0.0/1.0). Accepted shapes are (H, W), (H, W, C) and
-  (C, H, W); a 3-D shape is read as (C, H, W) only when its first axis is at
-  most ``MAX_CHANNELS`` and its last axis is longer, i.e. when the last axis
-  cannot be channels. A leading batch axis of size 1 is dropped first, so
-  (1, H, W, C) and PyTorch-style (1, C, H, W) both work.
+  (C, H, W). A leading batch axis of size 1 is dropped first, so (1, H, W, C)
+  and PyTorch-style (1, C, H, W) both work. A 3-D shape is read as
+  (H, W, C) whenever its last axis is at most ``MAX_CHANNELS``; otherwise as
+  (C, H, W) when its first axis is at most ``MAX_CHANNELS``, and the
+  result's ``notice`` says so; otherwise it is refused, the message naming
+  the shape, the limit and a shape that would be accepted.
 * Size limits (checked before decoding): at most ``MAX_SIDE_LIMIT`` pixels on
   a side, ``MAX_PIXELS`` pixels and ``MAX_VALUES`` values (pixels x channels).
 """
@@ -167,23 +169,26 @@ def read_input(
     with _as_input_error(label):
         if suffix in IMAGE_SUFFIXES:
             pixels, names, divisor, (h, w) = _read_image(path, label, keep_alpha, max_side)
+            notice = None
         else:
-            pixels = _open_npy(path, label) if suffix == ".npy" else _read_npz(path, label)
+            read = _open_npy if suffix == ".npy" else _read_npz
+            pixels, notice = read(path, label)  # a notice when read channels-first
             check_finite(pixels, label)
             names = tuple(f"ch {i}" for i in range(pixels.shape[2]))
             divisor, (h, w) = 1.0, pixels.shape[:2]
         c = pixels.shape[2]
-        notice = None
-        if max_side is not None and max(h, w) > max_side:
+        downscaled = max_side is not None and max(h, w) > max_side
+        if downscaled:
             out_h, out_w = fit_within(h, w, max_side)
             array = area_downscale(pixels, out_h, out_w, divisor)
-            notice = f"Downscaled from {w}×{h} to {out_w}×{out_h} so the view stays live."
+            shrunk = f"Downscaled from {w}×{h} to {out_w}×{out_h} so the view stays live."
+            notice = shrunk if notice is None else f"{notice} {shrunk}"
         else:
             # A copy in every case, so that no memory map keeps the file open.
             array = np.array(pixels, dtype=np.float32, order="C")
             if divisor != 1.0:
                 array /= np.float32(divisor)
-    return LoadedInput(array, names, path, (h, w, c), notice is not None, notice)
+    return LoadedInput(array, names, path, (h, w, c), downscaled, notice)
 
 
 def validate_input_array(a: np.ndarray, name: str = "array") -> np.ndarray:
@@ -209,7 +214,7 @@ def validate_input_array(a: np.ndarray, name: str = "array") -> np.ndarray:
     """
     a = np.asarray(a)
     check_dtype(a.dtype, name)
-    view = apply_layout(a, shape_layout(a.shape, name))
+    view = apply_layout(a, _layout(a.shape, name)[0])
     check_finite(view, name)
     return np.ascontiguousarray(view, dtype=np.float32)
 
@@ -283,8 +288,40 @@ def check_file(path: Path, label: str) -> None:
         raise InputError(f"{label}: the file is empty (0 bytes)")
 
 
-def _read_npy_header(f, label: str) -> tuple[tuple[bool, bool, bool], np.dtype, int]:
-    """Read and check a .npy header; return (layout, dtype, number of values)."""
+def _layout(shape: tuple[int, ...], label: str) -> tuple[tuple[bool, bool, bool], str | None]:
+    """Check a shape as :func:`shape_layout` does; also say when its axes are moved.
+
+    Returns the layout and, when a first axis is moved to the end (the array is
+    read as channels-first), a sentence for the user saying so, else None. A
+    3-D shape whose first and last axes are both longer than ``MAX_CHANNELS``
+    is refused with a message saying what would be accepted.
+    """
+    shape = tuple(int(s) for s in shape)
+    batch = len(shape) == 4 and shape[0] == 1
+    core = shape[1:] if batch else shape
+    if len(core) == 3 and min(shape) > 0 and min(core[0], core[2]) > MAX_CHANNELS:
+        first, h, last = core
+        raise InputError(
+            f"{label}: shape {shape} has too many channels: read as (H, W, C) it would have "
+            f"{last} channels and read as (C, H, W) {first}, but convviz handles at most "
+            f"{MAX_CHANNELS}; it accepts (H, W, C) or (C, H, W) with C at most {MAX_CHANNELS}, "
+            f"e.g. shape {(first, h, MAX_CHANNELS)} for the first {MAX_CHANNELS} channels of "
+            "its last axis"
+        )
+    layout = shape_layout(shape, label)
+    if not layout[2]:
+        return layout, None
+    c, h, w = core
+    form = "(N, C, H, W) with N = 1" if batch else "(C, H, W)"
+    return layout, (
+        f"Read shape {shape} as channels-first {form}: {c} channel{'' if c == 1 else 's'}, "
+        f"{w} pixels wide and {h} high, since {w} channels on the last axis would be more "
+        f"than the {MAX_CHANNELS} convviz handles."
+    )
+
+
+def _read_npy_header(f, label: str) -> tuple[tuple[bool, bool, bool], str | None, np.dtype, int]:
+    """Read and check a .npy header; return (layout, its notice, dtype, number of values)."""
     try:
         version = np.lib.format.read_magic(f)
         if version == (1, 0):
@@ -295,12 +332,13 @@ def _read_npy_header(f, label: str) -> tuple[tuple[bool, bool, bool], np.dtype, 
         detail = str(exc)[:100] or type(exc).__name__
         raise InputError(f"{label}: this is not a valid .npy array file ({detail})") from None
     check_dtype(dtype, label)
-    return shape_layout(shape, label), dtype, math.prod(shape)
+    return *_layout(shape, label), dtype, math.prod(shape)
 
 
-def _open_npy(path: Path, label: str) -> np.ndarray:
+def _open_npy(path: Path, label: str) -> tuple[np.ndarray, str | None]:
+    """An (H, W, C) view of a .npy file, and the notice of its layout."""
     with open(path, "rb") as f:
-        layout, dtype, count = _read_npy_header(f, label)
+        layout, notice, dtype, count = _read_npy_header(f, label)
         needed = f.tell() + count * dtype.itemsize
     size = path.stat().st_size
     if size < needed:
@@ -310,10 +348,11 @@ def _open_npy(path: Path, label: str) -> np.ndarray:
         )
     # A memory map: the values are read block by block when checked and
     # converted, never all at once in their stored type.
-    return apply_layout(np.load(path, mmap_mode="r", allow_pickle=False), layout)
+    return apply_layout(np.load(path, mmap_mode="r", allow_pickle=False), layout), notice
 
 
-def _read_npz(path: Path, label: str) -> np.ndarray:
+def _read_npz(path: Path, label: str) -> tuple[np.ndarray, str | None]:
+    """An (H, W, C) view of an .npz file's input array, and the notice of its layout."""
     try:
         archive = zipfile.ZipFile(path)
     except zipfile.BadZipFile:
@@ -334,12 +373,12 @@ def _read_npz(path: Path, label: str) -> np.ndarray:
                 )
         where = f"{label} (array {key!r})"
         with archive.open(members[key]) as f:
-            layout, _, _ = _read_npy_header(f, where)
+            layout, notice, _, _ = _read_npy_header(f, where)
         # The header was checked, so read_array allocates at most the declared
         # (size-limited) array, however well the member compresses.
         with archive.open(members[key]) as f:
             data = np.lib.format.read_array(f, allow_pickle=False)
-    return apply_layout(data, layout)
+    return apply_layout(data, layout), notice
 
 
 def _read_image(

@@ -60,7 +60,7 @@ def parse_args(argv):
         type=int,
         default=256,
         metavar="PX",
-        help="downscale loaded images whose longest side exceeds this",
+        help="downscale loaded images whose longest side exceeds this (at least 1)",
     )
     parser.add_argument(
         "--screenshot",
@@ -73,6 +73,8 @@ def parse_args(argv):
     parser.add_argument("--version", action="version", version=f"convviz {__version__}")
     args = parser.parse_args(argv)
     check_layer_options(parser, args)
+    if args.max_side < 1:
+        parser.error("--max-side must be at least 1")
     try:
         w, h = (int(v) for v in args.size.lower().split("x"))
         args.size = (w, h)

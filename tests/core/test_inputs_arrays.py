@@ -218,6 +218,114 @@ def test_layouts(tmp_path, stored, to_hwc):
     np.testing.assert_array_equal(load_input(tmp_path / "a.npy"), to_hwc(a))
 
 
+@pytest.mark.parametrize(
+    ("stored", "to_hwc", "notice"),
+    [
+        (
+            (3, 20, 20),
+            lambda a: a.transpose(1, 2, 0),
+            "Read shape (3, 20, 20) as channels-first (C, H, W): 3 channels, 20 pixels wide and "
+            "20 high, since 20 channels on the last axis would be more than the 16 convviz "
+            "handles.",
+        ),
+        (
+            (10, 10, 40),
+            lambda a: a.transpose(1, 2, 0),
+            "Read shape (10, 10, 40) as channels-first (C, H, W): 10 channels, 40 pixels wide "
+            "and 10 high, since 40 channels on the last axis would be more than the 16 convviz "
+            "handles.",
+        ),
+        (
+            (1, 20, 30),
+            lambda a: a.transpose(1, 2, 0),
+            "Read shape (1, 20, 30) as channels-first (C, H, W): 1 channel, 30 pixels wide and "
+            "20 high, since 30 channels on the last axis would be more than the 16 convviz "
+            "handles.",
+        ),
+        (
+            (1, 3, 17, 18),
+            lambda a: a[0].transpose(1, 2, 0),
+            "Read shape (1, 3, 17, 18) as channels-first (N, C, H, W) with N = 1: 3 channels, "
+            "18 pixels wide and 17 high, since 18 channels on the last axis would be more than "
+            "the 16 convviz handles.",
+        ),
+    ],
+)
+@pytest.mark.parametrize("suffix", [".npy", ".npz"])
+def test_channels_first_array_is_transposed_and_the_notice_says_so(
+    tmp_path, stored, to_hwc, notice, suffix
+):
+    a = np.random.default_rng(4).random(stored)
+    path = tmp_path / f"chw{suffix}"
+    if suffix == ".npy":
+        np.save(path, a)
+    else:
+        np.savez(path, x=a)
+    loaded = read_input(path)
+    expected = to_hwc(a)
+    assert loaded.array.shape == expected.shape
+    np.testing.assert_allclose(loaded.array, expected, rtol=1e-6)
+    assert loaded.original_shape == expected.shape and not loaded.downscaled
+    assert loaded.channel_names == tuple(f"ch {i}" for i in range(expected.shape[2]))
+    assert loaded.notice == notice
+
+
+@pytest.mark.parametrize(
+    "stored",
+    [(4, 5, 3), (3, 20, 16), (40, 30, 2), (1, 6, 5, 2), (7, 9), (MAX_CHANNELS, 20, MAX_CHANNELS)],
+)
+def test_last_axis_that_can_be_channels_is_read_as_hwc_without_a_notice(tmp_path, stored):
+    a = np.random.default_rng(5).random(stored)
+    np.save(tmp_path / "hwc.npy", a)
+    loaded = read_input(tmp_path / "hwc.npy")
+    expected = a[0] if len(stored) == 4 else a.reshape(stored[0], stored[1], -1)
+    assert loaded.array.shape == expected.shape
+    np.testing.assert_allclose(loaded.array, expected, rtol=1e-6)
+    assert loaded.notice is None
+
+
+def test_channels_first_notice_comes_before_the_downscaling_one(tmp_path):
+    a = np.random.default_rng(6).random((2, 30, 40))
+    np.save(tmp_path / "big_chw.npy", a)
+    loaded = read_input(tmp_path / "big_chw.npy", max_side=4)
+    assert loaded.array.shape == (3, 4, 2)
+    assert loaded.downscaled and loaded.original_shape == (30, 40, 2)
+    assert loaded.notice == (
+        "Read shape (2, 30, 40) as channels-first (C, H, W): 2 channels, 40 pixels wide and 30 "
+        "high, since 40 channels on the last axis would be more than the 16 convviz handles. "
+        "Downscaled from 40×30 to 4×3 so the view stays live."
+    )
+    np.testing.assert_allclose(
+        loaded.array, area_average_by_hand(a.transpose(1, 2, 0), 3, 4), rtol=1e-5
+    )
+
+
+@pytest.mark.parametrize(
+    ("stored", "example"),
+    [
+        ((20, 20, 40), "(20, 20, 16)"),
+        ((1, 20, 30, 40), "(20, 30, 16)"),
+        ((MAX_CHANNELS + 1, 5, MAX_CHANNELS + 1), "(17, 5, 16)"),
+    ],
+)
+def test_too_many_channels_on_both_ends_is_refused_saying_what_is_accepted(
+    tmp_path, stored, example
+):
+    np.save(tmp_path / "wide.npy", np.zeros(stored))
+    first, last = stored[-3], stored[-1]
+    message = reject(
+        tmp_path / "wide.npy",
+        f"shape {stored}",
+        f"read as (H, W, C) it would have {last} channels and read as (C, H, W) {first}",
+        "at most 16",
+        "(H, W, C) or (C, H, W) with C at most 16",
+        f"e.g. shape {example}",
+    )
+    assert message.startswith("wide.npy: ")
+    with pytest.raises(InputError, match=r"^session input: .*at most 16"):
+        validate_input_array(np.zeros(stored), name="session input")
+
+
 def test_fortran_ordered_npy(tmp_path):
     a = np.asfortranarray(np.arange(24.0).reshape(2, 3, 4))
     np.save(tmp_path / "f.npy", a)

@@ -6,6 +6,7 @@ import sys
 import textwrap
 
 import numpy as np
+import pytest
 from PIL import Image
 from PySide6 import QtGui
 
@@ -66,6 +67,27 @@ def test_sample_option_and_unknown_preset(qtbot, capsys):
     except SystemExit as exc:
         assert exc.code == 2
     assert "choose one of" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("value", ["0", "-3"])
+def test_max_side_below_one_is_refused_by_the_argument_parser(capsys, value):
+    with pytest.raises(SystemExit) as info:
+        parse_args(["--max-side", value])
+    assert info.value.code == 2
+    assert "--max-side must be at least 1" in capsys.readouterr().err
+    assert parse_args(["--max-side", "1"]).max_side == 1
+
+
+def test_max_side_zero_with_a_path_is_a_clear_error_not_a_traceback(tmp_path):
+    path = tmp_path / "grey.png"
+    Image.fromarray(np.full((20, 30), 128, np.uint8)).save(path)
+    res = run(
+        ["-m", "convviz", str(path), "--max-side", "0", "--screenshot", str(tmp_path / "x.png")]
+    )
+    assert res.returncode == 2
+    assert "--max-side must be at least 1" in res.stderr
+    assert "Traceback" not in res.stderr
+    assert not (tmp_path / "x.png").exists()
 
 
 def test_an_exception_in_a_slot_is_shown_and_the_app_keeps_running(tmp_path):
