@@ -1,9 +1,12 @@
 """Sessions in the GUI: open, save, recent files, lessons, unsaved-changes prompts, recovery.
 
 ``install_sessions(window)`` adds the File and Lessons menu entries and the lesson dock,
-restores the saved window layout and brush, and offers to restore the recovery file an
-abnormal exit left behind. While the app runs, the document is autosaved to that
-recovery file about two seconds after each change; a normal close deletes it.
+restores the saved window layout and brush, and offers to restore the work an abnormal
+exit left behind. While the app runs, the document is autosaved about two seconds after
+each change to a recovery file of this instance's own (``recovery-<id>.convviz``); a
+normal close deletes it. Each instance holds a lock file next to its recovery file for as
+long as it runs, so a new instance offers only the files of instances that are gone, and
+never deletes or overwrites the work of one that is still running.
 
 Every question to the user goes through one method (``ask_unsaved``, ``ask_restore``,
 ``ask_open_path``, ``ask_save_path``, ``ask_lesson_text``, ``warn``) so tests can answer
@@ -14,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import uuid
 from pathlib import Path
 from time import monotonic
 
@@ -28,7 +32,10 @@ MAX_RECENT = 8
 AUTOSAVE_MS = 2000
 # During a continuous change (training, a long paint session) autosave anyway this often.
 AUTOSAVE_MAX_DELAY_S = 10.0
-RECOVERY_NAME = "recovery" + SUFFIX
+# Recovery files are "recovery-<id>.convviz"; earlier versions shared one "recovery.convviz",
+# which the pattern matches too, so work such a version left behind is still offered.
+RECOVERY_PATTERN = "recovery*" + SUFFIX
+LOCK_SUFFIX = ".lock"
 _FILTER = f"convviz sessions (*{SUFFIX});;All files (*)"
 
 
@@ -57,7 +64,7 @@ def install_sessions(window, settings=None, recovery_dir=None) -> SessionManager
     settings : QSettings, optional
         Default: :func:`default_settings`.
     recovery_dir : path, optional
-        Where the recovery file lives; default :func:`default_recovery_dir`.
+        Where the recovery files live; default :func:`default_recovery_dir`.
 
     Returns
     -------
@@ -82,7 +89,15 @@ class SessionManager(QtCore.QObject):
         # True after restoring a recovery file: the work exists in no saved file yet.
         self.restored = False
         folder = Path(recovery_dir) if recovery_dir is not None else default_recovery_dir()
-        self.recovery_path = folder / RECOVERY_NAME
+        self.recovery_dir = folder
+        self.recovery_path = folder / f"recovery-{uuid.uuid4().hex[:12]}{SUFFIX}"
+        with contextlib.suppress(OSError):
+            folder.mkdir(parents=True, exist_ok=True)
+        # Held while this instance runs: it marks the recovery file as a live instance's.
+        self._lock = _try_lock(self.recovery_path)
+        # A restored recovery file of a gone instance, with its lock held: deleted once this
+        # instance's own recovery file (or a saved file) holds the work.
+        self._adopted: tuple[Path, QtCore.QLockFile] | None = None
         self._closed = False
         self._pending_since: float | None = None
         self.autosave_timer = QtCore.QTimer(self)
@@ -175,12 +190,20 @@ class SessionManager(QtCore.QObject):
         )
         return {buttons.Save: "save", buttons.Discard: "discard"}.get(answer, "cancel")
 
-    def ask_restore(self) -> bool:
+    def ask_restore(self, path: Path | None = None) -> bool:
+        """Whether to restore recovery file ``path``; No deletes it."""
+        when = ""
+        if path is not None:
+            modified = QtCore.QFileInfo(str(path)).lastModified()
+            if modified.isValid():
+                format_ = QtCore.QLocale.FormatType.ShortFormat
+                when = f" at {QtCore.QLocale().toString(modified, format_)}"
         buttons = QtWidgets.QMessageBox.StandardButton
         answer = QtWidgets.QMessageBox.question(
             self.window,
             "Restore unsaved work?",
-            "convviz did not close normally last time. Restore the work it saved automatically?",
+            "convviz did not close normally. Restore the work it saved automatically"
+            f"{when}?\n\nIf you choose No, that work is deleted.",
             buttons.Yes | buttons.No,
             buttons.Yes,
         )
@@ -342,6 +365,7 @@ class SessionManager(QtCore.QObject):
         self._pending_since = None
         if not self.modified:
             self._remove_recovery()
+            self._release_adopted()
             return
         view = dict(self._view(), path=str(self.path) if self.path else None)
         try:
@@ -351,34 +375,90 @@ class SessionManager(QtCore.QObject):
             )
         except (OSError, ValueError) as exc:
             self.window.show_message(f"Autosave failed: {exc}")
+            return
+        self._release_adopted()
 
     def offer_recovery(self) -> bool:
-        """After an abnormal exit, offer the recovery file; True if it was restored."""
-        if not self.recovery_path.exists():
+        """Offer the work of instances that did not close normally; True if one was restored.
+
+        Their recovery files are offered one at a time, newest first, until one is
+        restored; a declined or damaged one is deleted. Files left after the restored one
+        stay for a later start (one window holds one document). The files of running
+        instances are never offered.
+        """
+        self._remove_orphaned_locks()
+        candidates = self._recovery_files()
+        for i, path in enumerate(candidates):
+            lock = _try_lock(path)
+            if lock is None:  # its instance runs, or another new one is offering it
+                continue
+            if not path.exists():  # restored and deleted by another instance meanwhile
+                lock.unlock()
+                continue
+            if self._restore(path):
+                more = sum(_is_orphaned(p) for p in candidates[i + 1 :])
+                later = f"; {more} more will be offered at the next start" if more else ""
+                self.window.show_message(f"Restored unsaved work (not saved yet){later}")
+                self._adopted = (path, lock)
+                # Cover the work with this instance's own recovery file before the
+                # adopted one is deleted; if that fails, the adopted one stays.
+                self.autosave_now()
+                return True
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+            lock.unlock()
+        return False
+
+    def _restore(self, path: Path) -> bool:
+        """Ask, then open recovery file ``path`` as unsaved work; True if restored."""
+        if not self.ask_restore(path):
             return False
-        restored = False
-        if self.ask_restore():
-            try:
-                session = load_session(self.recovery_path)
-                self.controller.open_state(session.state)
-            except (InputError, ValueError) as exc:
-                self.warn("Cannot restore the unsaved work", str(exc))
-            else:
-                path = session.view.get("path")
-                self.path = Path(path) if isinstance(path, str) else None
-                self.lesson_text = session.lesson
-                self._apply_view(session.view)
-                self.dock.show_lesson(session.lesson)
-                self.restored = restored = True
-                self._update_title()
-                self.window.show_message("Restored the work of the last session (not saved yet)")
-        if not restored:
-            self._remove_recovery()
-        return restored
+        try:
+            session = load_session(path)
+            self.controller.open_state(session.state)
+        except (InputError, ValueError) as exc:
+            self.warn("Cannot restore the unsaved work", str(exc))
+            return False
+        saved_as = session.view.get("path")
+        self.path = Path(saved_as) if isinstance(saved_as, str) else None
+        self.lesson_text = session.lesson
+        self._apply_view(session.view)
+        self.dock.show_lesson(session.lesson)
+        self.restored = True
+        self._update_title()
+        return True
+
+    def _recovery_files(self) -> list[Path]:
+        """The recovery files in the folder except this instance's own, newest first."""
+        found = []
+        with contextlib.suppress(OSError):
+            for path in self.recovery_dir.glob(RECOVERY_PATTERN):
+                if path != self.recovery_path:
+                    with contextlib.suppress(OSError):
+                        found.append((path.stat().st_mtime, path))
+        return [path for _, path in sorted(found, reverse=True)]
+
+    def _remove_orphaned_locks(self) -> None:
+        """Delete the locks of gone instances that left no recovery file."""
+        with contextlib.suppress(OSError):
+            for lock_path in self.recovery_dir.glob(f"recovery*{LOCK_SUFFIX}"):
+                if not lock_path.with_suffix(SUFFIX).exists():
+                    lock = _try_lock(lock_path)
+                    if lock is not None:
+                        lock.unlock()
 
     def _remove_recovery(self) -> None:
         with contextlib.suppress(FileNotFoundError):
             self.recovery_path.unlink()
+
+    def _release_adopted(self) -> None:
+        """Delete the restored recovery file, now that its work is safe elsewhere."""
+        if self._adopted is not None:
+            path, lock = self._adopted
+            self._adopted = None
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+            lock.unlock()
 
     # -- preferences and closing ---------------------------------------------------------------
     def restore_preferences(self) -> None:
@@ -416,6 +496,27 @@ class SessionManager(QtCore.QObject):
         self.autosave_timer.stop()
         self.save_preferences()
         self._remove_recovery()
+        self._release_adopted()
+        if self._lock is not None:
+            self._lock.unlock()
+
+
+def _try_lock(path: Path) -> QtCore.QLockFile | None:
+    """Take the lock of recovery file ``path``; None while a running instance holds it.
+
+    A lock whose instance is gone (a crash) is stale and taken over.
+    """
+    lock = QtCore.QLockFile(str(path.with_suffix(LOCK_SUFFIX)))
+    return lock if lock.tryLock(0) else None
+
+
+def _is_orphaned(path: Path) -> bool:
+    """Whether recovery file ``path`` was left by an instance that is gone."""
+    lock = _try_lock(path)
+    if lock is None:
+        return False
+    lock.unlock()
+    return path.exists()
 
 
 def _with_suffix(path) -> Path:
