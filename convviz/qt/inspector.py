@@ -103,7 +103,6 @@ class Inspector(QtCore.QObject):
         self.variants.groupsPicked.connect(self.set_groups)
         self.variants.flipPicked.connect(lambda on: self.controller.change_settings(flip_kernel=on))
         self.variants.mutedChanged.connect(self.set_muted)
-        w.resizeDocks([self.arith_dock], [560], QtCore.Qt.Orientation.Horizontal)
         w.resizeDocks([self.arith_dock, self.shapes_dock], [3, 2], QtCore.Qt.Orientation.Vertical)
         # The pipeline itself gets the screen at first; the View menu opens each dock, and
         # pinning a pixel opens its arithmetic.
@@ -362,6 +361,11 @@ class Inspector(QtCore.QObject):
         for label in (self.arith_label, self.shapes_label):
             label.setStyleSheet(f"font-size: {12 * scale:.0f}pt;")
         self.refresh()
+        if self.shown is not None:  # frames redraw the input only when it changed
+            f = self.shown
+            w.input_panel.show_input(f.input, f.channel_names, f.input_levels)
+        # The kernel editor grew or shrank with the font: give it its new height.
+        QtCore.QTimer.singleShot(0, w._fit_editor)
 
     # -- keys -------------------------------------------------------------------------------
     def eventFilter(self, obj, event) -> bool:

@@ -74,26 +74,10 @@ class KernelEditor(QWidget):
         self._idle = QTimer(self, singleShot=True, interval=WHEEL_IDLE_MS)
         self._idle.timeout.connect(self._finish_gesture)
 
-        base = self.font()
-        self._cell_font = QFont(base)
-        self._cell_font.setFamilies(
-            [QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont).family()]
-        )
-        self._cell_font.setStyleHint(QFont.StyleHint.Monospace)
-        if base.pointSizeF() > 0:  # projectors: a notch above the app font
-            self._cell_font.setPointSizeF(base.pointSizeF() * 1.2)
-        else:
-            self._cell_font.setPixelSize(round(base.pixelSize() * 1.2))
-        metrics = QFontMetrics(self._cell_font)
-        self._cell_size = QSize(
-            max(56, metrics.horizontalAdvance("-" + "0" * (CELL_CHARS - 1)) + 16),
-            max(32, metrics.height() + 14),
-        )
-
         self._title = QLabel()
-        title_font = QFont(base)
-        title_font.setBold(True)
-        self._title.setFont(title_font)
+        self._bias_label = QLabel("bias")
+        self._bias: NumberCell | None = None
+        self._apply_font()
         self._canvas = QWidget()
         self._grid = QGridLayout(self._canvas)
         self._grid.setSpacing(12)
@@ -109,18 +93,59 @@ class KernelEditor(QWidget):
         self._bias_row = QWidget()
         row = QHBoxLayout(self._bias_row)
         row.setContentsMargins(0, 0, 0, 0)
-        bias_label = QLabel("bias")
-        bias_label.setFont(self._cell_font)
-        bias_label.setBuddy(self._bias)
-        row.addWidget(bias_label)
+        self._bias_label.setBuddy(self._bias)
+        row.addWidget(self._bias_label)
         row.addWidget(self._bias)
         row.addStretch(1)
 
+        # The bias sits beside the title, so the kernels get the height below both.
+        top = QHBoxLayout()
+        top.addWidget(self._title)
+        top.addSpacing(24)
+        top.addWidget(self._bias_row)
+        top.addStretch(1)
         layout = QVBoxLayout(self)
-        layout.addWidget(self._title)
+        layout.addLayout(top)
         layout.addWidget(self._scroll, 1)
-        layout.addWidget(self._bias_row)
         self._bias_row.hide()
+
+    def _apply_font(self) -> None:
+        """Size the cells and titles from the widget's font (the app's, scaled for a
+        projector): kernel numbers a notch above it."""
+        base = self.font()
+        self._cell_font = QFont(base)
+        self._cell_font.setFamilies(
+            [QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont).family()]
+        )
+        self._cell_font.setStyleHint(QFont.StyleHint.Monospace)
+        if base.pointSizeF() > 0:
+            self._cell_font.setPointSizeF(base.pointSizeF() * 1.2)
+        else:
+            self._cell_font.setPixelSize(round(base.pixelSize() * 1.2))
+        metrics = QFontMetrics(self._cell_font)
+        self._cell_size = QSize(
+            max(56, metrics.horizontalAdvance("-" + "0" * (CELL_CHARS - 1)) + 16),
+            max(32, metrics.height() + 14),
+        )
+        title_font = QFont(base)
+        title_font.setBold(True)
+        self._title.setFont(title_font)
+        self._bias_label.setFont(self._cell_font)
+        cells = [*self._cells.values(), *([self._bias] if self._bias is not None else [])]
+        for cell in cells:
+            cell.setFont(self._cell_font)
+            cell.setFixedSize(self._cell_size)
+        for box in self._boxes:
+            box.adjustSize()
+        if self._boxes:
+            self._columns = 0
+            self._reflow()
+        self.updateGeometry()
+
+    def changeEvent(self, event) -> None:
+        super().changeEvent(event)
+        if event.type() == event.Type.FontChange:  # the presentation scale changed
+            self._apply_font()
 
     def set_filter(
         self,
@@ -196,8 +221,18 @@ class KernelEditor(QWidget):
         bar = self.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent)
         width = across * (box.width() + spacing) - spacing + bar
         height = down * (box.height() + spacing) - spacing + 2 * self.layout().spacing()
-        height += self._title.sizeHint().height() + self._bias_row.sizeHint().height()
+        height += max(self._title.sizeHint().height(), self._bias_row.sizeHint().height())
         return QSize(width + outer.left() + outer.right(), height + outer.top() + outer.bottom())
+
+    def one_row_height(self) -> int:
+        """Height that shows the title, the first row of kernels whole, and the bias."""
+        hint = self.sizeHint().height()
+        if not self._boxes:
+            return hint
+        box = self._boxes[0].sizeHint()
+        across = max(1, min(len(self._boxes), 3, 1000 // box.width()))
+        down = min(-(-len(self._boxes) // across), 2)
+        return hint - (down - 1) * (box.height() + self._grid.spacing())
 
     def minimumSizeHint(self) -> QSize:
         return QSize(200, 160)
