@@ -9,11 +9,20 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6 import QtCore
+from PySide6 import QtCore, QtGui
 
-from convviz.qt.views import MapCell, MapImageItem, diverging_colormap, tint_colormap
+from convviz.qt.views import (
+    MIN_TITLE_SCALE,
+    MapCell,
+    MapImageItem,
+    WrappedLabel,
+    diverging_colormap,
+    tint_colormap,
+)
 
 BACKGROUND = "#1e1f22"
+# Smallest height of a map in the sum panel, in pixels at presentation scale 1.
+MIN_SUM_MAP = 36
 
 
 def _grid_cols(n: int) -> int:
@@ -183,7 +192,11 @@ class SumPanel(MapPanel):
         self.act_label = self._label(result, "", 1, 2, size=14)
         self.feature = self._new_cell(0, 3, -2, colorbar=True, layout=result)
         _equal_columns(result, (1, 3))
-        self.message = self._label(self.ci, "", 2, 0, size=12)
+        for cell in self.cells:  # a row of maps never collapses to a line
+            cell.view.setMinimumHeight(MIN_SUM_MAP * self.scale)
+        # Notes wrap to the panel's width instead of widening (and clipping) the panel.
+        self.message = WrappedLabel("", size=self.pt(12), color="#ffcc66", justify="left")
+        self.ci.addItem(self.message, row=2, col=0)
 
     def show_filter(self, frame) -> None:
         maps = frame.kernel_maps  # (H', W', Cg) or None when the output is empty
@@ -199,10 +212,10 @@ class SumPanel(MapPanel):
         b = frame.bias_value
         _set_label(
             self.bias_label,
-            "+ bias<br>" + (f"{b:.3g}" if b is not None else "(off)") + "<br>=",
-            size=self.pt(14),
+            "+ bias<br>" + (f"{b:.3g}" if b is not None else "(off)") + " =",
+            size=self.pt(13),
         )
-        _set_label(self.act_label, f"→ {frame.activation} →", size=self.pt(14))
+        _set_label(self.act_label, f"→ {frame.activation} →", size=self.pt(13))
         if n == 1:
             self.pre.set_title(f"kernel map + bias<br>(pre-activation {f})")
         else:
@@ -234,18 +247,73 @@ class SumPanel(MapPanel):
 
 
 class FiltersPanel(MapPanel):
-    """The feature map of every filter; the selected one is framed; a click selects."""
+    """The feature map of every filter; the selected one is framed; a click selects.
+
+    Maps sit in as many columns as make them largest in the panel's current size, under
+    the most explicit title that fits their width.
+    """
 
     filterClicked = QtCore.Signal(int)
 
+    _frame = None  # the frame shown last, shown again when the best columns change
+
+    # Titles from the most to the least explicit; a narrow column takes a shorter one.
+    TITLES = (
+        "filter {f} → feature map {f}",
+        "filter {f}<br>→ feature map {f}",
+        "filter {f}",
+        "{f}",
+    )
+
+    def best_layout(self, n: int, aspect: float) -> tuple[int, int]:
+        """(columns, title style) for `n` maps of height/width `aspect` that make the
+        maps largest in the panel's size, with the most explicit title that fits."""
+        font = QtGui.QFont(self.font())
+        font.setPointSizeF(11 * self.scale)
+        metrics = QtGui.QFontMetricsF(font)
+        line = metrics.lineSpacing()
+        widths = [
+            max(metrics.horizontalAdvance(part) for part in ("▶ " + t.format(f=n)).split("<br>"))
+            for t in self.TITLES
+        ]
+        width, height = self.width() - 24, self.height() - 24
+        best, choice = -1.0, (1, 0)
+        for cols in range(1, n + 1):
+            rows = -(-n // cols)
+            cell_w = width / cols - 10
+            style = next(
+                (i for i, w in enumerate(widths) if w * MIN_TITLE_SCALE <= cell_w - 8),
+                len(self.TITLES) - 1,
+            )
+            lines = self.TITLES[style].count("<br>") + 1
+            side = min(cell_w, (height / rows - lines * line - 18) / aspect)
+            if side > best + 1:  # more columns only for a real gain
+                best, choice = side, (cols, style)
+        return choice
+
+    def _title(self, f: int) -> str:
+        return self.TITLES[self._key[1]].format(f=f)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        frame = self._frame
+        if frame is not None and self._layout_for(frame) != self._key:
+            self.show_filters(frame)
+
+    def _layout_for(self, frame) -> tuple[int, int]:
+        h, w, n = frame.output_shape
+        return self.best_layout(n, h / w if h > 0 and w > 0 else 1.0)
+
     def show_filters(self, frame, only=None) -> None:
         """Show every filter's feature map, or only those in ``only`` (a set of indices)."""
+        self._frame = frame
         n = frame.filters
-        cols = 1 if n <= 4 else 2
-        if cols != self._key:
+        key = self._layout_for(frame)
+        cols = key[0]
+        if key != self._key:
             self._clear()
             _equal_columns(self.ci, range(cols))
-            self._key = cols
+            self._key = key
         if len(self.cells) != n:
             # Within one column layout, add or drop cells at the end rather than
             # rebuilding them all: building a cell costs milliseconds.
@@ -267,9 +335,7 @@ class FiltersPanel(MapPanel):
             cell.name = f"feature map {f + 1}"
             selected = f == frame.selected
             mark = "▶ " if selected else ""
-            # Two columns leave too little width for the title on one line.
-            joint = "<br>" if n > 4 else " "
-            cell.set_title(f"{mark}filter {f + 1}{joint}→ feature map {f + 1}")
+            cell.set_title(mark + self._title(f + 1))
             cell.set_highlight(selected)
             if frame.feature_maps is None:
                 cell.set_image(np.zeros((1, 1), np.float32), (-1, 1), cmap)

@@ -65,15 +65,40 @@ def pixel_at(item: pg.ImageItem, pos: QtCore.QPointF) -> tuple[int, int] | None:
     return None
 
 
+# Titles shrink to fit a narrow column down to this fraction of their size.
+MIN_TITLE_SCALE = 0.7
+
+
 class Title(pg.LabelItem):
     """A label that never widens its layout column, so images in a row get equal widths.
 
-    Text longer than the column is clipped rather than drawn over its neighbour's title.
+    Text wider than the column shrinks to fit, down to `MIN_TITLE_SCALE`; beyond that
+    its lines break between words, and a single word still too wide is clipped at the
+    right, so that its start stays readable, rather than drawn over its neighbour's
+    title.
     """
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.setFlag(self.GraphicsItemFlag.ItemClipsChildrenToShape)
+        words_only = QtGui.QTextOption(self.item.document().defaultTextOption())
+        words_only.setWrapMode(QtGui.QTextOption.WrapMode.WordWrap)
+        self.item.document().setDefaultTextOption(words_only)
+
+    def resizeEvent(self, ev):
+        room = self.width()
+        if self.item.textWidth() >= 0:
+            self.item.setTextWidth(-1)
+        natural = self.item.boundingRect().width()
+        scale = 1.0 if natural <= room or room <= 0 else max(MIN_TITLE_SCALE, room / natural)
+        if scale != self.item.scale():
+            self.item.setScale(scale)
+        if natural * scale > room > 0:  # still too wide: break the lines between words
+            self.item.setTextWidth(room / scale)
+        super().resizeEvent(ev)
+        left = self.itemRect().left()
+        if self.itemRect().width() > room and left < 0:  # one word wider than the room
+            self.item.moveBy(-left, 0)
 
     def updateMin(self):
         super().updateMin()
@@ -86,6 +111,23 @@ class Title(pg.LabelItem):
             0,
             self._sizeHint[QtCore.Qt.SizeHint.PreferredSize][1],
         )
+
+
+class WrappedLabel(pg.LabelItem):
+    """A label whose text wraps to the width its layout gives it, and never widens it."""
+
+    def resizeEvent(self, ev):
+        width = self.width()
+        if width > 0 and self.item.textWidth() != width:
+            self.item.setTextWidth(width)
+        super().resizeEvent(ev)
+
+    def updateMin(self):
+        super().updateMin()
+        self.setMinimumWidth(0)
+        height = self.itemRect().height()
+        for hint in (QtCore.Qt.SizeHint.MinimumSize, QtCore.Qt.SizeHint.PreferredSize):
+            self._sizeHint[hint] = (0, height)
 
 
 def argb_table(lut: np.ndarray) -> np.ndarray:

@@ -3,6 +3,7 @@ from PIL import Image
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from convviz.core.presets import make_kernel
+from convviz.qt.views import MIN_TITLE_SCALE
 from tests.qt.helpers import assert_views_match_model, drag, image_to_viewport, settle
 
 
@@ -249,8 +250,10 @@ def test_filter_strip_titles_fit_their_columns(window, qtbot):
     cells = window.filters_panel.cells
     assert len(cells) == 8
     for cell in cells:
-        text = cell.title.item.boundingRect().width()
-        assert 0 < text <= cell.title.boundingRect().width() + 1, cell.title.text
+        text = cell.title.itemRect()  # as drawn, after shrinking or breaking lines
+        assert 0 < text.width() <= cell.title.boundingRect().width() + 1, cell.title.text
+        assert text.height() <= cell.title.boundingRect().height() + 1, cell.title.text
+        assert cell.title.item.scale() >= MIN_TITLE_SCALE
 
 
 def test_rebuilt_panels_free_their_old_cells_without_the_garbage_collector(window):
@@ -291,34 +294,55 @@ def _cell_rects(window):
 
 
 def test_changing_the_filter_count_adds_or_drops_cells_at_the_end(window, make_window, qtbot):
-    """Within one column layout the strip keeps its cells, frees the dropped ones at
-    once, and ends up laid out exactly like a strip built from scratch."""
+    """While the strip keeps its columns it keeps its cells, frees dropped ones at once,
+    and ends up laid out exactly like a strip built from scratch."""
     import gc
     import weakref
 
-    _set_filters_by_typing(window, qtbot, 6)
-    first = list(window.filters_panel.cells)
-    _set_filters_by_typing(window, qtbot, 8)
-    cells = window.filters_panel.cells
-    assert cells[:6] == first and len(cells) == 8
-    assert "filter 8" in cells[7].title.text
+    panel = window.filters_panel
+    aspect = 10 / 12  # the first screen's output
+    few, many = next(
+        (a, b)
+        for a, b in ((5, 7), (6, 8), (5, 6), (3, 4), (2, 3))
+        if panel.best_layout(a, aspect)
+        == panel.best_layout(b, aspect)
+        == panel.best_layout(a + 1, aspect)
+    )
+    _set_filters_by_typing(window, qtbot, few + 1)
+    first = list(panel.cells)
+    _set_filters_by_typing(window, qtbot, many)
+    cells = panel.cells
+    assert cells[: few + 1] == first and len(cells) == many
+    assert f"filter {many}" in cells[-1].title.text
     assert_views_match_model(window)
-    dropped = [weakref.ref(c) for c in cells[5:]]
-    del first[5:]
+    dropped = [weakref.ref(c) for c in cells[few:]]
+    del first[few:]
     gc.disable()
     try:
-        _set_filters_by_typing(window, qtbot, 5)
+        _set_filters_by_typing(window, qtbot, few)
         assert all(ref() is None for ref in dropped)
     finally:
         gc.enable()
-    assert window.filters_panel.cells == first
+    assert panel.cells == first
     assert_views_match_model(window)
     fresh = make_window()
-    fresh.controller.change_settings(filters=5)
+    fresh.controller.change_settings(filters=few)
     settle(fresh)
     QtWidgets.QApplication.processEvents()
-    assert fresh.filters_panel.size() == window.filters_panel.size()
+    assert fresh.filters_panel.size() == panel.size()
     assert _cell_rects(window) == _cell_rects(fresh)
-    _set_filters_by_typing(window, qtbot, 3)  # one column: laid out anew
-    assert len(window.filters_panel.cells) == 3
-    assert_views_match_model(window)
+
+
+def test_filter_strip_picks_the_columns_that_make_maps_largest(window, qtbot):
+    """However many filters, the maps stay visible and their titles readable."""
+    panel = window.filters_panel
+    for n in (1, 4, 9, 16):
+        _set_filters_by_typing(window, qtbot, n)
+        assert len(panel.cells) == n
+        sides = [c.view.sceneBoundingRect() for c in panel.cells]
+        side = min(min(r.width(), r.height()) for r in sides)
+        assert side >= 24, (n, side)
+        assert_views_match_model(window)
+        for cell in panel.cells:  # titles are inside the panel and readable
+            assert cell.title.item.scale() >= MIN_TITLE_SCALE
+            assert panel.sceneRect().contains(cell.title.sceneBoundingRect().center())
