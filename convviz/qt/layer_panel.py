@@ -42,6 +42,8 @@ class LayerPanel(QtWidgets.QWidget):
         super().__init__(parent)
         form = QtWidgets.QFormLayout(self)
         form.setFieldGrowthPolicy(QtWidgets.QFormLayout.FieldGrowthPolicy.FieldsStayAtSizeHint)
+        # In a narrow column a label goes above its field, leaving the width to the maps.
+        form.setRowWrapPolicy(QtWidgets.QFormLayout.RowWrapPolicy.WrapLongRows)
         self.filters = _spin(1, MAX_FILTERS, "number of filters = number of feature maps")
         form.addRow("filters", self.filters)
         row, self.kh, self.kw = _pair(1, MAX_KERNEL, "kernel size")
@@ -65,6 +67,11 @@ class LayerPanel(QtWidgets.QWidget):
 
         self.preset = QtWidgets.QComboBox()
         self.preset.addItems(KERNEL_PRESETS)
+        # Narrow enough that the settings column can give its width to the maps.
+        self.preset.setSizeAdjustPolicy(
+            QtWidgets.QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
+        self.preset.setMinimumContentsLength(10)
         form.addRow("preset", self.preset)
         buttons = QtWidgets.QHBoxLayout()
         for scope, text, tip in (

@@ -30,7 +30,6 @@ class LessonDock(QtWidgets.QDockWidget):
         self.text.setOpenExternalLinks(False)
         self.text.setStyleSheet(TEXT_STYLE)
         lay.addWidget(self.text, 1)
-        row = QtWidgets.QHBoxLayout()
         self.previous_button = QtWidgets.QPushButton("◀ Previous")
         self.next_button = QtWidgets.QPushButton("Next ▶")
         self.position = QtWidgets.QLabel()
@@ -40,12 +39,15 @@ class LessonDock(QtWidgets.QDockWidget):
         self.position.setStyleSheet(TEXT_STYLE)
         self.previous_button.clicked.connect(lambda: self.stepRequested.emit(-1))
         self.next_button.clicked.connect(lambda: self.stepRequested.emit(1))
+        # The position above the buttons, so that the dock can be narrow.
+        lay.addWidget(self.position)
+        row = QtWidgets.QHBoxLayout()
         row.addWidget(self.previous_button)
-        row.addWidget(self.position, 1)
+        row.addStretch(1)
         row.addWidget(self.next_button)
         lay.addLayout(row)
         self.setWidget(box)
-        self.setMinimumWidth(340)
+        self.setMinimumWidth(260)
 
     def show_lesson(self, text: str | None) -> None:
         """Show ``text`` (hide the dock when there is none); not a built-in lesson."""

@@ -25,6 +25,12 @@ from convviz.qt.views import HEADER_STYLE, ok_cancel
 
 log = logging.getLogger(__name__)
 
+# Height in pixels each row of maps under the kernel editor gets beyond its minimum
+# before the editor is shown whole.
+MIN_MAP_HEIGHT = 60
+# Width of a side dock when it opens: this share of the window, within these bounds.
+DOCK_SHARE, DOCK_MIN_WIDTH, DOCK_MAX_WIDTH = 0.28, 260, 560
+
 
 def _boxed(title_label: QtWidgets.QLabel, *widgets) -> QtWidgets.QWidget:
     box = QtWidgets.QWidget()
@@ -94,16 +100,27 @@ class MainWindow(QtWidgets.QMainWindow):
         right = QtWidgets.QSplitter(QtCore.Qt.Orientation.Vertical)
         right.addWidget(_boxed(self.filters_title, self.filters_panel))
         layer_box = QtWidgets.QGroupBox("Layer: Conv2D settings")
-        QtWidgets.QVBoxLayout(layer_box).addWidget(self.layer_panel)
+        # Scrolled rather than squeezed when a narrow column stacks labels over fields.
+        settings_scroll = QtWidgets.QScrollArea()
+        settings_scroll.setWidgetResizable(True)
+        settings_scroll.setFrameShape(QtWidgets.QFrame.Shape.NoFrame)
+        settings_scroll.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        settings_scroll.setWidget(self.layer_panel)
+        bar = self.style().pixelMetric(QtWidgets.QStyle.PixelMetric.PM_ScrollBarExtent)
+        settings_scroll.setMinimumWidth(self.layer_panel.minimumSizeHint().width() + bar)
+        QtWidgets.QVBoxLayout(layer_box).addWidget(settings_scroll)
         right.addWidget(layer_box)
         right.setStretchFactor(0, 3)
         right.setStretchFactor(1, 1)
+        self.right = right
+        self._settings_scroll = settings_scroll
         self.splitter = QtWidgets.QSplitter(QtCore.Qt.Orientation.Horizontal)
         self.splitter.addWidget(_boxed(self.input_title, self.input_panel))
         self.splitter.addWidget(middle)
         self.splitter.addWidget(right)
         self.splitter.setSizes([330, 900, 370])
         self.setCentralWidget(self.splitter)
+        self.splitter.installEventFilter(self)
 
         self.hover_label = QtWidgets.QLabel()
         # Permanent, so status messages (left) and hovered values (right) never overlap.
@@ -271,16 +288,61 @@ class MainWindow(QtWidgets.QMainWindow):
         self._rebuild_channel_menus(frame)
 
     def _fit_editor(self) -> None:
-        """Give the kernel editor the height it asks for, up to half of the middle column."""
+        """Split the middle column between the kernel editor (it scrolls) and the maps
+        below (they cannot). In order: the whole editor if the maps keep
+        `MIN_MAP_HEIGHT` more than their minimum per row; else the editor's first row of
+        kernels if the maps keep their minimum; else what the maps leave, at least a
+        quarter. Never more than half the column."""
         total = sum(self.middle.sizes()) or self.height()
         wanted = self.middle.widget(0).sizeHint().height()
-        top = min(wanted, total // 2)
+        one_row = wanted - self.editor.sizeHint().height() + self.editor.one_row_height()
+        labels = self.sum_panel.ci.effectiveSizeHint(QtCore.Qt.SizeHint.MinimumSize).height()
+        chrome = self.middle.widget(1).height() - self.sum_panel.height()
+        tight = total - chrome - int(labels)  # room left with the maps at their minimum
+        comfortable = tight - 2 * MIN_MAP_HEIGHT
+        top = max(min(wanted, comfortable), min(one_row, tight), total // 4)
+        top = min(top, total // 2)
         self.middle.setSizes([top, max(total - top, 1)])
 
-    def resizeEvent(self, event) -> None:
-        super().resizeEvent(event)
-        # After the layouts have settled into the new size.
-        QtCore.QTimer.singleShot(0, self._fit_editor)
+    def _fit_settings(self) -> None:
+        """Show the layer settings whole under the filter maps when that leaves the maps
+        at least 30 % of the column; otherwise the settings scroll."""
+        total = sum(self.right.sizes()) or self.height()
+        chrome = self.right.widget(1).height() - self._settings_scroll.viewport().height()
+        form = self.layer_panel.layout()
+        width = self._settings_scroll.viewport().width()
+        height = form.heightForWidth(width) if form.hasHeightForWidth() else -1
+        wanted = max(height, self.layer_panel.minimumSizeHint().height()) + chrome
+        bottom = min(wanted, int(total * 0.7))
+        self.right.setSizes([max(total - bottom, 1), bottom])
+
+    def addDockWidget(self, area, dock, *args) -> None:
+        super().addDockWidget(area, dock, *args)
+        dock.visibilityChanged.connect(
+            lambda visible, d=dock: (
+                visible and QtCore.QTimer.singleShot(0, lambda: self._fit_dock(d))
+            )
+        )
+
+    def _fit_dock(self, dock: QtWidgets.QDockWidget) -> None:
+        """Give a side dock that opens `DOCK_SHARE` of the window, within bounds, so the
+        pipeline keeps most of the screen however wide the dock's contents would like to be."""
+        area = self.dockWidgetArea(dock)
+        sides = (
+            QtCore.Qt.DockWidgetArea.LeftDockWidgetArea,
+            QtCore.Qt.DockWidgetArea.RightDockWidgetArea,
+        )
+        if dock.isFloating() or area not in sides or not dock.isVisible():
+            return
+        width = min(max(round(self.width() * DOCK_SHARE), DOCK_MIN_WIDTH), DOCK_MAX_WIDTH)
+        self.resizeDocks([dock], [width], QtCore.Qt.Orientation.Horizontal)
+
+    def eventFilter(self, watched, event) -> bool:
+        if watched is self.splitter and event.type() == QtCore.QEvent.Type.Resize:
+            # The window or a dock changed the room: refit once the layouts settled.
+            QtCore.QTimer.singleShot(0, self._fit_editor)
+            QtCore.QTimer.singleShot(0, self._fit_settings)
+        return super().eventFilter(watched, event)
 
     def show_message(self, text: str) -> None:
         self.statusBar().showMessage(text, 8000)

@@ -1,0 +1,126 @@
+"""The window stays legible at classroom sizes: projector scale, side docks, long texts."""
+
+import numpy as np
+import pyqtgraph as pg
+import pytest
+from PySide6 import QtCore, QtWidgets
+
+from convviz.qt.sessions import install_sessions
+from convviz.qt.views import MIN_TITLE_SCALE, Title
+from tests.qt.helpers import assert_views_match_model, settle
+
+
+def _menu_action(menu, text):
+    for action in menu.actions():
+        if action.menu() is not None:
+            found = _menu_action(action.menu(), text)
+            if found is not None:
+                return found
+        elif action.text() == text:
+            return action
+    return None
+
+
+def _settle_layout(window, qtbot):
+    """Let the recompute, the deferred fits and the layouts they trigger all run."""
+    for _ in range(3):
+        settle(window)
+        qtbot.wait(30)
+
+
+def _inside(rect, outer, slack=1.0):
+    return outer.adjusted(-slack, -slack, slack, slack).contains(rect)
+
+
+def test_presentation_scale_enlarges_the_kernel_numbers_and_keeps_the_maps(window, qtbot):
+    window.resize(1920, 1080)
+    _settle_layout(window, qtbot)
+    cell = window.editor.cell(0, 0, 0)
+    before = (cell.font().pointSizeF(), cell.height())
+    _menu_action(window.view_menu, "200%").trigger()
+    _settle_layout(window, qtbot)
+    qtbot.wait(50)  # the editor is refitted after the layouts settled
+    _settle_layout(window, qtbot)
+    cell = window.editor.cell(0, 0, 0)
+    assert cell.font().pointSizeF() == pytest.approx(2 * before[0], rel=0.02)
+    assert cell.height() >= 1.4 * before[1]
+    # The whole first kernel is visible in the editor, not scrolled away.
+    box = window.editor._boxes[0]
+    viewport = window.editor._scroll.viewport()
+    top_left = box.mapTo(viewport, QtCore.QPoint(0, 0))
+    assert top_left.y() >= 0 and top_left.y() + box.height() <= viewport.height()
+    # Titles of every panel were rebuilt at the new size, the input's too.
+    for panel in (window.input_panel, window.sum_panel, window.filters_panel):
+        assert all(c.title_size == "22pt" for c in panel.cells), panel
+    # Every map under the editor is still drawn at a usable size, inside its panel.
+    sum_panel = window.sum_panel
+    for c in sum_panel.cells:
+        rect = c.view.sceneBoundingRect()
+        assert min(rect.width(), rect.height()) >= 40, c.name
+        assert _inside(rect, QtCore.QRectF(sum_panel.viewport().rect())), c.name
+    assert_views_match_model(window)
+    _menu_action(window.view_menu, "100%").trigger()
+    _settle_layout(window, qtbot)
+    assert window.editor.cell(0, 0, 0).font().pointSizeF() == pytest.approx(before[0])
+
+
+@pytest.mark.parametrize("size", [(1280, 720), (1024, 768)])
+def test_an_open_lesson_leaves_the_pipeline_most_of_the_window(window, qtbot, tmp_path, size):
+    settings = QtCore.QSettings(str(tmp_path / "p.ini"), QtCore.QSettings.Format.IniFormat)
+    manager = install_sessions(window, settings=settings, recovery_dir=tmp_path / "rec")
+    window.resize(*size)
+    _settle_layout(window, qtbot)
+    assert manager.open_lesson(5)
+    _settle_layout(window, qtbot)
+    dock = manager.dock
+    assert dock.isVisible()
+    assert dock.width() <= 0.3 * size[0] + 2
+    assert window.splitter.widget(0).width() >= 100  # the input column stays readable
+    for cell in window.sum_panel.cells:  # the maps are all drawn
+        rect = cell.view.sceneBoundingRect()
+        assert min(rect.width(), rect.height()) >= 20, cell.name
+
+
+def test_a_long_message_wraps_inside_the_sum_panel(window, qtbot):
+    window.resize(1280, 720)
+    window.controller.set_input(np.zeros((1, 1, 1), np.float32))
+    _settle_layout(window, qtbot)
+    panel = window.sum_panel
+    message = panel.message
+    assert "Output is empty" in message.text
+    visible = QtCore.QRectF(panel.viewport().rect())
+    assert _inside(message.mapRectToScene(message.itemRect()), visible)
+    layout = message.item.document().firstBlock().layout()
+    assert layout.lineCount() >= 2  # broken onto lines rather than clipped
+    for cell in panel.cells:  # the row of maps is not pushed off the panel
+        assert _inside(cell.view.sceneBoundingRect(), visible), cell.name
+
+
+@pytest.mark.parametrize(
+    ("text", "width"),
+    [("kernel 1 on <b>R</b><br>→ kernel map 1", 60.0), ("filter 12 → feature map 12", 50.0)],
+)
+def test_a_title_wider_than_its_column_shrinks_then_breaks_between_words(qtbot, text, width):
+    view = pg.GraphicsLayoutWidget()
+    qtbot.addWidget(view)
+    view.resize(400, 300)
+    title = Title(text, size="11pt")
+    view.ci.addItem(title, row=0, col=0)
+    view.ci.layout.setColumnFixedWidth(0, width)
+    view.show()
+    qtbot.waitExposed(view)
+    QtWidgets.QApplication.processEvents()
+    assert title.width() == pytest.approx(width, abs=1)
+    drawn = title.itemRect()
+    assert title.item.scale() >= MIN_TITLE_SCALE
+    assert drawn.left() >= -0.5 and drawn.right() <= width + 0.5
+    assert drawn.bottom() <= title.height() + 0.5
+    words = set(text.replace("<b>", " ").replace("</b>", " ").replace("<br>", " ").split())
+    block = title.item.document().firstBlock()
+    while block.isValid():  # lines break between words, never inside one
+        layout = block.layout()
+        for i in range(layout.lineCount()):
+            line = layout.lineAt(i)
+            piece = block.text()[line.textStart() : line.textStart() + line.textLength()]
+            assert set(piece.split()) <= words, piece
+        block = block.next()
