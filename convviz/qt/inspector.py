@@ -67,6 +67,7 @@ class Inspector(QtCore.QObject):
             panel.pixelHovered.connect(self._on_hover)
             panel.pixelClicked.connect(self._on_click)
         window.installEventFilter(self)
+        window.filters_panel.rebuilt.connect(self._redraw_over_maps)
         self._on_frame(c.frame or c.refresh_now())
 
     # -- docks and menus ------------------------------------------------------------------
@@ -285,6 +286,10 @@ class Inspector(QtCore.QObject):
     def _draw_overlays(self) -> None:
         if self.source is not None:
             draw_receptive_field(self.window, self.source, self.arithmetic, self.cursor_width)
+
+    def _redraw_over_maps(self) -> None:
+        self._draw_overlays()
+        self._draw_numbers()
 
     def _draw_numbers(self) -> None:
         draw_numbers(self.window, self.source, self.numbers and NUMBERS_MAX_SIDE)

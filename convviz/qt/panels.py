@@ -254,6 +254,8 @@ class FiltersPanel(MapPanel):
     """
 
     filterClicked = QtCore.Signal(int)
+    # The cells were rebuilt for a new size, outside a frame: overlays must be redrawn.
+    rebuilt = QtCore.Signal()
 
     _frame = None  # the frame shown last, shown again when the best columns change
 
@@ -299,6 +301,7 @@ class FiltersPanel(MapPanel):
         frame = self._frame
         if frame is not None and self._layout_for(frame) != self._key:
             self.show_filters(frame)
+            self.rebuilt.emit()
 
     def _layout_for(self, frame) -> tuple[int, int]:
         h, w, n = frame.output_shape

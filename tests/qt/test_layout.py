@@ -124,3 +124,25 @@ def test_a_title_wider_than_its_column_shrinks_then_breaks_between_words(qtbot, 
             piece = block.text()[line.textStart() : line.textStart() + line.textLength()]
             assert set(piece.split()) <= words, piece
         block = block.next()
+
+
+def test_numbers_on_the_filter_maps_survive_a_resize_that_relays_them_out(window, qtbot):
+    """A new window size can rebuild the filter strip without a new frame; the numbers
+    drawn over its small maps come back with it."""
+    from tests.qt.helpers import shown
+
+    window.controller.change_settings(filters=6)
+    _settle_layout(window, qtbot)
+    panel = window.filters_panel
+    key = panel._key
+    pushes = []
+    window.controller.frameReady.connect(pushes.append)
+    for size in ((1900, 1000), (1000, 700), (1400, 850)):
+        window.resize(*size)
+        qtbot.wait(100)  # resizing pushes no frame: only the panel itself reacts
+        if panel._key != key:
+            break
+    assert panel._key != key, "no size changed the strip's layout"
+    assert pushes == []
+    for cell in panel.cells:
+        np.testing.assert_array_equal(cell._inspect_numbers.values, shown(cell))
