@@ -55,12 +55,15 @@ class LayerSettings:
 
 
 def default_channel_names(channels: int) -> tuple[str, ...]:
-    """R, G, B for three channels; 'grey' for one; 'ch 0', 'ch 1', ... otherwise."""
+    """R, G, B for three channels; 'grey' for one; 'ch 1', 'ch 2', ... otherwise.
+
+    Counted from 1, as the panels count channels, filters and kernels.
+    """
     if channels == 3:
         return ("R", "G", "B")
     if channels == 1:
         return ("grey",)
-    return tuple(f"ch {i}" for i in range(channels))
+    return tuple(f"ch {i + 1}" for i in range(channels))
 
 
 def resize_kernel(kernel: np.ndarray, kh: int, kw: int) -> np.ndarray:

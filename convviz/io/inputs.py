@@ -96,7 +96,7 @@ class LoadedInput:
         float32, (H, W, C), C-contiguous.
     channel_names : tuple of str
         ``("R", "G", "B")``, ``("R", "G", "B", "A")``, ``("grey",)``,
-        ``("grey", "A")`` for images, ``("ch 0", "ch 1", ...)`` for arrays.
+        ``("grey", "A")`` for images, ``("ch 1", "ch 2", ...)`` for arrays.
     source : Path
         The file it came from.
     original_shape : tuple of int
@@ -174,7 +174,7 @@ def read_input(
             read = _open_npy if suffix == ".npy" else _read_npz
             pixels, notice = read(path, label)  # a notice when read channels-first
             check_finite(pixels, label)
-            names = tuple(f"ch {i}" for i in range(pixels.shape[2]))
+            names = tuple(f"ch {i + 1}" for i in range(pixels.shape[2]))
             divisor, (h, w) = 1.0, pixels.shape[:2]
         c = pixels.shape[2]
         downscaled = max_side is not None and max(h, w) > max_side

@@ -114,7 +114,7 @@ class PipelineLayout:
 
 
 def channel_label(name: str) -> str:
-    """'channel R' for R, 'channel 0' for an array's 'ch 0'."""
+    """'channel R' for R, 'channel 1' for an array's 'ch 1'."""
     return "channel " + (name[3:] if name.startswith("ch ") else name)
 
 

@@ -190,7 +190,7 @@ def test_numbers_keep_their_value(tmp_path, array, expected):
     loaded = read_input(tmp_path / "a.npy")
     assert loaded.array.dtype == np.float32 and loaded.array.flags.c_contiguous
     np.testing.assert_array_equal(loaded.array[:, :, 0], expected)
-    assert loaded.channel_names == ("ch 0",)
+    assert loaded.channel_names == ("ch 1",)
 
 
 def test_channels_last_array(tmp_path):
@@ -198,7 +198,7 @@ def test_channels_last_array(tmp_path):
     np.save(tmp_path / "hwc.npy", a)
     loaded = read_input(tmp_path / "hwc.npy")
     np.testing.assert_allclose(loaded.array, a, rtol=1e-6)
-    assert loaded.channel_names == ("ch 0", "ch 1", "ch 2")
+    assert loaded.channel_names == ("ch 1", "ch 2", "ch 3")
     assert loaded.original_shape == (5, 7, 3)
 
 
@@ -266,7 +266,7 @@ def test_channels_first_array_is_transposed_and_the_notice_says_so(
     assert loaded.array.shape == expected.shape
     np.testing.assert_allclose(loaded.array, expected, rtol=1e-6)
     assert loaded.original_shape == expected.shape and not loaded.downscaled
-    assert loaded.channel_names == tuple(f"ch {i}" for i in range(expected.shape[2]))
+    assert loaded.channel_names == tuple(f"ch {i + 1}" for i in range(expected.shape[2]))
     assert loaded.notice == notice
 
 

@@ -177,7 +177,7 @@ def test_new_blank_input_and_fill(window):
     doc = c.doc
     assert doc.input.shape == (9, 11, 5) and not doc.input.any()
     assert doc.kernel.shape == (3, 3, 5, 2)
-    assert doc.channel_names == ("ch 0", "ch 1", "ch 2", "ch 3", "ch 4")
+    assert doc.channel_names == ("ch 1", "ch 2", "ch 3", "ch 4", "ch 5")
     c.fill_channel(2, 0.75)
     assert (doc.input[..., 2] == 0.75).all() and doc.input[..., 1].sum() == 0
     assert_views_match_model(window)
