@@ -231,7 +231,12 @@ class SessionManager(QtCore.QObject):
         return self.restored or not self.controller.history.is_clean
 
     def display_name(self) -> str:
-        return self.path.name if self.path else "untitled" + SUFFIX
+        """The file's name; for a built-in lesson not saved yet, the lesson's title."""
+        if self.path:
+            return self.path.name
+        if self.dock.index >= 0:
+            return f"lesson {self.dock.index + 1}: {LESSONS[self.dock.index].title}"
+        return "untitled" + SUFFIX
 
     def _update_title(self) -> None:
         self.window.setWindowTitle(f"convviz — {self.display_name()}[*]")
