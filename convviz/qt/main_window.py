@@ -182,7 +182,9 @@ class MainWindow(QtWidgets.QMainWindow):
         self.alpha_action.toggled.connect(lambda on: setattr(self, "keep_alpha", on))
         self.quit_separator = file_menu.addSeparator()
         act = file_menu.addAction("&Quit", self.close)
-        act.setShortcut(QtGui.QKeySequence.StandardKey.Quit)
+        # The platform's Quit keys; some platforms define none, so Ctrl+Q then.
+        quit_keys = QtGui.QKeySequence.keyBindings(QtGui.QKeySequence.StandardKey.Quit)
+        act.setShortcuts(quit_keys or [QtGui.QKeySequence("Ctrl+Q")])
 
         edit = self.edit_menu = bar.addMenu("&Edit")
         self.undo_action = edit.addAction("Undo", self.controller.undo)
