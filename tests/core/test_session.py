@@ -431,3 +431,24 @@ def test_sessions_and_lessons_need_no_qt():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
+
+
+@pytest.mark.parametrize("where", ["missing folder", "read-only folder"])
+def test_a_failed_save_names_the_target_not_the_temporary_file(tmp_path, where):
+    import os
+
+    folder = tmp_path / "missing" if where == "missing folder" else tmp_path / "ro"
+    if where == "read-only folder":
+        folder.mkdir()
+        folder.chmod(0o500)
+        if os.access(folder, os.W_OK):  # root writes anywhere
+            pytest.skip("this user can write into a read-only folder")
+    target = folder / "lesson.convviz"
+    try:
+        with pytest.raises(OSError) as caught:
+            save_session(target, make_state())
+    finally:
+        if folder.exists():
+            folder.chmod(0o700)
+    assert caught.value.filename == str(target)
+    assert ".tmp" not in str(caught.value) and str(target) in str(caught.value)
