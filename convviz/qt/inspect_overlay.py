@@ -132,6 +132,8 @@ class Numbers(QtWidgets.QGraphicsItem):
         painter.save()
         painter.resetTransform()
         font = QtGui.QFont()
+        font.setPixelSize(100)
+        metrics = QtGui.QFontMetricsF(font)
         oy, ox = self.offset
         h, w = self.values.shape
         for r in range(h):
@@ -142,7 +144,7 @@ class Numbers(QtWidgets.QGraphicsItem):
                 text = _short(v)
                 ghost = self.ghost is not None and self.ghost[r, c]
                 font.setItalic(bool(ghost))
-                font.setPixelSize(max(6, int(cell_px * min(0.42, 1.6 / max(len(text), 1)))))
+                font.setPixelSize(number_px(text, cell_px, metrics))
                 painter.setFont(font)
                 colour = GHOST if ghost else QtGui.QColor("black" if self.dark[r, c] else "white")
                 painter.setPen(colour)
@@ -151,13 +153,21 @@ class Numbers(QtWidgets.QGraphicsItem):
         painter.restore()
 
 
+def number_px(text: str, cell_px: float, metrics: QtGui.QFontMetricsF) -> int:
+    """Pixel size for `text` in a cell `cell_px` wide: as large as fits, 42 % of the
+    cell's height and 85 % of its width, never below 6. `metrics` are of the font at
+    100 pixels."""
+    fit = 0.85 * cell_px * 100 / max(metrics.horizontalAdvance(text), 1.0)
+    return max(6, int(min(0.42 * cell_px, fit)))
+
+
 def _short(v: float) -> str:
-    """At most 5 characters: what fits in a pixel and still tells values apart."""
+    """At most 5 characters and a sign: what fits in a pixel and tells values apart."""
     if v == 0:
         return "0"
     a = abs(v)
     if a >= 1e4 or a < 1e-3:
-        return f"{v:.0e}".replace("e+0", "e").replace("e-0", "e-")
+        return f"{v:.0e}".replace("e+0", "e").replace("e+", "e").replace("e-0", "e-")
     digits = 3 if a < 10 else 2 if a < 100 else 1 if a < 1000 else 0
     text = f"{v:.{digits}f}"
     if "." in text:

@@ -185,3 +185,22 @@ def test_numbers_on_small_maps_and_view_options(window, insp):
     insp.set_scale(1.0)
     insp.set_colour_map("CET-D1A")
     assert_views_match_model(window)
+
+
+@pytest.mark.parametrize("value", [1e30, -1e30, -123.4, 0.0123, -2e-5, 7.0])
+@pytest.mark.parametrize("cell_px", [18.0, 30.0, 64.0])
+def test_numbers_on_cells_fit_inside_their_cell(qtbot, value, cell_px):
+    """A value's text never spills into the next cell, however long it is."""
+    from PySide6 import QtGui
+
+    from convviz.qt.inspect_overlay import _short, number_px
+
+    font = QtGui.QFont()
+    font.setPixelSize(100)
+    px = number_px(_short(value), cell_px, QtGui.QFontMetricsF(font))
+    for italic in (False, True):  # padding values are drawn in italics
+        font.setPixelSize(px)
+        font.setItalic(italic)
+        width = QtGui.QFontMetricsF(font).horizontalAdvance(_short(value))
+        assert width <= cell_px or px == 6, (_short(value), px, width)
+    assert len(_short(value).lstrip("-")) <= 5
