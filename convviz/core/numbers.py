@@ -88,7 +88,7 @@ def _format(v: float, digits: int) -> str:
         mantissa, exponent = f"{v:.{digits - 1}e}".split("e")
         if "." in mantissa:
             mantissa = mantissa.rstrip("0").rstrip(".")
-        return f"{mantissa}e{exponent}"
+        return f"{mantissa}e{int(exponent)}"  # 1e-4 and 1e6, not 1e-04 and 1e+06
     decimals = max(0, digits - 1 - math.floor(math.log10(magnitude)))
     text = f"{v:.{decimals}f}"
     if "." in text:
@@ -100,7 +100,7 @@ def format_number(v: float, digits: int = 3, max_chars: int | None = None) -> st
     """Short display form of a kernel value.
 
     Plain decimals with ``digits`` significant digits (``0.111``, ``-1``, ``0.5``, ``0.0625``,
-    ``123``); scientific notation below 1e-3 and from 1e6 on (``1e-04``). Reading the
+    ``123``); scientific notation below 1e-3 and from 1e6 on (``1e-4``). Reading the
     result back with :func:`parse_number` gives the value to within ``digits`` significant
     digits.
 

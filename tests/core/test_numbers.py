@@ -88,13 +88,14 @@ def test_rejected_with_message(text, message):
         (1 / 9, "0.111"),
         (-1.0, "-1"),
         (0.5, "0.5"),
-        (1e-4, "1e-04"),
+        (1e-4, "1e-4"),
         (0.0, "0"),
         (-0.0, "0"),
         (0.0625, "0.0625"),
         (123.456, "123"),
         (0.30000000000000004, "0.3"),
-        (1e6, "1e+06"),
+        (1e6, "1e6"),
+        (1.5e-9, "1.5e-9"),
     ],
 )
 def test_format_number(value, shown):
@@ -102,7 +103,7 @@ def test_format_number(value, shown):
 
 
 def test_format_number_fits_cells():
-    assert format_number(-1.234e-5, max_chars=7) == "-1e-05"
+    assert format_number(-1.234e-5, max_chars=7) == "-1.2e-5"
     assert format_number(-1 / 256, max_chars=7) == "-0.0039"
     assert format_number(1 / 9, digits=7) == "0.1111111"
 
