@@ -112,9 +112,10 @@ class Inspector(QtCore.QObject):
 
     def _make_menus(self) -> None:
         w = self.window
-        act = QtGui.QAction("Export weights…", w)
+        act = QtGui.QAction("Weights as .npy (Keras or PyTorch layout)…", w)
         act.triggered.connect(self.export_dialog)
-        w.file_menu.insertAction(w.quit_separator, act)
+        w.exports.menu.addAction(act)  # with the other exports, under File → Export
+        self.export_weights_action = act
         view = w.view_menu
         self.numbers_action = view.addAction("Numbers on cells")
         self.numbers_action.setCheckable(True)

@@ -204,3 +204,19 @@ def test_numbers_on_cells_fit_inside_their_cell(qtbot, value, cell_px):
         width = QtGui.QFontMetricsF(font).horizontalAdvance(_short(value))
         assert width <= cell_px or px == 6, (_short(value), px, width)
     assert len(_short(value).lstrip("-")) <= 5
+
+
+def test_weights_export_sits_in_the_export_menu_and_writes_the_files(
+    window, insp, tmp_path, monkeypatch
+):
+    menu = window.exports.menu
+    assert insp.export_weights_action in menu.actions()
+    assert insp.export_weights_action not in window.file_menu.actions()
+    target = tmp_path / "mine.npy"
+    monkeypatch.setattr(
+        QtWidgets.QFileDialog,
+        "getSaveFileName",
+        staticmethod(lambda *a, **k: (str(target), "")),  # no filter chosen: Keras
+    )
+    insp.export_weights_action.trigger()
+    np.testing.assert_array_equal(np.load(target), window.controller.doc.kernel)
