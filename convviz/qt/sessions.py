@@ -261,6 +261,9 @@ class SessionManager(QtCore.QObject):
         """Ask about unsaved changes; True when it is fine to replace or close the document."""
         if not self.modified:
             return True
+        training = getattr(self.window, "training", None)
+        if training is not None:  # no steps while the question is open
+            training.pause()
         answer = self.ask_unsaved()
         if answer == "save":
             return self.save()

@@ -55,6 +55,7 @@ def install_training(window) -> TrainingPanel:
     action.setText("Learn a kernel (train a filter)…")
     window.view_menu.addAction(action)
     window.close_guards.append(panel.close_guard)
+    window.training = panel
     return panel
 
 

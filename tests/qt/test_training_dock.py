@@ -173,3 +173,25 @@ def test_closing_the_window_pauses_training(qtbot, window, panel):
     assert all(guard() for guard in window.close_guards)
     assert not panel._timer.isActive()
     assert window.controller.history.undo_label.startswith("Train filter 2")
+
+
+def test_training_pauses_while_the_unsaved_changes_question_is_open(qtbot, window, panel, tmp_path):
+    from convviz.qt.sessions import install_sessions
+
+    settings = QtCore.QSettings(str(tmp_path / "p.ini"), QtCore.QSettings.Format.IniFormat)
+    manager = install_sessions(window, settings=settings, recovery_dir=tmp_path / "rec")
+    train_for(qtbot, panel, frames=2)
+    seen = []
+
+    def ask():
+        seen.append((panel.train_button.isChecked(), window.controller.doc.kernel.copy()))
+        qtbot.wait(100)  # the question is open: nothing may train meanwhile
+        seen.append(window.controller.doc.kernel.copy())
+        return "cancel"
+
+    manager.ask_unsaved = ask
+    assert not manager.open_lesson(0)
+    manager.ask_unsaved = lambda: "discard"  # let the test's window close
+    (running, before), after = seen
+    assert not running
+    np.testing.assert_array_equal(after, before)
