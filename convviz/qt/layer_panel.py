@@ -72,8 +72,12 @@ class LayerPanel(QtWidgets.QWidget):
             QtWidgets.QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
         )
         self.preset.setMinimumContentsLength(10)
+        # A choice to apply, not a property of the filter: nothing is shown as current.
+        self.preset.setPlaceholderText("choose…")
+        self.preset.setCurrentIndex(-1)
         form.addRow("preset", self.preset)
         buttons = QtWidgets.QHBoxLayout()
+        self.apply_buttons = []
         for scope, text, tip in (
             ("filter", "this filter", "the preset on every kernel of the selected filter"),
             ("layer", "all filters", "the preset on every kernel of every filter"),
@@ -83,8 +87,13 @@ class LayerPanel(QtWidgets.QWidget):
             button.clicked.connect(
                 lambda _=False, s=scope: self.presetRequested.emit(self.preset.currentText(), s)
             )
+            button.setEnabled(False)  # until a preset is chosen
             buttons.addWidget(button)
+            self.apply_buttons.append(button)
         form.addRow("apply to", buttons)
+        self.preset.currentIndexChanged.connect(
+            lambda i: [b.setEnabled(i >= 0) for b in self.apply_buttons]
+        )
 
         for box, key in ((self.filters, "filters"),):
             box.valueChanged.connect(lambda v, k=key: self.settingsChanged.emit({k: v}))

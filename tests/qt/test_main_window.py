@@ -84,12 +84,15 @@ def test_picking_a_preset_applies_it_to_the_selected_filter(window, qtbot):
     doc = window.controller.doc
     window.controller.select_filter(1)
     settle(window)
-    window.layer_panel.preset.setCurrentText("laplacian")
     button = next(
         b
         for b in window.layer_panel.findChildren(QtWidgets.QPushButton)
         if b.text() == "this filter"
     )
+    # No preset is shown as the filter's own, and there is nothing to apply yet.
+    assert window.layer_panel.preset.currentIndex() == -1 and not button.isEnabled()
+    window.layer_panel.preset.setCurrentText("laplacian")
+    assert button.isEnabled()
     qtbot.mouseClick(button, QtCore.Qt.MouseButton.LeftButton)
     for k in range(3):
         assert np.array_equal(doc.kernel[:, :, k, 1], make_kernel("laplacian", 3, 3))
