@@ -297,18 +297,25 @@ class SessionManager(QtCore.QObject):
         if 0 <= index < len(LESSONS):
             self.open_lesson(index)
 
-    def _open(self, path: Path, remember: bool) -> bool:
+    def _load(self, path: Path, failure: str):
+        """Open session file ``path`` into the window; its session, or None after saying
+        why (under the title ``failure``) with the current work untouched."""
         try:
             session = load_session(path)
             self.controller.open_state(session.state)
         except (InputError, ValueError) as exc:
-            self.warn("Cannot open this session", str(exc))
-            return False
-        self.path = path if remember else None
-        self.restored = False
+            self.warn(failure, str(exc))
+            return None
         self.lesson_text = session.lesson
         self._apply_view(session.view)
         self.dock.show_lesson(session.lesson)
+        return session
+
+    def _open(self, path: Path, remember: bool) -> bool:
+        if self._load(path, "Cannot open this session") is None:
+            return False
+        self.path = path if remember else None
+        self.restored = False
         self.controller.history.set_clean()
         if remember:
             self._remember(path)
@@ -421,17 +428,11 @@ class SessionManager(QtCore.QObject):
         """Ask, then open recovery file ``path`` as unsaved work; True if restored."""
         if not self.ask_restore(path):
             return False
-        try:
-            session = load_session(path)
-            self.controller.open_state(session.state)
-        except (InputError, ValueError) as exc:
-            self.warn("Cannot restore the unsaved work", str(exc))
+        session = self._load(path, "Cannot restore the unsaved work")
+        if session is None:
             return False
         saved_as = session.view.get("path")
         self.path = Path(saved_as) if isinstance(saved_as, str) else None
-        self.lesson_text = session.lesson
-        self._apply_view(session.view)
-        self.dock.show_lesson(session.lesson)
         self.restored = True
         self._update_title()
         return True
