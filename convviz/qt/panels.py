@@ -305,7 +305,11 @@ class FiltersPanel(MapPanel):
 
     def _layout_for(self, frame) -> tuple[int, int]:
         h, w, n = frame.output_shape
-        return self.best_layout(n, h / w if h > 0 and w > 0 else 1.0)
+        aspect = h / w if h > 0 and w > 0 else 1.0
+        key = (n, aspect, self.width(), self.height(), self.scale)
+        if getattr(self, "_layout_key", None) != key:  # frames mostly change nothing here
+            self._layout_key, self._layout = key, self.best_layout(n, aspect)
+        return self._layout
 
     def show_filters(self, frame, only=None) -> None:
         """Show every filter's feature map, or only those in ``only`` (a set of indices)."""
