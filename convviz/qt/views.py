@@ -65,17 +65,19 @@ def pixel_at(item: pg.ImageItem, pos: QtCore.QPointF) -> tuple[int, int] | None:
     return None
 
 
-# Titles shrink to fit a narrow column down to this fraction of their size.
+# Titles shrink to fit a narrow column down to this fraction of their size, and further,
+# down to the second, when one word alone is wider than the column.
 MIN_TITLE_SCALE = 0.7
+MIN_WORD_SCALE = 0.5
 
 
 class Title(pg.LabelItem):
     """A label that never widens its layout column, so images in a row get equal widths.
 
     Text wider than the column shrinks to fit, down to `MIN_TITLE_SCALE`; beyond that
-    its lines break between words, and a single word still too wide is clipped at the
-    right, so that its start stays readable, rather than drawn over its neighbour's
-    title.
+    its lines break between words, and a word still wider than the column shrinks the
+    text further, down to `MIN_WORD_SCALE`. Past that it is clipped at the right, so that
+    its start stays readable, rather than drawn over its neighbour's title.
     """
 
     def __init__(self, *args, **kwargs):
@@ -95,6 +97,11 @@ class Title(pg.LabelItem):
             self.item.setScale(scale)
         if natural * scale > room > 0:  # still too wide: break the lines between words
             self.item.setTextWidth(room / scale)
+            widest = self.item.document().idealWidth()  # a word longer than a line
+            if widest * scale > room:
+                scale = max(MIN_WORD_SCALE, room / widest)
+                self.item.setScale(scale)
+                self.item.setTextWidth(room / scale)
         super().resizeEvent(ev)
         left = self.itemRect().left()
         if self.itemRect().width() > room and left < 0:  # one word wider than the room

@@ -6,7 +6,7 @@ import pytest
 from PySide6 import QtCore, QtWidgets
 
 from convviz.qt.sessions import install_sessions
-from convviz.qt.views import MIN_TITLE_SCALE, Title
+from convviz.qt.views import MIN_WORD_SCALE, Title
 from tests.qt.helpers import assert_views_match_model, settle
 
 
@@ -98,7 +98,11 @@ def test_a_long_message_wraps_inside_the_sum_panel(window, qtbot):
 
 @pytest.mark.parametrize(
     ("text", "width"),
-    [("kernel 1 on <b>R</b><br>→ kernel map 1", 60.0), ("filter 12 → feature map 12", 50.0)],
+    [
+        ("kernel 1 on <b>R</b><br>→ kernel map 1", 60.0),
+        ("filter 12 → feature map 12", 50.0),
+        ("sum + bias<br>(pre-activation 1)", 48.0),  # one word wider than the column
+    ],
 )
 def test_a_title_wider_than_its_column_shrinks_then_breaks_between_words(qtbot, text, width):
     view = pg.GraphicsLayoutWidget()
@@ -112,17 +116,15 @@ def test_a_title_wider_than_its_column_shrinks_then_breaks_between_words(qtbot, 
     QtWidgets.QApplication.processEvents()
     assert title.width() == pytest.approx(width, abs=1)
     drawn = title.itemRect()
-    assert title.item.scale() >= MIN_TITLE_SCALE
+    assert title.item.scale() >= MIN_WORD_SCALE
     assert drawn.left() >= -0.5 and drawn.right() <= width + 0.5
     assert drawn.bottom() <= title.height() + 0.5
-    words = set(text.replace("<b>", " ").replace("</b>", " ").replace("<br>", " ").split())
     block = title.item.document().firstBlock()
-    while block.isValid():  # lines break between words, never inside one
-        layout = block.layout()
-        for i in range(layout.lineCount()):
-            line = layout.lineAt(i)
-            piece = block.text()[line.textStart() : line.textStart() + line.textLength()]
-            assert set(piece.split()) <= words, piece
+    while block.isValid():  # lines break between words (or after a hyphen), never inside
+        layout, line_text = block.layout(), block.text()
+        for i in range(1, layout.lineCount()):
+            start = layout.lineAt(i).textStart()
+            assert line_text[start - 1] in " -\u2028", (line_text, start)  # or a <br>
         block = block.next()
 
 
@@ -146,3 +148,14 @@ def test_numbers_on_the_filter_maps_survive_a_resize_that_relays_them_out(window
     assert pushes == []
     for cell in panel.cells:
         np.testing.assert_array_equal(cell._inspect_numbers.values, shown(cell))
+
+
+def test_a_scale_too_large_for_the_window_says_so(window, qtbot):
+    window.resize(1280, 720)
+    _settle_layout(window, qtbot)
+    _menu_action(window.view_menu, "150%").trigger()
+    assert window.statusBar().currentMessage() == ""
+    _menu_action(window.view_menu, "200%").trigger()
+    message = window.statusBar().currentMessage()
+    assert "200%" in message and "1600×900" in message
+    _menu_action(window.view_menu, "100%").trigger()
