@@ -75,6 +75,7 @@ class KernelEditor(QWidget):
         self._idle.timeout.connect(self._finish_gesture)
 
         self._title = QLabel()
+        self._title.setWordWrap(True)  # onto two lines rather than under the bias
         self._bias_label = QLabel("bias")
         self._bias: NumberCell | None = None
         self._apply_font()
@@ -235,7 +236,7 @@ class KernelEditor(QWidget):
         return hint - (down - 1) * (box.height() + self._grid.spacing())
 
     def minimumSizeHint(self) -> QSize:
-        return QSize(200, 160)
+        return QSize(200, 90)  # it scrolls: the maps below need the room more
 
     def _make_cell(self, key: tuple[int, int, int] | None) -> NumberCell:
         cell = NumberCell(key, self._cell_font, self._cell_size)

@@ -47,7 +47,7 @@ class LessonDock(QtWidgets.QDockWidget):
         row.addWidget(self.next_button)
         lay.addLayout(row)
         self.setWidget(box)
-        self.setMinimumWidth(260)
+        self.setMinimumWidth(250)
 
     def show_lesson(self, text: str | None) -> None:
         """Show ``text`` (hide the dock when there is none); not a built-in lesson."""

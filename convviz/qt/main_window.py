@@ -29,7 +29,15 @@ log = logging.getLogger(__name__)
 # before the editor is shown whole.
 MIN_MAP_HEIGHT = 60
 # Width of a side dock when it opens: this share of the window, within these bounds.
-DOCK_SHARE, DOCK_MIN_WIDTH, DOCK_MAX_WIDTH = 0.28, 260, 560
+DOCK_SHARE, DOCK_MIN_WIDTH, DOCK_MAX_WIDTH = 0.26, 250, 560
+# Height in pixels the filter maps keep above the layer settings.
+MIN_STRIP_HEIGHT = 150
+
+
+def _unbroken(text: str) -> str:
+    """``text`` with the spaces after commas non-breaking, so a wrapped title never
+    splits a shape such as (64, 64, 3)."""
+    return text.replace(", ", ",\u00a0")
 
 
 def _boxed(title_label: QtWidgets.QLabel, *widgets) -> QtWidgets.QWidget:
@@ -252,7 +260,7 @@ class MainWindow(QtWidgets.QMainWindow):
         h, w, c = frame.input.shape
         kh, kw, cg = frame.kernel.shape
         f, n = frame.selected + 1, frame.filters
-        self.input_title.setText(f"Input (H, W, C_in) = ({h}, {w}, {c})")
+        self.input_title.setText(_unbroken(f"Input (H, W, C_in) = ({h}, {w}, {c})"))
         self.filter_title.setText(
             f"The selected filter: {cg} kernel{'s' if cg > 1 else ''}, one per input channel"
             " it reads"
@@ -262,7 +270,9 @@ class MainWindow(QtWidgets.QMainWindow):
         )
         hout, wout, _ = frame.output_shape
         every = "The only filter" if n == 1 else f"All {n} filters"
-        self.filters_title.setText(f"{every} → output (H', W', filters) = ({hout}, {wout}, {n})")
+        self.filters_title.setText(
+            _unbroken(f"{every} → output (H', W', filters) = ({hout}, {wout}, {n})")
+        )
         cin = "C_in" if frame.settings.groups == 1 else "C_in // groups"
         self.shape_label.setText(
             f"kernel tensor (kh, kw, {cin}, filters) = ({kh}, {kw}, {cg}, {n}) · "
@@ -294,28 +304,29 @@ class MainWindow(QtWidgets.QMainWindow):
         below (they cannot). In order: the whole editor if the maps keep
         `MIN_MAP_HEIGHT` more than their minimum per row; else the editor's first row of
         kernels if the maps keep their minimum; else what the maps leave, at least a
-        quarter. Never more than half the column."""
+        sixth. Never more than half the column."""
         total = sum(self.middle.sizes()) or self.height()
-        wanted = self.middle.widget(0).sizeHint().height()
-        one_row = wanted - self.editor.sizeHint().height() + self.editor.one_row_height()
+        above = self.middle.widget(0).height() - self.editor.height()  # header, margins
+        wanted = above + self.editor.sizeHint().height()
+        one_row = above + self.editor.one_row_height()
         labels = self.sum_panel.ci.effectiveSizeHint(QtCore.Qt.SizeHint.MinimumSize).height()
         chrome = self.middle.widget(1).height() - self.sum_panel.height()
         tight = total - chrome - int(labels)  # room left with the maps at their minimum
         comfortable = tight - 2 * MIN_MAP_HEIGHT
-        top = max(min(wanted, comfortable), min(one_row, tight), total // 4)
+        top = max(min(wanted, comfortable), min(one_row, tight), total // 6)
         top = min(top, total // 2)
         self.middle.setSizes([top, max(total - top, 1)])
 
     def _fit_settings(self) -> None:
         """Show the layer settings whole under the filter maps when that leaves the maps
-        at least 30 % of the column; otherwise the settings scroll."""
+        40 % of the column and at least `MIN_STRIP_HEIGHT`; otherwise the settings scroll."""
         total = sum(self.right.sizes()) or self.height()
         chrome = self.right.widget(1).height() - self._settings_scroll.viewport().height()
         form = self.layer_panel.layout()
         width = self._settings_scroll.viewport().width()
         height = form.heightForWidth(width) if form.hasHeightForWidth() else -1
         wanted = max(height, self.layer_panel.minimumSizeHint().height()) + chrome
-        bottom = min(wanted, int(total * 0.7))
+        bottom = max(min(wanted, total - max(int(total * 0.4), MIN_STRIP_HEIGHT)), 0)
         self.right.setSizes([max(total - bottom, 1), bottom])
 
     def addDockWidget(self, area, dock, *args) -> None:
@@ -326,9 +337,10 @@ class MainWindow(QtWidgets.QMainWindow):
             )
         )
 
-    def _fit_dock(self, dock: QtWidgets.QDockWidget) -> None:
-        """Give a side dock that opens `DOCK_SHARE` of the window, within bounds, so the
-        pipeline keeps most of the screen however wide the dock's contents would like to be."""
+    def _fit_dock(self, dock: QtWidgets.QDockWidget, only_shrink: bool = False) -> None:
+        """Give a side dock `DOCK_SHARE` of the window, within bounds, so the pipeline
+        keeps most of the screen however wide the dock's contents would like to be.
+        With `only_shrink` (the window got smaller) a narrower dock keeps its width."""
         area = self.dockWidgetArea(dock)
         sides = (
             QtCore.Qt.DockWidgetArea.LeftDockWidgetArea,
@@ -337,7 +349,14 @@ class MainWindow(QtWidgets.QMainWindow):
         if dock.isFloating() or area not in sides or not dock.isVisible():
             return
         width = min(max(round(self.width() * DOCK_SHARE), DOCK_MIN_WIDTH), DOCK_MAX_WIDTH)
-        self.resizeDocks([dock], [width], QtCore.Qt.Orientation.Horizontal)
+        if not only_shrink or dock.width() > width:
+            self.resizeDocks([dock], [width], QtCore.Qt.Orientation.Horizontal)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        if event.size().width() < event.oldSize().width():
+            for dock in self.findChildren(QtWidgets.QDockWidget):
+                QtCore.QTimer.singleShot(0, lambda d=dock: self._fit_dock(d, only_shrink=True))
 
     def eventFilter(self, watched, event) -> bool:
         if watched is self.splitter and event.type() == QtCore.QEvent.Type.Resize:

@@ -14,8 +14,9 @@ def test_first_screen_shows_three_kernels_three_maps_two_feature_maps(window):
     titles = [c.title.text for c in window.sum_panel.cells]
     assert "kernel 2 on <b>G</b><br>→ kernel map 2" in titles[1]
     assert "feature map 1" in window.sum_panel.feature.title.text
-    assert "(10, 12, 2)" in window.filters_title.text()
-    assert "(12, 14, 3)" in window.input_title.text()
+    # Shapes never break across lines: their spaces are non-breaking.
+    assert "(10,\u00a012,\u00a02)" in window.filters_title.text()
+    assert "(12,\u00a014,\u00a03)" in window.input_title.text()
     assert window.editor._title.text() == "Filter 1 of 2 · shape (3, 3, 3)"
 
 
