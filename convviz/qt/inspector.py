@@ -30,6 +30,8 @@ from convviz.qt.inspect_overlay import draw_numbers, draw_receptive_field
 from convviz.qt.views import HEADER_STYLE
 
 NUMBERS_MAX_SIDE = 16
+# Window size in pixels, at presentation scale 1, that every view needs to stay legible.
+SCALE_ROOM = (800, 450)
 COLOUR_MAPS = {
     "CET-D1A": "blue–white–red (default)",
     "CET-CBD1": "colour-blind safe (blue–white–yellow)",
@@ -372,6 +374,13 @@ class Inspector(QtCore.QObject):
             w.input_panel.show_input(f.input, f.channel_names, f.input_levels)
         # The kernel editor grew or shrank with the font: give it its new height.
         QtCore.QTimer.singleShot(0, w._fit_editor)
+        QtCore.QTimer.singleShot(0, w._fit_settings)
+        need_w, need_h = (round(v * scale) for v in SCALE_ROOM)
+        if w.width() < need_w or w.height() < need_h:
+            w.show_message(
+                f"Presentation scale {scale:.0%} needs a window of at least {need_w}×{need_h} "
+                "(full screen: F11); the views are cramped at this size."
+            )
 
     # -- keys -------------------------------------------------------------------------------
     def eventFilter(self, obj, event) -> bool:
