@@ -195,8 +195,9 @@ class WindowMachine(RuleBasedStateMachine):
 
 
 WindowMachine.TestCase.settings = settings(
-    # Derandomized: CI explores the same 600 actions every run, so it never flakes.
-    max_examples=30,
+    # Derandomized, so it never flakes on the data; which rules run still varies a little
+    # with the process (about 500-800 actions), hence more examples than the 500 needed.
+    max_examples=40,
     stateful_step_count=20,
     deadline=None,
     derandomize=True,
