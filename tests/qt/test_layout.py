@@ -159,3 +159,18 @@ def test_a_scale_too_large_for_the_window_says_so(window, qtbot):
     message = window.statusBar().currentMessage()
     assert "200%" in message and "1600×900" in message
     _menu_action(window.view_menu, "100%").trigger()
+
+
+def test_a_side_dock_shrinks_with_the_window(window, qtbot, tmp_path):
+    settings = QtCore.QSettings(str(tmp_path / "p.ini"), QtCore.QSettings.Format.IniFormat)
+    manager = install_sessions(window, settings=settings, recovery_dir=tmp_path / "rec")
+    window.resize(1920, 1080)
+    _settle_layout(window, qtbot)
+    assert manager.open_lesson(2)
+    _settle_layout(window, qtbot)
+    wide = manager.dock.width()
+    window.resize(1024, 768)
+    _settle_layout(window, qtbot)
+    assert manager.dock.width() < wide
+    assert manager.dock.width() <= 0.3 * 1024 + 2
+    assert window.splitter.widget(1).width() >= 300  # the middle column keeps its room
