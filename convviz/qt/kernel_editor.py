@@ -74,8 +74,7 @@ class KernelEditor(QWidget):
         self._idle = QTimer(self, singleShot=True, interval=WHEEL_IDLE_MS)
         self._idle.timeout.connect(self._finish_gesture)
 
-        self._title = QLabel()
-        self._title.setWordWrap(True)  # onto two lines rather than under the bias
+        self._title = QLabel()  # on two lines when the bias leaves too little room
         self._bias_label = QLabel("bias")
         self._bias: NumberCell | None = None
         self._apply_font()
@@ -182,6 +181,7 @@ class KernelEditor(QWidget):
             self._values = values
             n = filter_index + 1
             self._set_text(self._title, f"Filter {n} of {n_filters} · shape {values.shape}")
+            self._fit_title()
             for k, label in enumerate(self._labels):
                 self._set_text(label, f"kernel {k + 1} of filter {n} · acts on {names[k]}")
             self._bias_row.setVisible(bias is not None)
@@ -305,7 +305,18 @@ class KernelEditor(QWidget):
     def eventFilter(self, watched, event) -> bool:
         if watched is self._scroll.viewport() and event.type() == event.Type.Resize:
             self._reflow()
+            self._fit_title()
         return super().eventFilter(watched, event)
+
+    def _fit_title(self) -> None:
+        """One line for the title when it fits beside the bias, else two."""
+        line = QFontMetrics(self._title.font()).horizontalAdvance(self._title.text())
+        margins = self.layout().contentsMargins()
+        room = self.width() - margins.left() - margins.right() - 24
+        room -= self._bias_row.sizeHint().width() if self._bias_row.isVisibleTo(self) else 0
+        wrap = line > room
+        if wrap != self._title.wordWrap():
+            self._title.setWordWrap(wrap)
 
     @staticmethod
     def _set_text(label: QLabel, text: str) -> None:
