@@ -349,6 +349,12 @@ class MainWindow(QtWidgets.QMainWindow):
         if dock.isFloating() or area not in sides or not dock.isVisible():
             return
         width = min(max(round(self.width() * DOCK_SHARE), DOCK_MIN_WIDTH), DOCK_MAX_WIDTH)
+        inner = dock.widget()
+        if isinstance(inner, QtWidgets.QScrollArea) and inner.widget() is not None:
+            # Controls that would be cut off get their width, up to 40 % of the window.
+            bar = self.style().pixelMetric(QtWidgets.QStyle.PixelMetric.PM_ScrollBarExtent)
+            needed = inner.widget().minimumSizeHint().width() + bar + 8
+            width = max(width, min(needed, round(self.width() * 0.4)))
         if not only_shrink or dock.width() > width:
             self.resizeDocks([dock], [width], QtCore.Qt.Orientation.Horizontal)
 

@@ -174,3 +174,18 @@ def test_a_side_dock_shrinks_with_the_window(window, qtbot, tmp_path):
     assert manager.dock.width() < wide
     assert manager.dock.width() <= 0.3 * 1024 + 2
     assert window.splitter.widget(1).width() >= 300  # the middle column keeps its room
+
+
+def test_a_dock_of_controls_opens_wide_enough_to_show_them(window, qtbot):
+    """The Learn-a-kernel dock gets its controls' width (up to 40 % of the window)
+    rather than a share that would cut them off behind a scroll bar."""
+    from convviz.qt.training import install_training
+
+    panel = install_training(window)
+    window.resize(1366, 768)
+    _settle_layout(window, qtbot)
+    panel.show()
+    _settle_layout(window, qtbot)
+    body = panel.widget().widget()
+    assert panel.widget().viewport().width() >= body.minimumSizeHint().width()
+    assert panel.width() <= 0.4 * 1366 + 2
