@@ -27,6 +27,8 @@ from convviz.core.levels import input_levels
 from convviz.core.model import (
     INPUT,
     MAX_CHANNELS,
+    MAX_FILTERS,
+    MAX_KERNEL,
     SELECTION,
     SETTINGS,
     WEIGHTS,
@@ -334,6 +336,15 @@ class Controller(QtCore.QObject):
         if new == doc.settings:
             return
         c = doc.channels
+        if not 1 <= new.filters <= MAX_FILTERS or not all(
+            1 <= k <= MAX_KERNEL for k in new.kernel_size
+        ):
+            self.status.emit(
+                f"filters must be 1 to {MAX_FILTERS} and kernel sides 1 to {MAX_KERNEL}; "
+                "settings unchanged"
+            )
+            self.refresh_views()
+            return
         if c % new.groups or new.filters % new.groups:
             self.status.emit(
                 f"groups={new.groups} must divide the channels ({c}) and the filters "

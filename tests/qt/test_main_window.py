@@ -350,3 +350,16 @@ def test_filter_strip_picks_the_columns_that_make_maps_largest(window, qtbot):
         for cell in panel.cells:  # titles are inside the panel and readable
             assert cell.title.item.scale() >= MIN_TITLE_SCALE
             assert panel.sceneRect().contains(cell.title.sceneBoundingRect().center())
+
+
+def test_settings_beyond_the_apps_limits_are_refused_and_said(window):
+    c = window.controller
+    messages = []
+    c.status.connect(messages.append)
+    before = c.doc.settings
+    c.change_settings(filters=32)
+    c.change_settings(kernel_size=(12, 3))
+    settle(window)
+    assert c.doc.settings == before
+    assert len(window.filters_panel.cells) == before.filters
+    assert len(messages) == 2 and all("settings unchanged" in m for m in messages)
