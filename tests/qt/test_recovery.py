@@ -89,17 +89,23 @@ def assert_same_state(state, expected):
             assert state[key] == expected[key], key
 
 
-def crashed_instance(make_window, tmp_path, value, settings_change=None):
-    """An instance that autosaved an edit and then crashed; its document's state."""
+def running_instance(make_window, tmp_path, value, restore_answer=None, settings_change=None):
+    """A window whose instance edited a kernel value and autosaved it; its manager."""
     window = make_window()
-    m = install(window, tmp_path)
+    m = install(window, tmp_path, restore_answer)
     if settings_change:
         window.controller.change_settings(**settings_change)
     window.controller.set_kernel_value(0, 0, 0, value)
     m.autosave_now()
     assert m.recovery_path.exists()
+    return m
+
+
+def crashed_instance(make_window, tmp_path, value, settings_change=None):
+    """An instance that autosaved an edit and then crashed; its document's state."""
+    m = running_instance(make_window, tmp_path, value, settings_change=settings_change)
     crash(m)
-    return m.recovery_path, window.controller.state()
+    return m.recovery_path, m.window.controller.state()
 
 
 def test_a_change_is_autosaved_after_a_pause(window, tmp_path, qtbot):
@@ -203,17 +209,12 @@ def test_two_instances_autosave_to_their_own_files(make_window, tmp_path):
 
 
 def test_closing_another_instance_keeps_this_ones_unsaved_work(make_window, tmp_path):
-    a = make_window()
-    ma = install(a, tmp_path)
-    a.controller.set_kernel_value(0, 0, 0, 1.25)
-    ma.autosave_now()
-    expected = a.controller.state()
+    ma = running_instance(make_window, tmp_path, 1.25)
+    expected = ma.window.controller.state()
     # Another instance starts (a teacher would decline an offer of someone else's work),
     # has unsaved work of its own for a while, then closes normally.
-    b = make_window()
-    mb = install(b, tmp_path, restore_answer=False)
-    b.controller.set_kernel_value(0, 0, 0, -3.5)
-    mb.autosave_now()
+    mb = running_instance(make_window, tmp_path, -3.5, restore_answer=False)
+    b = mb.window
     b.close()
     QtCore.QCoreApplication.processEvents()
     assert not b.isVisible() and not mb.recovery_path.exists()
@@ -222,10 +223,7 @@ def test_closing_another_instance_keeps_this_ones_unsaved_work(make_window, tmp_
 
 
 def test_a_new_instance_never_offers_a_running_instances_work(make_window, tmp_path):
-    running = make_window()
-    m = install(running, tmp_path)
-    running.controller.set_kernel_value(0, 0, 0, 5.5)
-    m.autosave_now()
+    m = running_instance(make_window, tmp_path, 5.5)
     saved = m.recovery_path.read_bytes()
     newcomer = make_window()
     before = newcomer.controller.state()
