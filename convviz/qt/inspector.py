@@ -372,9 +372,8 @@ class Inspector(QtCore.QObject):
         if self.shown is not None:  # frames redraw the input only when it changed
             f = self.shown
             w.input_panel.show_input(f.input, f.channel_names, f.input_levels)
-        # The kernel editor grew or shrank with the font: give it its new height.
-        QtCore.QTimer.singleShot(0, w._fit_editor)
-        QtCore.QTimer.singleShot(0, w._fit_settings)
+        # The editor and the settings grew or shrank with the font: refit the columns.
+        QtCore.QTimer.singleShot(0, w.fit_panes)
         need_w, need_h = (round(v * scale) for v in SCALE_ROOM)
         if w.width() < need_w or w.height() < need_h:
             w.show_message(

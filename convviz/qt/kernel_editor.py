@@ -212,12 +212,16 @@ class KernelEditor(QWidget):
             return cell.key
         return None
 
+    def _grid_shape(self) -> tuple[QSize, int, int]:
+        """A kernel box's size, and the boxes across and down the editor asks room for."""
+        box = self._boxes[0].sizeHint()
+        across = max(1, min(len(self._boxes), 3, 1000 // box.width()))  # a panel, not a screen
+        return box, across, min(-(-len(self._boxes) // across), 2)
+
     def sizeHint(self) -> QSize:
         if not self._boxes:
             return QSize(420, 260)
-        box = self._boxes[0].sizeHint()
-        across = max(1, min(len(self._boxes), 3, 1000 // box.width()))  # a panel, not a screen
-        down = min(-(-len(self._boxes) // across), 2)
+        box, across, down = self._grid_shape()
         spacing, outer = self._grid.spacing(), self.layout().contentsMargins()
         bar = self.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent)
         width = across * (box.width() + spacing) - spacing + bar
@@ -230,9 +234,7 @@ class KernelEditor(QWidget):
         hint = self.sizeHint().height()
         if not self._boxes:
             return hint
-        box = self._boxes[0].sizeHint()
-        across = max(1, min(len(self._boxes), 3, 1000 // box.width()))
-        down = min(-(-len(self._boxes) // across), 2)
+        box, _, down = self._grid_shape()
         return hint - (down - 1) * (box.height() + self._grid.spacing())
 
     def minimumSizeHint(self) -> QSize:

@@ -28,10 +28,12 @@ log = logging.getLogger(__name__)
 # Height in pixels each row of maps under the kernel editor gets beyond its minimum
 # before the editor is shown whole.
 MIN_MAP_HEIGHT = 60
-# Width of a side dock when it opens: this share of the window, within these bounds.
+# Width of a side dock when it opens: this share of the window, within these bounds; a
+# dock of controls gets their width, up to DOCK_CONTROLS_SHARE of the window.
 DOCK_SHARE, DOCK_MIN_WIDTH, DOCK_MAX_WIDTH = 0.26, 250, 560
-# Height in pixels the filter maps keep above the layer settings.
-MIN_STRIP_HEIGHT = 150
+DOCK_CONTROLS_SHARE = 0.4
+# Share of the right column, and height in pixels, the filter maps keep above the settings.
+STRIP_SHARE, MIN_STRIP_HEIGHT = 0.4, 150
 
 
 def _unbroken(text: str) -> str:
@@ -114,8 +116,7 @@ class MainWindow(QtWidgets.QMainWindow):
         settings_scroll.setFrameShape(QtWidgets.QFrame.Shape.NoFrame)
         settings_scroll.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         settings_scroll.setWidget(self.layer_panel)
-        bar = self.style().pixelMetric(QtWidgets.QStyle.PixelMetric.PM_ScrollBarExtent)
-        settings_scroll.setMinimumWidth(self.layer_panel.minimumSizeHint().width() + bar)
+        settings_scroll.setMinimumWidth(self.layer_panel.minimumSizeHint().width() + self._bar())
         QtWidgets.QVBoxLayout(layer_box).addWidget(settings_scroll)
         right.addWidget(layer_box)
         right.setStretchFactor(0, 3)
@@ -289,7 +290,7 @@ class MainWindow(QtWidgets.QMainWindow):
         )
         if frame.kernel.shape != getattr(self, "_editor_shape", None):
             self._editor_shape = frame.kernel.shape
-            QtCore.QTimer.singleShot(0, self._fit_editor)
+            QtCore.QTimer.singleShot(0, self.fit_panes)
         changed = frame.changed_filters
         levels_moved = frame.map_levels != getattr(self, "_shown_levels", None)
         self._shown_levels = frame.map_levels
@@ -298,6 +299,15 @@ class MainWindow(QtWidgets.QMainWindow):
         self.filters_panel.show_filters(frame, None if levels_moved else changed)
         self.layer_panel.show_settings(frame.settings)
         self._rebuild_channel_menus(frame)
+
+    def _bar(self) -> int:
+        """Width of a scroll bar."""
+        return self.style().pixelMetric(QtWidgets.QStyle.PixelMetric.PM_ScrollBarExtent)
+
+    def fit_panes(self) -> None:
+        """Split the middle and right columns for the room and fonts they have now."""
+        self._fit_editor()
+        self._fit_settings()
 
     def _fit_editor(self) -> None:
         """Split the middle column between the kernel editor (it scrolls) and the maps
@@ -319,14 +329,14 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def _fit_settings(self) -> None:
         """Show the layer settings whole under the filter maps when that leaves the maps
-        40 % of the column and at least `MIN_STRIP_HEIGHT`; otherwise the settings scroll."""
+        `STRIP_SHARE` of the column and `MIN_STRIP_HEIGHT`; otherwise the settings scroll."""
         total = sum(self.right.sizes()) or self.height()
         chrome = self.right.widget(1).height() - self._settings_scroll.viewport().height()
         form = self.layer_panel.layout()
         width = self._settings_scroll.viewport().width()
         height = form.heightForWidth(width) if form.hasHeightForWidth() else -1
         wanted = max(height, self.layer_panel.minimumSizeHint().height()) + chrome
-        bottom = max(min(wanted, total - max(int(total * 0.4), MIN_STRIP_HEIGHT)), 0)
+        bottom = max(min(wanted, total - max(int(total * STRIP_SHARE), MIN_STRIP_HEIGHT)), 0)
         self.right.setSizes([max(total - bottom, 1), bottom])
 
     def addDockWidget(self, area, dock, *args) -> None:
@@ -351,24 +361,25 @@ class MainWindow(QtWidgets.QMainWindow):
         width = min(max(round(self.width() * DOCK_SHARE), DOCK_MIN_WIDTH), DOCK_MAX_WIDTH)
         inner = dock.widget()
         if isinstance(inner, QtWidgets.QScrollArea) and inner.widget() is not None:
-            # Controls that would be cut off get their width, up to 40 % of the window.
-            bar = self.style().pixelMetric(QtWidgets.QStyle.PixelMetric.PM_ScrollBarExtent)
-            needed = inner.widget().minimumSizeHint().width() + bar + 8
-            width = max(width, min(needed, round(self.width() * 0.4)))
+            # Controls that would be cut off get their width.
+            needed = inner.widget().minimumSizeHint().width() + self._bar() + 8
+            width = max(width, min(needed, round(self.width() * DOCK_CONTROLS_SHARE)))
         if not only_shrink or dock.width() > width:
             self.resizeDocks([dock], [width], QtCore.Qt.Orientation.Horizontal)
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
         if event.size().width() < event.oldSize().width():
-            for dock in self.findChildren(QtWidgets.QDockWidget):
-                QtCore.QTimer.singleShot(0, lambda d=dock: self._fit_dock(d, only_shrink=True))
+            QtCore.QTimer.singleShot(0, self._shrink_docks)
+
+    def _shrink_docks(self) -> None:
+        for dock in self.findChildren(QtWidgets.QDockWidget):
+            self._fit_dock(dock, only_shrink=True)
 
     def eventFilter(self, watched, event) -> bool:
         if watched is self.splitter and event.type() == QtCore.QEvent.Type.Resize:
             # The window or a dock changed the room: refit once the layouts settled.
-            QtCore.QTimer.singleShot(0, self._fit_editor)
-            QtCore.QTimer.singleShot(0, self._fit_settings)
+            QtCore.QTimer.singleShot(0, self.fit_panes)
         return super().eventFilter(watched, event)
 
     def show_message(self, text: str) -> None:

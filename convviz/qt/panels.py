@@ -258,6 +258,7 @@ class FiltersPanel(MapPanel):
     rebuilt = QtCore.Signal()
 
     _frame = None  # the frame shown last, shown again when the best columns change
+    _layout_key = _layout = None  # best_layout's last arguments and answer
 
     # Titles from the most to the least explicit; a narrow column takes a shorter one.
     TITLES = (
@@ -307,7 +308,7 @@ class FiltersPanel(MapPanel):
         h, w, n = frame.output_shape
         aspect = h / w if h > 0 and w > 0 else 1.0
         key = (n, aspect, self.width(), self.height(), self.scale)
-        if getattr(self, "_layout_key", None) != key:  # frames mostly change nothing here
+        if self._layout_key != key:  # frames mostly change nothing here
             self._layout_key, self._layout = key, self.best_layout(n, aspect)
         return self._layout
 

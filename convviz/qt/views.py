@@ -71,7 +71,18 @@ MIN_TITLE_SCALE = 0.7
 MIN_WORD_SCALE = 0.5
 
 
-class Title(pg.LabelItem):
+class NarrowLabel(pg.LabelItem):
+    """A label that never widens its layout column: it asks for its height only."""
+
+    def updateMin(self):
+        super().updateMin()
+        self.setMinimumWidth(0)
+        height = self.itemRect().height()
+        for hint in (QtCore.Qt.SizeHint.MinimumSize, QtCore.Qt.SizeHint.PreferredSize):
+            self._sizeHint[hint] = (0, height)
+
+
+class Title(NarrowLabel):
     """A label that never widens its layout column, so images in a row get equal widths.
 
     Text wider than the column shrinks to fit, down to `MIN_TITLE_SCALE`; beyond that
@@ -107,20 +118,8 @@ class Title(pg.LabelItem):
         if self.itemRect().width() > room and left < 0:  # one word wider than the room
             self.item.moveBy(-left, 0)
 
-    def updateMin(self):
-        super().updateMin()
-        self.setMinimumWidth(0)
-        self._sizeHint[QtCore.Qt.SizeHint.MinimumSize] = (
-            0,
-            self._sizeHint[QtCore.Qt.SizeHint.MinimumSize][1],
-        )
-        self._sizeHint[QtCore.Qt.SizeHint.PreferredSize] = (
-            0,
-            self._sizeHint[QtCore.Qt.SizeHint.PreferredSize][1],
-        )
 
-
-class WrappedLabel(pg.LabelItem):
+class WrappedLabel(NarrowLabel):
     """A label whose text wraps to the width its layout gives it, and never widens it."""
 
     def resizeEvent(self, ev):
@@ -128,13 +127,6 @@ class WrappedLabel(pg.LabelItem):
         if width > 0 and self.item.textWidth() != width:
             self.item.setTextWidth(width)
         super().resizeEvent(ev)
-
-    def updateMin(self):
-        super().updateMin()
-        self.setMinimumWidth(0)
-        height = self.itemRect().height()
-        for hint in (QtCore.Qt.SizeHint.MinimumSize, QtCore.Qt.SizeHint.PreferredSize):
-            self._sizeHint[hint] = (0, height)
 
 
 def argb_table(lut: np.ndarray) -> np.ndarray:
