@@ -41,6 +41,12 @@ class LayerSettings:
     padding_mode: str = "zeros"
     flip_kernel: bool = False
 
+    def within_limits(self) -> bool:
+        """Whether filters and kernel sides are within what the app shows and saves."""
+        return 1 <= self.filters <= MAX_FILTERS and all(
+            1 <= k <= MAX_KERNEL for k in self.kernel_size
+        )
+
     def conv_kwargs(self) -> dict:
         """Keyword arguments for :func:`convviz.conv2d` (all but x, kernel and bias)."""
         return dict(

@@ -336,9 +336,7 @@ class Controller(QtCore.QObject):
         if new == doc.settings:
             return
         c = doc.channels
-        if not 1 <= new.filters <= MAX_FILTERS or not all(
-            1 <= k <= MAX_KERNEL for k in new.kernel_size
-        ):
+        if not new.within_limits():
             self.status.emit(
                 f"filters must be 1 to {MAX_FILTERS} and kernel sides 1 to {MAX_KERNEL}; "
                 "settings unchanged"

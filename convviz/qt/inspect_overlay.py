@@ -167,7 +167,8 @@ def _short(v: float) -> str:
         return "0"
     a = abs(v)
     if a >= 1e4 or a < 1e-3:
-        return f"{v:.0e}".replace("e+0", "e").replace("e+", "e").replace("e-0", "e-")
+        mantissa, exponent = f"{v:.0e}".split("e")
+        return f"{mantissa}e{int(exponent)}"  # 1e30 and 2e-5, not 1e+30 and 2e-05
     digits = 3 if a < 10 else 2 if a < 100 else 1 if a < 1000 else 0
     text = f"{v:.{digits}f}"
     if "." in text:

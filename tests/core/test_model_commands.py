@@ -128,3 +128,12 @@ def test_reshaped_weights_keeps_existing_filters_and_draws_new_ones():
     assert np.array_equal(kernel[..., :2], d.kernel)
     assert bias.tolist() == [0.5, -0.5, 0, 0]
     assert kernel[..., 2:].any()
+
+
+def test_settings_within_limits():
+    from convviz.core.model import MAX_FILTERS, MAX_KERNEL, LayerSettings
+
+    assert LayerSettings(filters=MAX_FILTERS, kernel_size=(MAX_KERNEL, 1)).within_limits()
+    assert not LayerSettings(filters=MAX_FILTERS + 1).within_limits()
+    assert not LayerSettings(filters=0).within_limits()
+    assert not LayerSettings(kernel_size=(3, MAX_KERNEL + 1)).within_limits()
