@@ -91,7 +91,8 @@ class Pipeline:
         if SETTINGS in what or (INPUT in what and not boxes and not stroking):
             self.levels.reset()  # a new layer or a new picture: find a new scale
 
-    def _geometry(self, doc):
+    @staticmethod
+    def _geometry(doc):
         s = doc.settings
         return conv_geometry(
             doc.input.shape[:2], s.kernel_size, s.strides, s.padding, s.dilation, allow_empty=True
@@ -114,14 +115,7 @@ class Pipeline:
     @staticmethod
     def work(doc) -> int:
         """Multiply-adds of a full recompute: how long it will take, roughly."""
-        h, w = conv_geometry(
-            doc.input.shape[:2],
-            doc.settings.kernel_size,
-            doc.settings.strides,
-            doc.settings.padding,
-            doc.settings.dilation,
-            allow_empty=True,
-        ).output_size
+        h, w = Pipeline._geometry(doc).output_size
         return max(h, 0) * max(w, 0) * doc.kernel.size
 
     def full_job(self, doc):
