@@ -10,6 +10,16 @@ from convviz.qt.views import ok_cancel
 TEXT_STYLE = "font-size: 15pt;"
 
 
+class LessonText(QtWidgets.QTextBrowser):
+    """A lesson's explanation (Markdown or plain text), read-only.
+
+    Every view that shows lesson text uses this widget, so they all render it alike.
+    """
+
+    def show_markdown(self, text: str | None) -> None:
+        self.setMarkdown(text or "")
+
+
 class LessonDock(QtWidgets.QDockWidget):
     """Shows a lesson's explanation (Markdown or plain text).
 
@@ -26,7 +36,7 @@ class LessonDock(QtWidgets.QDockWidget):
         self._count = 0
         box = QtWidgets.QWidget()
         lay = QtWidgets.QVBoxLayout(box)
-        self.text = QtWidgets.QTextBrowser()
+        self.text = LessonText()
         self.text.setOpenExternalLinks(False)
         self.text.setStyleSheet(TEXT_STYLE)
         lay.addWidget(self.text, 1)
@@ -52,7 +62,7 @@ class LessonDock(QtWidgets.QDockWidget):
     def show_lesson(self, text: str | None) -> None:
         """Show ``text`` (hide the dock when there is none); not a built-in lesson."""
         self.index = -1
-        self.text.setMarkdown(text or "")
+        self.text.show_markdown(text)
         self._update_buttons()
         self.setVisible(bool(text))
 
