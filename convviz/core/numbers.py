@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import re
 
-__all__ = ["MAX_MAGNITUDE", "NUDGE_STEP", "format_number", "parse_number"]
+__all__ = ["MAX_MAGNITUDE", "NUDGE_STEP", "format_number", "parse_number", "short_number"]
 
 NUDGE_STEP = 0.1
 """One wheel notch / drag step / Page Up. Shift multiplies it by 10, Ctrl divides it by 10."""
@@ -129,3 +129,29 @@ def format_number(v: float, digits: int = 3, max_chars: int | None = None) -> st
         digits -= 1
         text = _format(v, digits)
     return text
+
+
+def short_number(v) -> str:
+    """What fits on one pixel of a map: at most 5 characters and a sign.
+
+    Used by paint code, so it never raises: ``nan``, ``inf`` and ``-inf`` are written as
+    such, ``-0.0`` as ``0``, denormals and values up to float64's limit in scientific
+    notation (``1e-45``, ``3e38``), and anything that is not a number as ``?``.
+    """
+    try:
+        v = float(v)
+    except (TypeError, ValueError, OverflowError):
+        return "?"
+    if not math.isfinite(v):
+        return str(v)  # nan, inf, -inf
+    if v == 0:
+        return "0"
+    a = abs(v)
+    if a >= 1e4 or a < 1e-3:
+        mantissa, exponent = f"{v:.0e}".split("e")
+        return f"{mantissa}e{int(exponent)}"  # 1e30 and 2e-5, not 1e+30 and 2e-05
+    digits = 3 if a < 10 else 2 if a < 100 else 1 if a < 1000 else 0
+    text = f"{v:.{digits}f}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text

@@ -11,6 +11,8 @@ import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from convviz.core.conv import conv_geometry, pad_input
+from convviz.core.numbers import short_number
+from convviz.qt.safe_paint import never_raises
 
 HIGHLIGHT = QtGui.QColor("#ffd400")
 GHOST = QtGui.QColor(200, 200, 200, 170)
@@ -56,6 +58,7 @@ class Overlay(QtWidgets.QGraphicsItem):
             rect = rect.united(r)
         return rect.adjusted(-1, -1, 1, 1)
 
+    @never_raises
     def paint(self, painter, option, widget=None) -> None:
         painter.setBrush(QtCore.Qt.BrushStyle.NoBrush)
         if self.frame is not None:
@@ -122,6 +125,7 @@ class Numbers(QtWidgets.QGraphicsItem):
         h, w = self.values.shape
         return QtCore.QRectF(self.offset[1], self.offset[0], w, h)
 
+    @never_raises
     def paint(self, painter, option, widget=None) -> None:
         if self.values is None:
             return
@@ -129,8 +133,7 @@ class Numbers(QtWidgets.QGraphicsItem):
         cell_px = transform.mapRect(QtCore.QRectF(0, 0, 1, 1)).width()
         if cell_px < MIN_CELL_PX:
             return
-        painter.save()
-        painter.resetTransform()
+        painter.resetTransform()  # never_raises restores the painter afterwards
         font = QtGui.QFont()
         font.setPixelSize(100)
         metrics = QtGui.QFontMetricsF(font)
@@ -138,10 +141,7 @@ class Numbers(QtWidgets.QGraphicsItem):
         h, w = self.values.shape
         for r in range(h):
             for c in range(w):
-                v = self.values[r, c]
-                if np.isnan(v):
-                    continue
-                text = _short(v)
+                text = short_number(self.values[r, c])
                 ghost = self.ghost is not None and self.ghost[r, c]
                 font.setItalic(bool(ghost))
                 font.setPixelSize(number_px(text, cell_px, metrics))
@@ -150,7 +150,6 @@ class Numbers(QtWidgets.QGraphicsItem):
                 painter.setPen(colour)
                 rect = transform.mapRect(QtCore.QRectF(c + ox, r + oy, 1, 1))
                 painter.drawText(rect, QtCore.Qt.AlignmentFlag.AlignCenter, text)
-        painter.restore()
 
 
 def number_px(text: str, cell_px: float, metrics: QtGui.QFontMetricsF) -> int:
@@ -159,21 +158,6 @@ def number_px(text: str, cell_px: float, metrics: QtGui.QFontMetricsF) -> int:
     100 pixels."""
     fit = 0.85 * cell_px * 100 / max(metrics.horizontalAdvance(text), 1.0)
     return max(6, int(min(0.42 * cell_px, fit)))
-
-
-def _short(v: float) -> str:
-    """At most 5 characters and a sign: what fits in a pixel and tells values apart."""
-    if v == 0:
-        return "0"
-    a = abs(v)
-    if a >= 1e4 or a < 1e-3:
-        mantissa, exponent = f"{v:.0e}".split("e")
-        return f"{mantissa}e{int(exponent)}"  # 1e30 and 2e-5, not 1e+30 and 2e-05
-    digits = 3 if a < 10 else 2 if a < 100 else 1 if a < 1000 else 0
-    text = f"{v:.{digits}f}"
-    if "." in text:
-        text = text.rstrip("0").rstrip(".")
-    return "0" if text in ("-0", "") else text
 
 
 def numbers_of(cell) -> Numbers:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import math
+
 from PySide6.QtCore import QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QFont, QPainter, QPalette, QPen
 from PySide6.QtWidgets import QLineEdit
 
 from convviz.core.numbers import NUDGE_STEP, format_number, parse_number
+from convviz.qt.safe_paint import never_raises
 
 # Ends of ColorBrewer's RdBu: colour-blind safe and still distinct on washed-out projectors.
 _NEGATIVE = (33, 102, 172)
@@ -24,7 +27,8 @@ _STILL_EDITING = (Qt.FocusReason.ActiveWindowFocusReason, Qt.FocusReason.PopupFo
 
 def _tint(value: float, vmax: float) -> QColor:
     """Diverging colour: white at zero, full blue/red at |value| >= vmax."""
-    t = max(-1.0, min(1.0, value / vmax))
+    t = value / vmax if math.isfinite(vmax) and vmax > 0 else value
+    t = 0.0 if math.isnan(t) else max(-1.0, min(1.0, t))
     end = _POSITIVE if t > 0 else _NEGATIVE
     a = abs(t)
     return QColor(*(round(255 + (e - 255) * a) for e in end))
@@ -205,6 +209,7 @@ class NumberCell(QLineEdit):
             self.unsetCursor()
             self.dragFinished.emit(self)
 
+    @never_raises
     def paintEvent(self, event) -> None:
         painter = QPainter(self)
         painter.fillRect(self.rect(), self._bg)

@@ -16,6 +16,7 @@ from PySide6 import QtCore, QtGui
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QGraphicsRectItem
 
 from convviz.core.incremental import box_union
+from convviz.qt.safe_paint import never_raises
 
 # Panel headings of the main window ("Input (H, W, C_in) = ...").
 HEADER_STYLE = "font-size: 13pt; font-weight: 600; padding: 4px 2px;"
@@ -267,6 +268,10 @@ class MapImageItem(pg.ImageItem):
         self.qimage = pg.functions.ndarray_to_qimage(pixels, QtGui.QImage.Format.Format_RGB32)
         self._renderRequired = False
         self._unrenderable = False
+
+    @never_raises
+    def paint(self, painter, *args):
+        super().paint(painter, *args)  # renders first: the colouring runs inside paint
 
     def hoverEvent(self, ev):
         if ev.isExit():

@@ -1,10 +1,11 @@
 import math
 
+import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from convviz.core.numbers import NUDGE_STEP, format_number, parse_number
+from convviz.core.numbers import NUDGE_STEP, format_number, parse_number, short_number
 
 kernel_floats = st.floats(min_value=-1e6, max_value=1e6, allow_nan=False, allow_infinity=False)
 
@@ -106,6 +107,50 @@ def test_format_number_fits_cells():
     assert format_number(-1.234e-5, max_chars=7) == "-1.2e-5"
     assert format_number(-1 / 256, max_chars=7) == "-0.0039"
     assert format_number(1 / 9, digits=7) == "0.1111111"
+
+
+# What overflowing float32 maps hold: infinities, NaN, signed zeros, denormals, and values
+# near float32's limit (3.4e38); the last ones only arise in float64 arithmetic.
+EXTREMES = [
+    (math.inf, "inf"),
+    (-math.inf, "-inf"),
+    (math.nan, "nan"),
+    (-0.0, "0"),
+    (1e-45, "1e-45"),
+    (-1.4e-45, "-1e-45"),
+    (5e-324, "5e-324"),
+    (1e38, "1e38"),
+    (-3e38, "-3e38"),
+    (3.4028235e38, "3e38"),
+    (1e308, "1e308"),
+    (9999.6, "10000"),
+    (0.00099996, "1e-3"),
+]
+
+
+@pytest.mark.parametrize(("value", "shown"), EXTREMES)
+def test_short_number_of_extreme_values(value, shown):
+    assert short_number(value) == shown
+    if not abs(value) > 3.5e38:  # what float32 holds: numpy scalars read the same
+        assert short_number(np.float32(value)) == short_number(float(np.float32(value)))
+
+
+@pytest.mark.parametrize(("value", "_shown"), EXTREMES)
+def test_format_number_of_extreme_values_never_raises(value, _shown):
+    text = format_number(value, max_chars=7)
+    assert text == ("0" if value == 0 else text) and len(text) <= 9
+
+
+def test_short_number_of_what_is_not_a_number():
+    assert short_number(None) == "?"
+    assert short_number("x") == "?"
+    assert short_number(10**400) == "?"  # an int too large for a float
+
+
+@given(st.floats(allow_nan=True, allow_infinity=True))
+def test_short_number_fits_a_pixel(v):
+    # Five characters for anything float32 holds; float64's exponents below -99 take six.
+    assert len(short_number(v).lstrip("-")) <= (5 if v == 0 or abs(v) > 1e-99 else 6)
 
 
 def test_nudge_step():

@@ -1,6 +1,7 @@
 import pytest
 
 from convviz.core.model import default_document
+from convviz.qt import safe_paint
 from convviz.qt.app import configure_pyqtgraph
 from convviz.qt.controller import Controller
 from convviz.qt.main_window import MainWindow
@@ -27,3 +28,11 @@ def make_window(qtbot):
 @pytest.fixture
 def window(make_window):
     return make_window()
+
+
+@pytest.fixture(autouse=True)
+def no_paint_failures():
+    """Fail any test during which a paint override raised (it is caught, not shown)."""
+    before = dict(safe_paint.failures)
+    yield
+    assert dict(safe_paint.failures) == before, "a paint() or paintEvent() raised"

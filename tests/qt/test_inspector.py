@@ -193,7 +193,8 @@ def test_numbers_on_cells_fit_inside_their_cell(qtbot, value, cell_px):
     """A value's text never spills into the next cell, however long it is."""
     from PySide6 import QtGui
 
-    from convviz.qt.inspect_overlay import _short, number_px
+    from convviz.core.numbers import short_number as _short
+    from convviz.qt.inspect_overlay import number_px
 
     font = QtGui.QFont()
     font.setPixelSize(100)
