@@ -22,6 +22,7 @@ from convviz.qt.animation_export import (
     write_png_sequence,
 )
 from convviz.qt.figure import pipeline_data, pipeline_layout
+from convviz.qt.plain_text import plain
 from convviz.qt.views import ok_cancel
 
 ACTION_TEXT = "Sliding-window animation…"
@@ -121,7 +122,7 @@ class AnimationExport(QtCore.QObject):
             answer = QtWidgets.QMessageBox.question(
                 self.window,
                 "Replace frames?",
-                f"{path} already holds {len(old)} frame_NNNN.png files. Replace them?",
+                plain(f"{path} already holds {len(old)} frame_NNNN.png files. Replace them?"),
             )
             if answer != QtWidgets.QMessageBox.StandardButton.Yes:
                 return None
@@ -179,7 +180,9 @@ class AnimationExport(QtCore.QObject):
     def _failed(self, name: str, exc: Exception) -> None:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         QtWidgets.QMessageBox.warning(
-            self.window, "Export failed", f"Could not save the animation as {name}:\n{reason}"
+            self.window,
+            "Export failed",
+            plain(f"Could not save the animation as {name}:\n{reason}"),
         )
 
 

@@ -19,6 +19,7 @@ from convviz.io.inputs import InputError, read_input
 from convviz.io.samples import SAMPLES, load_sample
 from convviz.io.session import SUFFIX as SESSION_SUFFIX
 from convviz.io.session import load_session
+from convviz.qt.plain_text import plain
 
 log = logging.getLogger("convviz")
 
@@ -97,7 +98,9 @@ def make_excepthook(window_getter):
             QtWidgets.QMessageBox.critical(
                 window,
                 "Something went wrong",
-                f"{exc_type.__name__}: {exc}\n\nYour work is still open. Details were logged.",
+                plain(
+                    f"{exc_type.__name__}: {exc}\n\nYour work is still open. Details were logged."
+                ),
             )
 
     return hook

@@ -23,6 +23,7 @@ from convviz.io.export import (
     write_bytes,
 )
 from convviz.qt.figure import pipeline_data, pipeline_layout, png_bytes, render_pipeline
+from convviz.qt.plain_text import plain
 from convviz.qt.views import ok_cancel
 
 PNG_FILTER = "PNG images (*.png)"
@@ -124,7 +125,7 @@ class Exports(QtCore.QObject):
     def _failed(self, what: str, path: Path, exc: Exception) -> None:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         QtWidgets.QMessageBox.warning(
-            self.window, "Export failed", f"Could not save {what} as {path.name}:\n{reason}"
+            self.window, "Export failed", plain(f"Could not save {what} as {path.name}:\n{reason}")
         )
 
     def _done(self, path: Path) -> None:

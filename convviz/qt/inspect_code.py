@@ -6,6 +6,7 @@ from PySide6 import QtWidgets
 
 from convviz.core.explain_code import keras_code, pytorch_code
 from convviz.io.weights import export_weights
+from convviz.qt.plain_text import plain
 
 _FILTERS = {
     "Keras layout, kh×kw×C_in/groups×filters (*.npy)": "keras",
@@ -32,7 +33,7 @@ class WeightsExport:
         try:
             files = export_weights(path, doc.kernel, bias, layout, doc.settings.flip_kernel)
         except (OSError, ValueError) as exc:
-            QtWidgets.QMessageBox.warning(self.window, "Cannot export the weights", str(exc))
+            QtWidgets.QMessageBox.warning(self.window, "Cannot export the weights", plain(exc))
             return None
         if layout == "keras":
             self._last = (files, self._key())

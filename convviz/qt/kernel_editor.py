@@ -269,6 +269,7 @@ class KernelEditor(QWidget):
             box.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
             column = QVBoxLayout(box)
             label = QLabel()
+            label.setTextFormat(Qt.TextFormat.PlainText)  # channel names come from files
             column.addWidget(label)
             cells = QGridLayout()
             cells.setSpacing(2)

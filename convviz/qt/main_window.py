@@ -21,6 +21,7 @@ from convviz.qt.inspector import install_inspector
 from convviz.qt.kernel_editor import KernelEditor
 from convviz.qt.layer_panel import BrushBar, LayerPanel
 from convviz.qt.panels import FiltersPanel, InputPanel, SumPanel
+from convviz.qt.plain_text import plain
 from convviz.qt.views import HEADER_STYLE, ok_cancel
 
 log = logging.getLogger(__name__)
@@ -394,7 +395,7 @@ class MainWindow(QtWidgets.QMainWindow):
         try:
             loaded = read_input(path, max_side=self.max_side, keep_alpha=self.keep_alpha)
         except InputError as exc:
-            QtWidgets.QMessageBox.warning(self, "Cannot open this file", str(exc))
+            QtWidgets.QMessageBox.warning(self, "Cannot open this file", plain(exc))
             return False
         self._set_loaded(loaded, f"Open {Path(path).name}")
         return True
@@ -403,7 +404,7 @@ class MainWindow(QtWidgets.QMainWindow):
         try:
             loaded = load_sample(name)
         except InputError as exc:
-            QtWidgets.QMessageBox.warning(self, "Cannot open this sample", str(exc))
+            QtWidgets.QMessageBox.warning(self, "Cannot open this sample", plain(exc))
             return False
         self._set_loaded(loaded, f"Sample {name}")
         return True

@@ -7,6 +7,8 @@ never read the model.
 
 from __future__ import annotations
 
+import html
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui
@@ -141,7 +143,7 @@ class InputPanel(MapPanel):
             for i in range(c):
                 cell = self._new_cell(2 * (i // cols), i % cols, i, item_class=PaintImageItem)
                 cell.name = f"input channel {names[i]}"
-                cell.set_title(f"<b>{names[i]}</b><br>channel {i + 1}")
+                cell.set_title(f"<b>{html.escape(names[i])}</b><br>channel {i + 1}")
                 cell.cmap = tint_colormap(names[i])
             if c == 3:
                 i = 3
@@ -208,7 +210,7 @@ class SumPanel(MapPanel):
         for k, cell in enumerate(self.cells[:n]):
             name = frame.kernel_channel_names[k]
             cell.name = f"kernel map {k + 1} (kernel {k + 1} of filter {f} on {name})"
-            cell.set_title(f"kernel {k + 1} on <b>{name}</b><br>→ kernel map {k + 1}")
+            cell.set_title(f"kernel {k + 1} on <b>{html.escape(name)}</b><br>→ kernel map {k + 1}")
         b = frame.bias_value
         _set_label(
             self.bias_label,
@@ -222,11 +224,11 @@ class SumPanel(MapPanel):
             self.pre.set_title(f"sum + bias<br>(pre-activation {f})")
         self.feature.name = f"feature map {f}"
         self.feature.set_title(f"<b>feature map {f}</b><br>of filter {f}")
-        notes = [frame.message] if frame.message else []
+        notes = [html.escape(frame.message)] if frame.message else []
         groups = frame.settings.groups
         if groups > 1:
             group = frame.selected // (frame.filters // groups)
-            names = ", ".join(frame.kernel_channel_names)
+            names = html.escape(", ".join(frame.kernel_channel_names))
             notes.append(
                 f"groups = {groups}: filter {f} reads only {names} (group {group + 1} of "
                 f"{groups});<br>kernel maps of the other channels are NOT summed into it"

@@ -27,6 +27,7 @@ from convviz.core.lessons import LESSONS, lesson_path
 from convviz.io.inputs import InputError
 from convviz.io.session import SUFFIX, load_session, save_session
 from convviz.qt.lesson_dock import LessonDock, LessonTextDialog
+from convviz.qt.plain_text import plain
 
 MAX_RECENT = 8
 AUTOSAVE_MS = 2000
@@ -184,7 +185,7 @@ class SessionManager(QtCore.QObject):
         answer = QtWidgets.QMessageBox.question(
             self.window,
             "Unsaved changes",
-            f"Save the changes to {self.display_name()} first?",
+            plain(f"Save the changes to {self.display_name()} first?"),
             buttons.Save | buttons.Discard | buttons.Cancel,
             buttons.Save,
         )
@@ -223,7 +224,7 @@ class SessionManager(QtCore.QObject):
         return dialog.text() if dialog.exec() == QtWidgets.QDialog.DialogCode.Accepted else None
 
     def warn(self, title: str, text: str) -> None:
-        QtWidgets.QMessageBox.warning(self.window, title, text)
+        QtWidgets.QMessageBox.warning(self.window, title, plain(text))
 
     # -- state ------------------------------------------------------------------------------
     @property
