@@ -29,9 +29,15 @@ def nice_ceil(value: float) -> float:
 
 
 def max_abs(a: np.ndarray) -> float:
+    """The largest finite magnitude in ``a`` (0 when there is none): values beyond
+    float32 (inf, NaN) are drawn in a colour of their own, not on the scale."""
     if a.size == 0:
         return 0.0
-    return float(max(abs(float(a.max())), abs(float(a.min()))))
+    largest = max(abs(float(a.max())), abs(float(a.min())))
+    if math.isfinite(largest):
+        return largest
+    finite = a[np.isfinite(a)]
+    return float(np.abs(finite).max()) if finite.size else 0.0
 
 
 class SymmetricLevels:

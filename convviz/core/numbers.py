@@ -148,8 +148,14 @@ def short_number(v) -> str:
         return "0"
     a = abs(v)
     if a >= 1e4 or a < 1e-3:
-        mantissa, exponent = f"{v:.0e}".split("e")
-        return f"{mantissa}e{int(exponent)}"  # 1e30 and 2e-5, not 1e+30 and 2e-05
+        for digits in (1, 0):  # 1.5e5 rather than 2e5, when it fits
+            mantissa, exponent = f"{v:.{digits}e}".split("e")
+            if "." in mantissa:
+                mantissa = mantissa.rstrip("0").rstrip(".")
+            text = f"{mantissa}e{int(exponent)}"  # 1e30 and 2e-5, not 1e+30 and 2e-05
+            if len(text.lstrip("-")) <= 5:
+                break
+        return text
     digits = 3 if a < 10 else 2 if a < 100 else 1 if a < 1000 else 0
     text = f"{v:.{digits}f}"
     if "." in text:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from convviz.core.numbers import MAX_MAGNITUDE
 from convviz.io._resample import row_blocks
 
 MAX_CHANNELS = 16
@@ -125,3 +126,15 @@ def check_finite(view: np.ndarray, label: str) -> None:
             f"{label}: {values} (NaN, infinity, or too large for float32); the first is "
             f"{value} at row {r}, column {col}, channel {ch}"
         )
+
+
+def check_weights(kernel: np.ndarray, bias: np.ndarray, label: str) -> None:
+    """Refuse kernel or bias values beyond ±1e6 (or NaN), the limit of a kernel cell."""
+    for name, a in (("kernel", kernel), ("bias", bias)):
+        bad = ~(np.abs(a) <= MAX_MAGNITUDE)
+        if bad.any():
+            index = tuple(int(i) for i in np.argwhere(bad)[0])
+            raise InputError(
+                f"{label}: the {name} holds {int(bad.sum())} value(s) beyond ±1e6, the limit "
+                f"of a kernel cell; the first is {float(a[index]):g} at index {index}"
+            )

@@ -28,7 +28,7 @@ import numpy as np
 
 from convviz import __version__
 from convviz.core.model import MAX_CHANNELS, Document, LayerSettings
-from convviz.io._checks import check_dtype, check_size
+from convviz.io._checks import check_dtype, check_size, check_weights
 from convviz.io._session_fields import (
     check_int,
     check_keys,
@@ -119,8 +119,9 @@ def save_session(
     Raises
     ------
     ValueError
-        When the state is inconsistent, its settings are outside what a session can
-        hold, or ``view`` is not JSON-serialisable; nothing is written.
+        When the state is inconsistent, its settings or weights (beyond ±1e6) are
+        outside what a session can hold, or ``view`` is not JSON-serialisable; nothing is
+        written.
     OSError
         When the file cannot be written; an existing file is then left unchanged.
     """
@@ -143,6 +144,7 @@ def save_session(
     }
     # Refuse now what load_session would refuse later.
     parse_settings(meta["settings"], path.name)
+    check_weights(doc.kernel, doc.bias, path.name)
     check_text(lesson, path.name, "lesson", _MAX_LESSON_CHARS, optional=True)
     try:
         text = json.dumps(meta, indent=1, ensure_ascii=False, allow_nan=False)
@@ -238,6 +240,7 @@ def _read(zf: zipfile.ZipFile, label: str) -> Session:
         if file not in infos:
             raise InputError(f"{label}: the {name} array ({file}) is missing from the archive")
         arrays[name] = _read_npy(zf, infos[file], shape, f"{label} ({name})")
+    check_weights(arrays["kernel"], arrays["bias"], label)
     state = dict(
         input=validate_input_array(arrays["input"], f"{label} (input)"),
         kernel=arrays["kernel"],

@@ -28,7 +28,7 @@ from convviz.core.levels import SymmetricLevels, input_levels, max_abs
 from convviz.core.model import LayerSettings
 from convviz.core.numbers import format_number
 from convviz.qt.figure_layout import PipelineLayout, pipeline_layout
-from convviz.qt.views import DIVERGING, tint_colormap
+from convviz.qt.views import DIVERGING, OVERFLOW, tint_colormap
 
 __all__ = [
     "MAX_PIXELS",
@@ -189,7 +189,8 @@ def pipeline_data(state: dict, filters: int | Sequence[int] | None = None) -> Pi
 
 
 def map_to_rgba(data: np.ndarray, levels, cmap: pg.ColorMap) -> np.ndarray:
-    """Colours of a (rows, cols) map: ``cmap`` at ``(v - lo) / (hi - lo)``, clipped to [0, 1].
+    """Colours of a (rows, cols) map: ``cmap`` at ``(v - lo) / (hi - lo)``, clipped to [0, 1];
+    values beyond float32 (inf, NaN) in the window's overflow colour.
 
     Returns
     -------
@@ -197,11 +198,16 @@ def map_to_rgba(data: np.ndarray, levels, cmap: pg.ColorMap) -> np.ndarray:
         uint8 ``(rows, cols, 4)``, C-contiguous.
     """
     lo, hi = levels
-    t = np.clip((np.asarray(data, dtype=np.float64) - lo) / (hi - lo), 0.0, 1.0)
+    values = np.asarray(data, dtype=np.float64)
+    finite = np.isfinite(values)
+    with np.errstate(invalid="ignore"):
+        t = np.clip(np.where(finite, values - lo, 0.0) / (hi - lo), 0.0, 1.0)
     rgba = np.asarray(cmap.map(t.ravel(), mode="byte"), dtype=np.uint8)
     if rgba.shape[1] == 3:
         rgba = np.concatenate([rgba, np.full((len(rgba), 1), 255, np.uint8)], axis=1)
-    return np.ascontiguousarray(rgba.reshape(t.shape + (4,)))
+    rgba = rgba.reshape(t.shape + (4,))
+    rgba[~finite] = (*OVERFLOW, 255)
+    return np.ascontiguousarray(rgba)
 
 
 def _qimage(rgba: np.ndarray) -> QImage:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+import numpy as np
 from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QFont, QFontMetricsF
 
@@ -152,6 +153,17 @@ def title_lines(data) -> tuple[str, str]:
         f" · showing {which} of {f}"
     )
     return "Conv2D(" + ", ".join(args) + ")" + "".join(" · " + e for e in extras), second
+
+
+def overflow_line(data) -> str | None:
+    """A line under the title when a map shown holds values beyond float32."""
+    maps = [m for r in data.rows for m in (r.kernel_maps, r.pre_activation, r.feature_map)]
+    if all(np.isfinite(m).all() for m in maps):
+        return None
+    return (
+        "Black pixels: values that exceed float32 (inf or NaN), beyond the colour scale; "
+        "use smaller kernel values or inputs"
+    )
 
 
 def _kernel_cell(data, fonts) -> tuple[float, bool]:
@@ -308,7 +320,16 @@ class _Builder:
                 Qt.AlignmentFlag.AlignLeft,
             )
         )
-        y = MARGIN + line["title"] + line["small"] + ROW_GAP / 2
+        y = MARGIN + line["title"] + line["small"]
+        note = overflow_line(self.data)
+        if note is not None:
+            width = self.text_width("small", [note]) + 4
+            left = Qt.AlignmentFlag.AlignLeft
+            lay.texts.append(
+                TextBox(QRectF(MARGIN, y, width, line["small"]), (note,), "small", left)
+            )
+            y += line["small"]
+        y += ROW_GAP / 2
         self.right = max(t.rect.right() for t in lay.texts)
         for i, row in enumerate(self.data.rows):
             y = self.place_row(y, i, row) + ROW_GAP

@@ -145,6 +145,10 @@ class AnimationBar(QtWidgets.QWidget):
             self.active.setChecked(True)
         self.slider.setValue(min(max(self.slider.value() + delta, 0), self.slider.maximum()))
 
+    def stop(self) -> None:
+        """Stop sliding: every output pixel is shown computed again."""
+        self.active.setChecked(False)
+
     def toggle(self) -> None:
         self.set_playing(not self.timer.isActive())
 

@@ -85,13 +85,13 @@ def overlay_of(cell) -> Overlay:
 def text_colours(values: np.ndarray, levels, cmap: pg.ColorMap | None) -> np.ndarray:
     """Black or white per value, whichever reads better on the colour it is drawn in."""
     lo, hi = levels
-    t = np.clip((values - lo) / ((hi - lo) or 1.0), 0, 1)
+    t = np.clip(np.nan_to_num((values - lo) / ((hi - lo) or 1.0), nan=0.5), 0, 1)
     if cmap is None:
         rgb = np.stack([t] * 3, axis=-1)
     else:
         rgb = np.asarray(cmap.map(t.ravel(), mode="float"))[:, :3].reshape(t.shape + (3,))
     luminance = rgb @ np.array([0.2126, 0.7152, 0.0722])
-    return luminance > 0.45
+    return (luminance > 0.45) & np.isfinite(values)  # inf and NaN are drawn black
 
 
 class Numbers(QtWidgets.QGraphicsItem):
@@ -108,15 +108,20 @@ class Numbers(QtWidgets.QGraphicsItem):
         self.offset = (0, 0)
         self.dark = None
         self.ghost = None
+        self.pending = None
         self.setZValue(10)
 
-    def set_values(self, values, levels, cmap, offset=(0, 0), ghost=None) -> None:
+    def set_values(self, values, levels, cmap, offset=(0, 0), ghost=None, pending=None) -> None:
+        """Write ``values`` on the pixels; none from row-major index ``pending`` on (not
+        computed yet in the sliding window)."""
         self.prepareGeometryChange()
         self.values = None if values is None else np.asarray(values, dtype=np.float64)
         self.offset = offset
         self.ghost = ghost
+        self.pending = pending
         if self.values is not None:
-            self.dark = text_colours(np.nan_to_num(self.values), levels, cmap)
+            with np.errstate(over="ignore", invalid="ignore"):
+                self.dark = text_colours(self.values, levels, cmap)
         self.update()
 
     def boundingRect(self) -> QtCore.QRectF:
@@ -139,8 +144,11 @@ class Numbers(QtWidgets.QGraphicsItem):
         metrics = QtGui.QFontMetricsF(font)
         oy, ox = self.offset
         h, w = self.values.shape
+        shown = h * w if self.pending is None else min(self.pending, h * w)
         for r in range(h):
             for c in range(w):
+                if r * w + c >= shown:
+                    return
                 text = short_number(self.values[r, c])
                 ghost = self.ghost is not None and self.ghost[r, c]
                 font.setItalic(bool(ghost))
@@ -248,4 +256,6 @@ def draw_numbers(window, frame, max_side) -> None:
 def _set_numbers(cell, values, offset=(0, 0), ghost=None) -> None:
     if values is None and getattr(cell, "_inspect_numbers", None) is None:
         return
-    numbers_of(cell).set_values(values, cell.levels, cell.colormap, offset, ghost)
+    numbers_of(cell).set_values(
+        values, cell.levels, cell.colormap, offset, ghost, cell.image.pending
+    )

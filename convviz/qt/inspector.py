@@ -15,7 +15,14 @@ import numpy as np
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from convviz.core.activations import activate
-from convviz.core.explain import layer_shapes, partial_maps, pixel_arithmetic_of, step_pixel
+from convviz.core.explain import (
+    filled_count,
+    layer_shapes,
+    partial_maps,
+    pixel_arithmetic_of,
+    step_pixel,
+)
+from convviz.core.overflow import overflow_note
 from convviz.qt import views
 from convviz.qt.inspect_code import WeightsExport
 from convviz.qt.inspect_docks import (
@@ -89,6 +96,7 @@ class Inspector(QtCore.QObject):
         self.anim = AnimationBar()
         self.anim.stepChanged.connect(lambda _s: self._show())
         self.anim_dock = self._dock("Sliding window", self.anim, area.BottomDockWidgetArea, "slide")
+        self.anim_dock.visibilityChanged.connect(self._on_anim_dock_shown)
         self.shapes_label = rich_label()
         self.shapes_dock = self._dock(
             "Shapes and parameters",
@@ -152,6 +160,12 @@ class Inspector(QtCore.QObject):
         view.addAction("Code for this layer…", self.show_code)
         w.help_menu.addAction("Code for this layer…", self.show_code)
 
+    def _on_anim_dock_shown(self, shown: bool) -> None:
+        # Closed (its ×, the View menu) while half-filled: show the full maps again. Not
+        # when only the window is minimised: the dock is then hidden but not closed.
+        if not shown and self.anim_dock.isHidden():
+            self.anim.stop()
+
     # -- frames ---------------------------------------------------------------------------
     def _on_frame(self, frame) -> None:
         self.source = frame
@@ -168,8 +182,9 @@ class Inspector(QtCore.QObject):
         self._show()
 
     def view_frame(self, frame):
-        """The frame with view options applied: muted kernels, the animation step."""
-        if frame.kernel_maps is None or (not self.muted and self.anim.step < 0):
+        """The frame with view options applied: muted kernels, the animation step; and a
+        note naming the maps whose values exceed float32."""
+        if frame.kernel_maps is None:
             return frame
         maps, pre, feature = frame.kernel_maps, frame.pre_activation, frame.feature_maps
         message, f = frame.message, frame.selected
@@ -183,6 +198,11 @@ class Inspector(QtCore.QObject):
             feature[..., f] = activate(frame.activation, pre[..., f])
             names = ", ".join(frame.kernel_channel_names[k] for k in muted)
             message = f"muted: {names} (treated as 0 in the sum shown; weights unchanged)"
+        note = overflow_note(maps, pre, feature, f, frame.activation)
+        if note is not None:
+            message = note if message is None else f"{message}\n{note}"
+        if not self.muted and self.anim.step < 0:
+            return frame if message == frame.message else replace(frame, message=message)
         step = self.anim.step
         if step >= 0:
             maps, pre, feature = (partial_maps(a, step) for a in (maps, pre, feature))
@@ -195,12 +215,13 @@ class Inspector(QtCore.QObject):
         if self.source is None:
             return
         shown = self.view_frame(self.source)
-        if shown is not self.source or not getattr(self, "_fresh", False):
+        if self.muted or self.anim.step >= 0 or not getattr(self, "_fresh", False):
             # Muting or the animation changed maps the controller did not: redraw them all.
             shown = replace(shown, weights_changed=True, changed_filters=None)
         self._fresh = False
         self.shown = shown
         self.window.show_frame(self.shown)
+        self._mark_pending()
         frame = self.shown
         step = self.anim.step
         if step >= 0 and frame.kernel_maps is not None:
@@ -290,7 +311,17 @@ class Inspector(QtCore.QObject):
         if self.source is not None:
             draw_receptive_field(self.window, self.source, self.arithmetic, self.cursor_width)
 
+    def _mark_pending(self) -> None:
+        """Mark the output pixels the sliding window has not computed yet."""
+        frame, step = self.shown, self.anim.step
+        count = None
+        if frame is not None and step >= 0 and frame.kernel_maps is not None:
+            count = filled_count(frame.output_shape[:2], step)
+        for cell in self.window.sum_panel.cells + self.window.filters_panel.cells:
+            cell.set_pending(count)
+
     def _redraw_over_maps(self) -> None:
+        self._mark_pending()
         self._draw_overlays()
         self._draw_numbers()
 

@@ -224,7 +224,7 @@ class SumPanel(MapPanel):
             self.pre.set_title(f"sum + bias<br>(pre-activation {f})")
         self.feature.name = f"feature map {f}"
         self.feature.set_title(f"<b>feature map {f}</b><br>of filter {f}")
-        notes = [html.escape(frame.message)] if frame.message else []
+        notes = [html.escape(frame.message).replace("\n", "<br>")] if frame.message else []
         groups = frame.settings.groups
         if groups > 1:
             group = frame.selected // (frame.filters // groups)

@@ -16,6 +16,7 @@ from PySide6 import QtCore, QtGui
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QGraphicsRectItem
 
 from convviz.core.incremental import box_union
+from convviz.core.numbers import short_number
 from convviz.qt.safe_paint import never_raises
 
 # Panel headings of the main window ("Input (H, W, C_in) = ...").
@@ -24,6 +25,12 @@ HEADER_STYLE = "font-size: 13pt; font-weight: 600; padding: 4px 2px;"
 DIVERGING = "CET-D1A"  # blue - white - red, zero is white
 _current_diverging = DIVERGING
 _CMAPS: dict[str, pg.ColorMap] = {}
+
+# Pixels that cannot be coloured on a scale: values beyond float32 (inf, NaN), drawn
+# black, which no diverging map reaches; and, in the sliding window, pixels not computed
+# yet, a neutral grey that is no value's colour either.
+OVERFLOW = (0, 0, 0)
+PENDING = (150, 150, 150)
 
 TINTS = {
     "R": (255, 60, 60),
@@ -136,16 +143,39 @@ def argb_table(lut: np.ndarray) -> np.ndarray:
     return (0xFF000000 | lut[:, 0] << 16 | lut[:, 1] << 8 | lut[:, 2]).astype(np.uint32)
 
 
+def _argb(rgb) -> np.uint32:
+    return np.uint32(0xFF000000 | rgb[0] << 16 | rgb[1] << 8 | rgb[2])
+
+
+def mark_special(pixels, image, pending=None, origin=(0, 0), stride=1, width=None) -> None:
+    """Paint over ``pixels`` (0xAARRGGBB, one per pixel of ``image``) the pixels that no
+    colour scale shows: `OVERFLOW` where ``image`` holds inf or NaN and `PENDING` from
+    row-major index ``pending`` on. ``image`` is every ``stride``-th pixel of a map
+    ``width`` pixels wide from ``origin`` (row, col) on."""
+    bad = ~np.isfinite(image)
+    if pending is not None:
+        rows = origin[0] + np.arange(image.shape[0]) * stride
+        cols = origin[1] + np.arange(image.shape[1]) * stride
+        waiting = rows[:, None] * (width or image.shape[1]) + cols[None, :] >= pending
+        pixels[waiting] = _argb(PENDING)
+        bad &= ~waiting
+    if bad.any():
+        pixels[bad] = _argb(OVERFLOW)
+
+
 def colour_indices(data: np.ndarray, levels, n: int, top: float | None = None) -> np.ndarray:
     """Indices into an `n`-colour table, as pyqtgraph computes them for a float image:
     ``trunc(clip((data - lo) * top / (hi - lo), 0, n - 1))``, where `top` is `n` for a
-    lookup table and 255 for the channels of an RGB image. NaN maps to 0."""
+    lookup table and 255 for the channels of an RGB image. Pixels that are inf or NaN get
+    some index: `mark_special` paints over them."""
     lo, hi = (float(v) for v in levels)
     scale = (n if top is None else top) / ((hi - lo) or 1.0)
-    scaled = np.subtract(data, lo, dtype=np.float32)
-    np.multiply(scaled, np.float32(scale), out=scaled)
-    np.clip(scaled, 0, n - 1, out=scaled)
-    with np.errstate(invalid="ignore"):
+    # Levels beyond float32 (maps near its limit) are subtracted in float64, not as inf.
+    wide = max(abs(lo), abs(hi)) > 1e38
+    with np.errstate(over="ignore", invalid="ignore"):  # inf and NaN: see mark_special
+        scaled = np.subtract(data, lo, dtype=np.float64 if wide else np.float32)
+        np.multiply(scaled, np.float32(scale), out=scaled)
+        np.clip(scaled, 0, n - 1, out=scaled)
         return scaled.astype(np.uint8 if n <= 256 else np.uint16)
 
 
@@ -172,6 +202,7 @@ class MapImageItem(pg.ImageItem):
         self._stride = 1
         self._shown = None  # (pixels, what they were made from) of the last render
         self._box: tuple[slice, slice] | None = None  # changed since then; None: all
+        self.pending: int | None = None  # row-major index of the first pixel not computed
 
     @property
     def cell(self) -> MapCell | None:
@@ -215,7 +246,7 @@ class MapImageItem(pg.ImageItem):
     def _source_key(self, stride: int) -> tuple:
         image = self.image
         memory = (image.__array_interface__["data"][0], image.strides, image.shape)
-        return (memory, tuple(np.ravel(self.levels)), id(self.lut), stride)
+        return (memory, tuple(np.ravel(self.levels)), id(self.lut), stride, self.pending)
 
     def _repaint_box(self, stride: int) -> np.ndarray | None:
         """The last render's pixels with only the changed box recoloured, when valid."""
@@ -226,15 +257,15 @@ class MapImageItem(pg.ImageItem):
         pixels = shown[0]
         if r1 > r0 and c1 > c0:
             window = (slice(r0 * stride, r1 * stride), slice(c0 * stride, c1 * stride))
-            part = self._pixels(stride, self.image[window])
+            part = self._pixels(stride, self.image[window], (r0 * stride, c0 * stride))
             if part is None:
                 return None
             pixels[r0:r1, c0:c1] = part
         return pixels
 
-    def _pixels(self, stride: int, image=None) -> np.ndarray | None:
-        """Every `stride`-th pixel of the image as 0xAARRGGBB words, or None for
-        pyqtgraph to render."""
+    def _pixels(self, stride: int, image=None, origin=(0, 0)) -> np.ndarray | None:
+        """Every `stride`-th pixel of the image (or of its part ``image`` from ``origin``)
+        as 0xAARRGGBB words, or None for pyqtgraph to render."""
         image = self.image if image is None else image
         levels = self.levels
         if image.dtype.kind != "f" or levels is None or np.ndim(levels) != 1:
@@ -242,7 +273,10 @@ class MapImageItem(pg.ImageItem):
         image = image[::stride, ::stride]
         if image.ndim == 2 and isinstance(self.lut, np.ndarray) and self.lut.ndim == 2:
             table = self._colour_table()
-            return np.take(table, colour_indices(image, levels, len(table)))
+            pixels = np.take(table, colour_indices(image, levels, len(table)))
+            width = self.image.shape[1]
+            mark_special(pixels, image, self.pending, origin, stride, width)
+            return pixels
         if image.ndim == 3 and image.shape[2] == 3 and self.lut is None:
             rgb = colour_indices(image, levels, 256, 255.0).astype(np.uint32)
             return 0xFF000000 | rgb[..., 0] << 16 | rgb[..., 1] << 8 | rgb[..., 2]
@@ -324,6 +358,10 @@ class MapCell(QtCore.QObject):
             self.bar = pg.ColorBarItem(
                 values=(-1, 1), colorMap=diverging_colormap(), interactive=False, width=10
             )
+            # Short labels ("-4e38", "2.5e5"): pyqtgraph hides those wider than the bar.
+            self.bar.axis.tickStrings = lambda values, scale, spacing: [
+                short_number(v * scale) for v in values
+            ]
             layout.addItem(self.bar, row=row + 1, col=col + 1)
         self._shape = None
         self._cmap = None
@@ -356,13 +394,37 @@ class MapCell(QtCore.QObject):
             self._cmap = cmap
         if self.bar is not None and tuple(levels) != getattr(self, "_bar_levels", None):
             self._bar_levels = tuple(levels)  # a colour bar repaints its whole axis
-            self.bar.setLevels(levels)
+            self._show_bar_levels(*levels)
         if data.shape[:2] != self._shape:
             self._shape = data.shape[:2]
             self.frame.setRect(QtCore.QRectF(0, 0, data.shape[1], data.shape[0]))
             self.view.setRange(
                 xRange=(0, max(data.shape[1], 1)), yRange=(0, max(data.shape[0], 1)), padding=0.02
             )
+
+    def _show_bar_levels(self, lo: float, hi: float) -> None:
+        # pyqtgraph maps axis positions through float32: beyond ~1e30 the ticks vanish.
+        # The bar then spans lo/unit..hi/unit and its axis labels multiply by unit.
+        largest = max(abs(lo), abs(hi))
+        unit = 10.0 ** math.floor(math.log10(largest)) if largest > 1e30 else 1.0
+        self.bar.axis.setScale(unit)
+        self.bar.setLevels((lo / unit, hi / unit))
+
+    @property
+    def bar_levels(self) -> tuple[float, float] | None:
+        """The values at the ends of the colour bar, as its labels read."""
+        if self.bar is None:
+            return None
+        unit = self.bar.axis.scale
+        return tuple(v * unit for v in self.bar.levels())
+
+    def set_pending(self, count: int | None) -> None:
+        """Pixels from row-major index ``count`` on are not computed yet (sliding window);
+        None: every pixel is."""
+        if count != self.image.pending:
+            self.image.pending = count
+            self.image._renderRequired = True
+            self.image.update()
 
     def set_highlight(self, on: bool, color="#ffd400") -> None:
         if getattr(self, "_highlight", None) == (on, color):

@@ -90,3 +90,10 @@ def drag(view, points):
         send(QtCore.QEvent.Type.MouseMove, pt, none, left)
     send(QtCore.QEvent.Type.MouseButtonRelease, points[-1], left, none)
     QtWidgets.QApplication.processEvents()
+
+
+def drawn_colour(cell, row, col):
+    """The colour the view draws for image pixel (row, col) of a map cell, read near the
+    pixel's top-left corner, clear of the number written in its middle."""
+    view, pt = image_to_viewport(cell, row + 0.2, col + 0.2)
+    return view.viewport().grab().toImage().pixelColor(pt)

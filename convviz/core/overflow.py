@@ -1,0 +1,75 @@
+"""Maps whose values exceed float32, named in words a teacher can act on.
+
+float32 holds magnitudes up to about 3.4e38; beyond, a product or sum becomes ``inf``,
+and ``inf - inf`` or ``0 * inf`` becomes NaN. Such values cannot be coloured on any scale:
+the views draw them in their own colour, leave them out of the colour scale, and show
+the sentence :func:`overflow_note` writes.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["FLOAT32_MAX", "overflow_note"]
+
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
+def _numbers(word: str, numbers: list[int], total: int) -> str:
+    if len(numbers) == 1:
+        return f"{word} {numbers[0]}"
+    if len(numbers) == total and total > 2:
+        return f"every {word} (1–{total})"
+    return f"{word}s " + ", ".join(map(str, numbers))
+
+
+def _bad(maps: np.ndarray) -> list[int]:
+    """1-based indices along the last axis of the maps holding inf or NaN."""
+    return [int(i) + 1 for i in np.flatnonzero(~np.isfinite(maps).all(axis=(0, 1)))]
+
+
+def overflow_note(
+    kernel_maps: np.ndarray,
+    pre_activation: np.ndarray,
+    feature_maps: np.ndarray,
+    selected: int,
+    activation: str = "linear",
+) -> str | None:
+    """Which maps hold inf or NaN and why, or None when every value is finite.
+
+    Parameters
+    ----------
+    kernel_maps : numpy.ndarray
+        ``(H', W', Cg)``: the selected filter's kernel maps.
+    pre_activation, feature_maps : numpy.ndarray
+        ``(H', W', filters)``.
+    selected : int
+        The selected filter (0-based): its pre-activation is the one shown.
+    activation : str
+        The layer's activation, named when it alone overflowed.
+
+    Returns
+    -------
+    str or None
+    """
+    kernels = _bad(kernel_maps)
+    pre = not np.isfinite(pre_activation[..., selected]).all()
+    features = _bad(feature_maps)
+    if not (kernels or pre or features):
+        return None
+    where = []
+    if kernels:
+        where.append(_numbers("kernel map", kernels, kernel_maps.shape[2]))
+    if pre:
+        where.append(f"pre-activation {selected + 1}")
+    if features:
+        where.append(_numbers("feature map", features, feature_maps.shape[2]))
+    listed = where[0] if len(where) == 1 else ", ".join(where[:-1]) + " and " + where[-1]
+    if kernels or not np.isfinite(pre_activation).all():
+        why, fix = "kernel values × inputs", "kernel values or inputs"
+    else:
+        why, fix = f"the {activation} activation", "kernel values or inputs, or another activation"
+    return (
+        f"Values exceed float32 in {listed} (drawn black, not on the colour scale): {why} "
+        f"pass its largest number, 3.4e38. Use smaller {fix}."
+    )
