@@ -57,6 +57,7 @@ from convviz.io._checks import (
 )
 from convviz.io._resample import area_downscale, fit_within
 from convviz.io.atomic import save_npy_atomic
+from convviz.io.file_names import display_name
 
 __all__ = [
     "ARRAY_SUFFIXES",
@@ -138,7 +139,10 @@ def load_input(
     Raises
     ------
     InputError
-        For anything that is not a usable input, with a message naming the file.
+        For anything that is not a usable input, with a message naming the file; also
+        when ``path`` is not a path at all (bytes, None, ...).
+    ValueError
+        When ``max_side`` is not a whole number of at least 1.
     """
     return read_input(path, max_side=max_side, keep_alpha=keep_alpha).array
 
@@ -155,10 +159,12 @@ def read_input(
     -------
     LoadedInput
     """
-    path = Path(path)
-    if max_side is not None and max_side < 1:
-        raise ValueError(f"max_side must be at least 1, not {max_side}")
-    label = path.name or str(path)
+    path = as_path(path)
+    if max_side is not None and (
+        not isinstance(max_side, int | np.integer) or isinstance(max_side, bool) or max_side < 1
+    ):
+        raise ValueError(f"max_side must be a whole number of at least 1, not {max_side!r}")
+    label = display_name(path)
     check_file(path, label)
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
@@ -271,12 +277,29 @@ def _as_input_error(label: str) -> Iterator[None]:
         raise InputError(f"{label}: the file is truncated or corrupt ({detail})") from exc
 
 
+def as_path(path) -> Path:
+    """``path`` as a Path, or an InputError saying what a path is."""
+    if isinstance(path, str | os.PathLike) and not isinstance(path, bytes):
+        try:
+            return Path(path)
+        except TypeError:  # a PathLike whose __fspath__ gives bytes
+            pass
+    what = type(path).__name__
+    hint = (
+        "; to load data held in memory, save it to a file first"
+        if what in ("bytes", "bytearray", "memoryview", "ndarray")
+        else ""
+    )
+    raise InputError(f"expected the path of a file (a str or os.PathLike), not {what}{hint}")
+
+
 def check_file(path: Path, label: str) -> None:
     """Raise InputError unless ``path`` is an existing, non-empty regular file."""
     try:
         st = path.stat()
     except FileNotFoundError:
-        raise InputError(f"{label}: there is no such file (looked for {path.absolute()})") from None
+        where = display_name(path.absolute(), full=True)
+        raise InputError(f"{label}: there is no such file (looked for {where})") from None
     except OSError as exc:
         raise InputError(f"{label}: the file cannot be read ({exc.strerror or exc})") from None
     if stat.S_ISDIR(st.st_mode):

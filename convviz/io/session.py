@@ -36,7 +36,8 @@ from convviz.io._session_fields import (
     parse_settings,
 )
 from convviz.io.atomic import atomic_writer
-from convviz.io.inputs import InputError, check_file, validate_input_array
+from convviz.io.file_names import display_name
+from convviz.io.inputs import InputError, as_path, check_file, validate_input_array
 
 __all__ = ["FORMAT", "SUFFIX", "VERSION", "Session", "load_session", "save_session"]
 
@@ -143,9 +144,9 @@ def save_session(
         },
     }
     # Refuse now what load_session would refuse later.
-    parse_settings(meta["settings"], path.name)
-    check_weights(doc.kernel, doc.bias, path.name)
-    check_text(lesson, path.name, "lesson", _MAX_LESSON_CHARS, optional=True)
+    parse_settings(meta["settings"], display_name(path))
+    check_weights(doc.kernel, doc.bias, display_name(path))
+    check_text(lesson, display_name(path), "lesson", _MAX_LESSON_CHARS, optional=True)
     try:
         text = json.dumps(meta, indent=1, ensure_ascii=False, allow_nan=False)
     except (TypeError, ValueError) as exc:
@@ -176,8 +177,8 @@ def load_session(path: str | os.PathLike[str]) -> Session:
         For anything that is not a valid, consistent session this version can read;
         the message names the file and the problem.
     """
-    path = Path(path)
-    label = path.name or str(path)
+    path = as_path(path)
+    label = display_name(path)
     check_file(path, label)
     try:
         with zipfile.ZipFile(path) as zf:

@@ -12,6 +12,7 @@ from pathlib import Path
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from convviz.io.export import with_suffix
+from convviz.io.file_names import display_name
 from convviz.qt.animation_export import (
     AnimationCancelled,
     default_every,
@@ -122,7 +123,10 @@ class AnimationExport(QtCore.QObject):
             answer = QtWidgets.QMessageBox.question(
                 self.window,
                 "Replace frames?",
-                plain(f"{path} already holds {len(old)} frame_NNNN.png files. Replace them?"),
+                plain(
+                    f"{display_name(path, full=True)} already holds {len(old)} "
+                    "frame_NNNN.png files. Replace them?"
+                ),
             )
             if answer != QtWidgets.QMessageBox.StandardButton.Yes:
                 return None
@@ -169,12 +173,14 @@ class AnimationExport(QtCore.QObject):
             self.window.show_message("Animation export cancelled: nothing was written")
             return None
         except (OSError, ValueError) as exc:
-            self._failed(target.name, exc)
+            self._failed(display_name(target), exc)
             return None
         finally:
             progress.close()
             progress.deleteLater()
-        self.window.show_message(f"Saved {len(plan.steps)} frames to {target}")
+        self.window.show_message(
+            f"Saved {len(plan.steps)} frames to {display_name(target, full=True)}"
+        )
         return target
 
     def _failed(self, name: str, exc: Exception) -> None:

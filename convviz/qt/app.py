@@ -84,15 +84,20 @@ def parse_args(argv):
     return args
 
 
-def make_excepthook(window_getter):
+def make_excepthook(window_getter, errors: list | None = None):
     """A ``sys.excepthook`` that logs an exception escaping a slot and shows it.
 
-    Qt keeps running after the hook returns, so the lesson on screen is not lost.
+    Qt keeps running after the hook returns, so the lesson on screen is not lost. With
+    ``errors`` (a scripted run, such as ``--screenshot``) the exception is appended to
+    it instead of shown: no dialog waits for a click, and the exit status tells.
     """
 
     def hook(exc_type, exc, tb):
         text = "".join(traceback.format_exception(exc_type, exc, tb))
         log.error("unexpected error:\n%s", text)
+        if errors is not None:
+            errors.append(text)
+            return
         window = window_getter()
         if window is not None:
             QtWidgets.QMessageBox.critical(
@@ -170,7 +175,8 @@ def main(argv=None) -> int:
     app.setApplicationName("convviz")
     app.setOrganizationName("convviz")
     holder = {}
-    sys.excepthook = make_excepthook(lambda: holder.get("window"))
+    errors = [] if args.screenshot else None
+    sys.excepthook = make_excepthook(lambda: holder.get("window"), errors)
     try:
         window = build_window(args)
     except InputError as exc:  # a bad PATH on the command line: say so, open nothing
@@ -184,7 +190,11 @@ def main(argv=None) -> int:
             app.processEvents()
             ok = window.grab().save(args.screenshot)
             print(f"saved {args.screenshot}" if ok else f"could not write {args.screenshot}")
-            app.exit(0 if ok else 1)
+            if errors:
+                print(
+                    f"convviz: {len(errors)} error(s) while running, logged above", file=sys.stderr
+                )
+            app.exit(0 if ok and not errors else 1)
 
         QtCore.QTimer.singleShot(300, shoot)
     return app.exec()

@@ -22,6 +22,7 @@ from convviz.io.export import (
     with_suffix,
     write_bytes,
 )
+from convviz.io.file_names import display_name
 from convviz.qt.figure import pipeline_data, pipeline_layout, png_bytes, render_pipeline
 from convviz.qt.plain_text import plain
 from convviz.qt.views import ok_cancel
@@ -125,11 +126,13 @@ class Exports(QtCore.QObject):
     def _failed(self, what: str, path: Path, exc: Exception) -> None:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         QtWidgets.QMessageBox.warning(
-            self.window, "Export failed", plain(f"Could not save {what} as {path.name}:\n{reason}")
+            self.window,
+            "Export failed",
+            plain(f"Could not save {what} as {display_name(path)}:\n{reason}"),
         )
 
     def _done(self, path: Path) -> None:
-        self.window.show_message(f"Saved {path}")
+        self.window.show_message(f"Saved {display_name(path, full=True)}")
 
     # -- the exports ------------------------------------------------------------------------
     def save_panel(self, panel: QtWidgets.QWidget, name: str) -> Path | None:

@@ -7,11 +7,11 @@ intents to the controller and pushes each computed frame to every panel.
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from convviz.core.model import MAX_CHANNELS
+from convviz.io.file_names import display_name
 from convviz.io.inputs import SUPPORTED_SUFFIXES, InputError, read_input
 from convviz.io.samples import SAMPLES, load_sample
 from convviz.qt.animation_menu import install_animation_export
@@ -397,7 +397,7 @@ class MainWindow(QtWidgets.QMainWindow):
         except InputError as exc:
             QtWidgets.QMessageBox.warning(self, "Cannot open this file", plain(exc))
             return False
-        self._set_loaded(loaded, f"Open {Path(path).name}")
+        self._set_loaded(loaded, f"Open {display_name(path)}")
         return True
 
     def load_sample(self, name: str) -> bool:

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from convviz.core.model import MAX_FILTERS, Document, default_document
 from convviz.core.presets import KERNEL_PRESETS
+from convviz.io.file_names import display_name
 from convviz.io.inputs import InputError, read_input
 from convviz.qt.app import check_layer_options
 
@@ -74,7 +75,8 @@ def _session_state(path: Path) -> dict:
         from convviz.io.session import load_session
     except ImportError:
         raise InputError(
-            f"{path.name}: this version of convviz cannot open {SESSION_SUFFIX} sessions yet"
+            f"{display_name(path)}: this version of convviz cannot open {SESSION_SUFFIX} "
+            "sessions yet"
         ) from None
     return load_session(path).state
 
@@ -96,7 +98,8 @@ def load_state(path, *, filters: int | None, preset: str | None, max_side: int) 
         state = _session_state(path)
         if filters is not None and filters > state["settings"].filters:
             raise ValueError(
-                f"{path.name} has {state['settings'].filters} filters: cannot show {filters}"
+                f"{display_name(path)} has {state['settings'].filters} filters: "
+                f"cannot show {filters}"
             )
         doc = Document(**state)
     else:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import urllib.parse
 import uuid
 from pathlib import Path
 from time import monotonic
@@ -24,6 +25,7 @@ from time import monotonic
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from convviz.core.lessons import LESSONS, lesson_path
+from convviz.io.file_names import display_name
 from convviz.io.inputs import InputError
 from convviz.io.session import SUFFIX, load_session, save_session
 from convviz.qt.lesson_dock import LessonDock, LessonTextDialog
@@ -153,28 +155,31 @@ class SessionManager(QtCore.QObject):
         value = self.settings.value("recent", [])
         if isinstance(value, str):  # QSettings returns a lone entry as a string
             value = [value]
-        return [str(v) for v in (value or [])][:MAX_RECENT]
+        return [_from_setting(str(v)) for v in (value or [])][:MAX_RECENT]
 
     def _remember(self, path: Path) -> None:
         entry = str(Path(path).absolute())
         recent = [entry] + [r for r in self.recent_files() if r != entry]
-        self.settings.setValue("recent", recent[:MAX_RECENT])
+        self.settings.setValue("recent", [_to_setting(r) for r in recent[:MAX_RECENT]])
         self._rebuild_recent()
 
     def _rebuild_recent(self) -> None:
         self.recent_menu.clear()
         recent = self.recent_files()
         for entry in recent:
-            self.recent_menu.addAction(Path(entry).name, lambda e=entry: self.open_recent(e))
-            self.recent_menu.actions()[-1].setToolTip(entry)
+            self.recent_menu.addAction(display_name(entry), lambda e=entry: self.open_recent(e))
+            self.recent_menu.actions()[-1].setToolTip(plain(display_name(entry, full=True)))
         self.recent_menu.setEnabled(bool(recent))
 
     def open_recent(self, entry: str) -> bool:
         """Open a recent session; one that no longer exists leaves the list, with a message."""
         if not Path(entry).is_file():
-            self.settings.setValue("recent", [r for r in self.recent_files() if r != entry])
+            kept = [_to_setting(r) for r in self.recent_files() if r != entry]
+            self.settings.setValue("recent", kept)
             self._rebuild_recent()
-            self.window.show_message(f"{Path(entry).name} no longer exists; removed from the list")
+            self.window.show_message(
+                f"{display_name(entry)} no longer exists; removed from the list"
+            )
             return False
         return self.open_session(entry)
 
@@ -234,7 +239,7 @@ class SessionManager(QtCore.QObject):
     def display_name(self) -> str:
         """The file's name; for a built-in lesson not saved yet, the lesson's title."""
         if self.path:
-            return self.path.name
+            return display_name(self.path)
         if self.dock.index >= 0:
             return f"lesson {self.dock.index + 1}: {LESSONS[self.dock.index].title}"
         return "untitled" + SUFFIX
@@ -321,7 +326,7 @@ class SessionManager(QtCore.QObject):
         if remember:
             self._remember(path)
         self._update_title()
-        self.window.show_message(f"Opened {path.name}")
+        self.window.show_message(f"Opened {display_name(path)}")
         return True
 
     # -- save -----------------------------------------------------------------------------
@@ -355,14 +360,14 @@ class SessionManager(QtCore.QObject):
         try:
             save_session(path, self.controller.state(), view=self._view(), lesson=lesson)
         except (OSError, ValueError) as exc:
-            self.warn("Cannot save the session", f"{path.name}: {exc}")
+            self.warn("Cannot save the session", f"{display_name(path)}: {exc}")
             return False
         self.path = path
         self.restored = False
         self.controller.history.set_clean()
         self._remember(path)
         self._update_title()
-        self.window.show_message(f"Saved {path.name}")
+        self.window.show_message(f"Saved {display_name(path)}")
         return True
 
     # -- recovery ---------------------------------------------------------------------------
@@ -532,3 +537,19 @@ def _is_orphaned(path: Path) -> bool:
 def _with_suffix(path) -> Path:
     path = Path(path)
     return path if path.suffix.lower() == SUFFIX else path.with_name(path.name + SUFFIX)
+
+
+def _to_setting(path: str) -> str:
+    """A path as settings can hold it: a file name that is not UTF-8 as a file URL
+    (settings text cannot hold its bytes; they would be lost and the entry broken)."""
+    try:
+        path.encode("utf-8")
+        return path
+    except UnicodeError:
+        return "file://" + urllib.parse.quote(os.fsencode(path))
+
+
+def _from_setting(entry: str) -> str:
+    if entry.startswith("file://"):
+        return os.fsdecode(urllib.parse.unquote_to_bytes(entry[len("file://") :]))
+    return entry
