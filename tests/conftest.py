@@ -1,7 +1,7 @@
 import os
 import tempfile
 
-from hypothesis import settings
+from hypothesis import HealthCheck, settings
 
 # Tests never need a display.
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -11,11 +11,15 @@ _private = tempfile.mkdtemp(prefix="convviz-tests-")
 os.environ.setdefault("CONVVIZ_RECOVERY_DIR", os.path.join(_private, "recovery"))
 os.environ.setdefault("CONVVIZ_SETTINGS_FILE", os.path.join(_private, "settings.ini"))
 
+# A busy machine runs an example many times slower than an idle one: no deadline and no
+# "too slow" health check, so whether a property test passes depends on the data only.
+settings.register_profile("patient", deadline=None, suppress_health_check=[HealthCheck.too_slow])
 # CI explores the same examples on every run, so a result there is reproducible; a
 # developer's run keeps exploring new ones.
-settings.register_profile("ci", derandomize=True, database=None)
-if os.environ.get("CI"):
-    settings.load_profile("ci")
+settings.register_profile(
+    "ci", parent=settings.get_profile("patient"), derandomize=True, database=None
+)
+settings.load_profile("ci" if os.environ.get("CI") else "patient")
 
 
 def pytest_sessionfinish(session, exitstatus):

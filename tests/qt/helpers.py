@@ -6,6 +6,11 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from convviz import conv2d
 from convviz.core.numbers import format_number
 
+# How long a test waits for something that must happen (a worker's result, a timer, a
+# training step). A busy machine can take many times longer than an idle one; a wait that
+# succeeds returns at once, so only a real failure costs this long.
+PATIENCE_MS = 120_000
+
 
 def scene_image(h=12, w=14, c=3, seed=0):
     rng = np.random.default_rng(seed)

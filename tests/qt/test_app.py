@@ -17,7 +17,7 @@ from convviz.qt.app import build_window, configure_pyqtgraph, parse_args
 def run(args, **kw):
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
     return subprocess.run(
-        [sys.executable, *args], capture_output=True, text=True, env=env, timeout=60, **kw
+        [sys.executable, *args], capture_output=True, text=True, env=env, timeout=300, **kw
     )
 
 

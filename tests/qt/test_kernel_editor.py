@@ -5,6 +5,7 @@ from PySide6.QtGui import QMouseEvent, QWheelEvent
 from PySide6.QtWidgets import QApplication
 
 from convviz.qt.kernel_editor import KernelEditor
+from tests.qt.helpers import PATIENCE_MS
 
 SOBEL = np.array([[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]], np.float32)
 RGB = ("R", "G", "B")
@@ -122,7 +123,7 @@ def test_wheel_nudges_and_accumulates(qtbot, editor):
     cell = editor.cell(0, 2, 0)  # 1
     values = []
     editor.valueNudged.connect(lambda *args: values.append(args))
-    with qtbot.waitSignal(editor.nudgeFinished, timeout=2000):
+    with qtbot.waitSignal(editor.nudgeFinished, timeout=PATIENCE_MS):
         wheel(cell)
         wheel(cell)  # no echo from a controller here: the burst still adds up
         wheel(cell, modifiers=Qt.KeyboardModifier.ShiftModifier)

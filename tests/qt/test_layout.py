@@ -22,10 +22,15 @@ def _menu_action(menu, text):
 
 
 def _settle_layout(window, qtbot):
-    """Let the recompute, the deferred fits and the layouts they trigger all run."""
-    for _ in range(3):
+    """Let the recompute, the deferred fits and the layouts they trigger all run.
+
+    Each is a posted event or a zero-delay timer, so a few passes of the event loop run
+    them all, however busy the machine: no wall-clock wait decides when to stop.
+    """
+    for _ in range(6):
         settle(window)
-        qtbot.wait(30)
+        QtWidgets.QApplication.sendPostedEvents()
+        QtWidgets.QApplication.processEvents()
 
 
 def _inside(rect, outer, slack=1.0):
@@ -39,8 +44,7 @@ def test_presentation_scale_enlarges_the_kernel_numbers_and_keeps_the_maps(windo
     before = (cell.font().pointSizeF(), cell.height())
     _menu_action(window.view_menu, "200%").trigger()
     _settle_layout(window, qtbot)
-    qtbot.wait(50)  # the editor is refitted after the layouts settled
-    _settle_layout(window, qtbot)
+    _settle_layout(window, qtbot)  # the editor is refitted after the layouts settled
     cell = window.editor.cell(0, 0, 0)
     assert cell.font().pointSizeF() == pytest.approx(2 * before[0], rel=0.02)
     assert cell.height() >= 1.4 * before[1]
@@ -141,7 +145,9 @@ def test_numbers_on_the_filter_maps_survive_a_resize_that_relays_them_out(window
     window.controller.frameReady.connect(pushes.append)
     for size in ((1900, 1000), (1000, 700), (1400, 850)):
         window.resize(*size)
-        qtbot.wait(100)  # resizing pushes no frame: only the panel itself reacts
+        for _ in range(6):  # resizing pushes no frame: only the panel itself reacts
+            QtWidgets.QApplication.sendPostedEvents()
+            QtWidgets.QApplication.processEvents()
         if panel._key != key:
             break
     assert panel._key != key, "no size changed the strip's layout"

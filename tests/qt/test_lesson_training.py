@@ -8,7 +8,7 @@ from PySide6 import QtCore
 from convviz.core.lessons import LESSONS, lesson_path
 from convviz.io.session import load_session
 from convviz.qt.training import install_training
-from tests.qt.helpers import assert_views_match_model, settle
+from tests.qt.helpers import PATIENCE_MS, assert_views_match_model, settle
 
 LEFT = QtCore.Qt.MouseButton.LeftButton
 LESSON = next(lesson for lesson in LESSONS if lesson.key == "07-learn-a-kernel")
@@ -36,7 +36,7 @@ def test_training_the_lesson_learns_sobel_x_and_undo_brings_the_random_kernel_ba
     panel.show()
     panel.steps_per_frame.setValue(60)  # the class waits ~1.5 s at 10; the test need not
     qtbot.mouseClick(panel.train_button, LEFT)
-    qtbot.waitUntil(lambda: panel.trainer.steps >= 600, timeout=10_000)
+    qtbot.waitUntil(lambda: panel.trainer.steps >= 600, timeout=PATIENCE_MS)
     qtbot.mouseClick(panel.train_button, LEFT)
     assert panel.trainer.losses[-1] < 1e-4 * panel.trainer.losses[0]
     np.testing.assert_allclose(c.doc.kernel[:, :, 0, 0], SOBEL_X, atol=0.01)

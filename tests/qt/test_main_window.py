@@ -1,10 +1,18 @@
+import itertools
+
 import numpy as np
 from PIL import Image
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from convviz.core.presets import make_kernel
 from convviz.qt.views import MIN_TITLE_SCALE
-from tests.qt.helpers import assert_views_match_model, drag, image_to_viewport, settle
+from tests.qt.helpers import (
+    PATIENCE_MS,
+    assert_views_match_model,
+    drag,
+    image_to_viewport,
+    settle,
+)
 
 
 def test_first_screen_shows_three_kernels_three_maps_two_feature_maps(window):
@@ -215,8 +223,15 @@ def test_hovering_a_map_pixel_shows_its_value(window, qtbot):
     res = assert_views_match_model(window)
     cell = window.sum_panel.feature
     view, pt = image_to_viewport(cell, 3.5, 5.5)
-    qtbot.mouseMove(view.viewport(), pt)
-    qtbot.waitUntil(lambda: "feature map 1" in window.hover_label.text(), timeout=2000)
+    # pyqtgraph drops a move that comes within 1/60 s of the one before: move again (by a
+    # pixel, inside the same map pixel) until the hover is seen, however slow the machine.
+    moves = itertools.cycle((pt, pt + QtCore.QPoint(1, 0)))
+
+    def hovered():
+        qtbot.mouseMove(view.viewport(), next(moves))
+        return "feature map 1" in window.hover_label.text()
+
+    qtbot.waitUntil(hovered, timeout=PATIENCE_MS)
     value = float(window.hover_label.text().rsplit(":", 1)[1])
     assert "(row 3, col 5)" in window.hover_label.text()
     assert np.isclose(value, res.feature_maps[3, 5, 0], rtol=1e-3, atol=1e-4)

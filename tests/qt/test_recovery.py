@@ -17,7 +17,7 @@ from PySide6 import QtCore
 from convviz.io.session import STATE_KEYS, load_session, save_session
 from convviz.qt import sessions
 from convviz.qt.sessions import install_sessions
-from tests.qt.helpers import settle
+from tests.qt.helpers import PATIENCE_MS, settle
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -60,7 +60,7 @@ def dead_lock(lock_path):
         "assert lock.tryLock(0)\n"
         "os._exit(0)\n"
     )
-    subprocess.run([sys.executable, "-c", script, str(lock_path)], check=True, timeout=60)
+    subprocess.run([sys.executable, "-c", script, str(lock_path)], check=True, timeout=300)
     assert Path(lock_path).exists()
 
 
@@ -113,12 +113,12 @@ def test_a_change_is_autosaved_after_a_pause(window, tmp_path, qtbot):
     m.autosave_timer.setInterval(50)
     assert not m.recovery_path.exists()
     window.controller.set_kernel_value(1, 1, 0, 4.25)
-    qtbot.waitUntil(m.recovery_path.exists, timeout=3000)
+    qtbot.waitUntil(m.recovery_path.exists, timeout=PATIENCE_MS)
     state = load_session(m.recovery_path).state
     np.testing.assert_array_equal(state["kernel"], window.controller.doc.kernel)
     # Undoing back to the saved state leaves nothing to recover.
     window.controller.undo()
-    qtbot.waitUntil(lambda: not m.recovery_path.exists(), timeout=3000)
+    qtbot.waitUntil(lambda: not m.recovery_path.exists(), timeout=PATIENCE_MS)
 
 
 def test_autosave_waits_for_quiet_but_not_forever(window, tmp_path, monkeypatch):
@@ -359,7 +359,7 @@ def test_hard_kill_leaves_a_recovery_file_a_new_window_restores(make_window, tmp
     )
     script = tmp_path / "crash.py"
     script.write_text(CRASH_SCRIPT)
-    proc = subprocess.run([sys.executable, str(script)], env=env, timeout=60, capture_output=True)
+    proc = subprocess.run([sys.executable, str(script)], env=env, timeout=300, capture_output=True)
     assert proc.returncode == -9, proc.stderr.decode()[-2000:]
     [recovery] = tmp_path.glob("recovery-*.convviz")
     assert lock_of(recovery).exists()  # the killed process could not release its lock

@@ -8,7 +8,7 @@ from PySide6 import QtGui, QtWidgets
 from convviz.qt import views
 from convviz.qt.app import configure_pyqtgraph
 from convviz.qt.views import MapCell, colour_indices, diverging_colormap, tint_colormap
-from tests.qt.helpers import settle
+from tests.qt.helpers import PATIENCE_MS, settle
 
 
 def pixels(qimage: QtGui.QImage) -> np.ndarray:
@@ -90,7 +90,7 @@ def test_large_image_in_small_cell_renders_screen_pixels_then_full_size(canvas, 
     np.testing.assert_array_equal(small, full[::stride, ::stride])
     # Growing the window re-renders at the finer resolution without a new setImage.
     widget.resize(1100, 1100)
-    qtbot.waitUntil(lambda: cell.image.screen_stride() == 1)
+    qtbot.waitUntil(lambda: cell.image.screen_stride() == 1, timeout=PATIENCE_MS)
     widget.viewport().repaint()
     np.testing.assert_array_equal(pixels(cell.image.qimage), full)
 

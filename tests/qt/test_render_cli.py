@@ -129,7 +129,7 @@ def test_runs_headless_as_a_process(tmp_path):
         capture_output=True,
         text=True,
         env=env,
-        timeout=60,
+        timeout=300,
     )
     assert proc.returncode == 0, proc.stderr
     assert out.exists() and "wrote" in proc.stdout
@@ -138,6 +138,6 @@ def test_runs_headless_as_a_process(tmp_path):
         capture_output=True,
         text=True,
         env=env,
-        timeout=60,
+        timeout=300,
     )
     assert proc.returncode == 2 and "gone.png" in proc.stderr

@@ -7,7 +7,7 @@ from PySide6 import QtCore
 from convviz.core.numbers import format_number
 from convviz.core.presets import make_kernel
 from convviz.qt.training import TARGETS, install_training
-from tests.qt.helpers import assert_views_match_model, drag, settle
+from tests.qt.helpers import PATIENCE_MS, assert_views_match_model, drag, settle
 
 LEFT = QtCore.Qt.MouseButton.LeftButton
 
@@ -25,7 +25,10 @@ def panel(window):
 def train_for(qtbot, panel, frames=4):
     qtbot.mouseClick(panel.train_button, LEFT)
     assert panel.train_button.isChecked()
-    qtbot.waitUntil(lambda: panel.trainer is not None and panel.trainer.steps >= frames * 10)
+    qtbot.waitUntil(
+        lambda: panel.trainer is not None and panel.trainer.steps >= frames * 10,
+        timeout=PATIENCE_MS,
+    )
 
 
 def test_training_changes_the_selected_filter_and_lowers_the_loss(qtbot, window, panel):
@@ -137,7 +140,7 @@ def test_painted_target_and_other_filter_targets(qtbot, window, panel):
     item = panel.canvas.item
     view = panel.canvas
     panel.resize(500, 1000)
-    qtbot.waitUntil(lambda: view.isVisible() and view.height() > 100)
+    qtbot.waitUntil(lambda: view.isVisible() and view.height() > 100, timeout=PATIENCE_MS)
     settle(window)
 
     def to_viewport(row, col):
@@ -162,7 +165,7 @@ def test_diverging_training_stops_with_a_message(qtbot, window, panel):
     panel.learning_rate.setValue(10)
     panel.steps_per_frame.setValue(200)
     qtbot.mouseClick(panel.train_button, LEFT)
-    qtbot.waitUntil(lambda: not panel.train_button.isChecked())
+    qtbot.waitUntil(lambda: not panel.train_button.isChecked(), timeout=PATIENCE_MS)
     assert "Lower the learning rate" in panel.status.text()
     assert np.isfinite(window.controller.doc.kernel).all()
     assert_views_match_model(window)
