@@ -28,7 +28,7 @@ from convviz.core.levels import SymmetricLevels, input_levels, max_abs
 from convviz.core.model import LayerSettings
 from convviz.core.numbers import format_number
 from convviz.qt.figure_layout import PipelineLayout, pipeline_layout
-from convviz.qt.views import DIVERGING, OVERFLOW, tint_colormap
+from convviz.qt.views import OVERFLOW, diverging_colormap, tint_colormap
 
 __all__ = [
     "MAX_PIXELS",
@@ -229,7 +229,7 @@ def _readable_text(bg: QColor) -> QColor:
 def _map_array(data: PipelineData, key: tuple) -> tuple[np.ndarray, tuple, pg.ColorMap]:
     kind, i = key[0], key[1]
     row = data.rows[i]
-    diverging = pg.colormap.get(DIVERGING)
+    diverging = diverging_colormap()
     if kind == "input":
         channel = row.channels[key[2]]
         cmap = tint_colormap(data.channel_names[channel])
@@ -256,7 +256,7 @@ def _draw_kernel(
 ):
     kh, kw = kernel.shape
     cell = layout.kernel_cell
-    colours = map_to_rgba(kernel, levels, pg.colormap.get(DIVERGING))
+    colours = map_to_rgba(kernel, levels, diverging_colormap())
     painter.setFont(layout.fonts["number"])
     for r in range(kh):
         for c in range(kw):
@@ -279,7 +279,7 @@ def _draw_bar(painter: QPainter, layout: PipelineLayout, rect: QRectF, levels, t
     lo, hi = levels
     ramp = np.linspace(hi, lo, 256)[:, None]  # top = largest value
     painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
-    painter.drawImage(rect, _qimage(map_to_rgba(ramp, levels, pg.colormap.get(DIVERGING))))
+    painter.drawImage(rect, _qimage(map_to_rgba(ramp, levels, diverging_colormap())))
     painter.setPen(QPen(theme.frame, 1.0))
     painter.drawRect(rect)
     painter.setFont(layout.fonts["tick"])

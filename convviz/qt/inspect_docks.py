@@ -100,7 +100,7 @@ class AnimationBar(QtWidgets.QWidget):
         self.active = QtWidgets.QCheckBox("Slide the window")
         self.active.setToolTip("show the kernel moving over the input, one output pixel per step")
         self.back = QtWidgets.QPushButton("◀ step")
-        self.play = QtWidgets.QPushButton("▶ play")
+        self.play = QtWidgets.QPushButton()
         self.play.setCheckable(True)
         self.forward = QtWidgets.QPushButton("step ▶")
         self.slider = QtWidgets.QSlider(QtCore.Qt.Orientation.Horizontal)
@@ -122,6 +122,14 @@ class AnimationBar(QtWidgets.QWidget):
         self.slider.valueChanged.connect(self._emit)
         self.speed.currentIndexChanged.connect(self._restart)
         self.set_steps(1)
+        self._show_playing(False)
+
+    def _show_playing(self, on: bool) -> None:
+        # The style's own icons: a pause glyph such as ⏸ is missing from many fonts.
+        pixmap = QtWidgets.QStyle.StandardPixmap
+        icon = pixmap.SP_MediaPause if on else pixmap.SP_MediaPlay
+        self.play.setIcon(self.style().standardIcon(icon))
+        self.play.setText("pause" if on else "play")
 
     @property
     def step(self) -> int:
@@ -159,7 +167,7 @@ class AnimationBar(QtWidgets.QWidget):
             self.slider.setValue(0)
         with QtCore.QSignalBlocker(self.play):
             self.play.setChecked(on)
-            self.play.setText("⏸ pause" if on else "▶ play")
+            self._show_playing(on)
         if on:
             self._restart()
         else:

@@ -24,6 +24,7 @@ from convviz.core.explain import (
 )
 from convviz.core.overflow import overflow_note
 from convviz.qt import views
+from convviz.qt.colour_maps import COLOUR_MAPS
 from convviz.qt.inspect_code import WeightsExport
 from convviz.qt.inspect_docks import (
     AnimationBar,
@@ -39,11 +40,6 @@ from convviz.qt.views import HEADER_STYLE
 NUMBERS_MAX_SIDE = 16
 # Window size in pixels, at presentation scale 1, that every view needs to stay legible.
 SCALE_ROOM = (800, 450)
-COLOUR_MAPS = {
-    "CET-D1A": "blue–white–red (default)",
-    "CET-CBD1": "colour-blind safe (blue–white–yellow)",
-    "CET-D4": "high contrast (blue–black–red)",
-}
 SCALES = (1.0, 1.25, 1.5, 2.0)
 HINT = "Hover over a pixel of a kernel map or feature map to see its arithmetic; click to pin it."
 

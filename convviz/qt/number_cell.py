@@ -10,10 +10,8 @@ from PySide6.QtWidgets import QLineEdit
 
 from convviz.core.numbers import NUDGE_STEP, format_number, parse_number
 from convviz.qt.safe_paint import never_raises
+from convviz.qt.views import diverging_colormap, diverging_rgb
 
-# Ends of ColorBrewer's RdBu: colour-blind safe and still distinct on washed-out projectors.
-_NEGATIVE = (33, 102, 172)
-_POSITIVE = (178, 24, 43)
 _FOCUS = QColor(20, 20, 20)
 _ERROR = QColor(230, 0, 0)
 _DRAG_THRESHOLD = 4  # px before a press becomes a drag; below it, clicks just place the cursor
@@ -26,12 +24,10 @@ _STILL_EDITING = (Qt.FocusReason.ActiveWindowFocusReason, Qt.FocusReason.PopupFo
 
 
 def _tint(value: float, vmax: float) -> QColor:
-    """Diverging colour: white at zero, full blue/red at |value| >= vmax."""
+    """The chosen diverging map's colour: white at zero, its ends at |value| >= vmax."""
     t = value / vmax if math.isfinite(vmax) and vmax > 0 else value
     t = 0.0 if math.isnan(t) else max(-1.0, min(1.0, t))
-    end = _POSITIVE if t > 0 else _NEGATIVE
-    a = abs(t)
-    return QColor(*(round(255 + (e - 255) * a) for e in end))
+    return QColor(*diverging_rgb(0.5 + 0.5 * t))
 
 
 def _readable_text(bg: QColor) -> QColor:
@@ -73,6 +69,7 @@ class NumberCell(QLineEdit):
         self.key = key
         self.value = 0.0
         self._vmax: float | None = None
+        self._cmap = None  # the colour map the tint was taken from
         self._shown = "0"
         self._bg = QColor(Qt.GlobalColor.white)
         self._errors = 0  # error flashes still showing
@@ -95,8 +92,9 @@ class NumberCell(QLineEdit):
     def show_value(self, value: float, vmax: float) -> None:
         """Display ``value`` without disturbing a half-typed edit or the cursor."""
         # Most echoes change one cell of hundreds: skip the rest cheaply.
-        if value != self.value or vmax != self._vmax:
-            self.value, self._vmax = value, vmax
+        cmap = diverging_colormap()
+        if value != self.value or vmax != self._vmax or cmap is not self._cmap:
+            self.value, self._vmax, self._cmap = value, vmax, cmap
             self._shown = format_number(value, 3, max_chars=CELL_CHARS)
             self.setToolTip(format_number(value, 7))
             bg = _tint(value, vmax)

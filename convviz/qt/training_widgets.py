@@ -57,7 +57,6 @@ class TargetCanvas(pg.GraphicsLayoutWidget):
         self.values = np.zeros((1, 1), np.float32)
         self.value = 1.0
         self.radius = 1.0
-        self._cmap = diverging_colormap()
 
     def set_size(self, h: int, w: int) -> None:
         """Start a blank target when the output size changes; keep it otherwise."""
@@ -78,7 +77,7 @@ class TargetCanvas(pg.GraphicsLayoutWidget):
     def _show(self) -> None:
         m = max(max_abs(self.values), 1e-6)
         self.item.setImage(self.values, levels=(-m, m), autoLevels=False)
-        self.item.setColorMap(self._cmap)
+        self.item.setColorMap(diverging_colormap())  # the map chosen now
         self.view.autoRange(padding=0.02)
 
 

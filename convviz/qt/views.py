@@ -17,12 +17,13 @@ from PySide6.QtWidgets import QDialog, QDialogButtonBox, QGraphicsRectItem
 
 from convviz.core.incremental import box_union
 from convviz.core.numbers import short_number
+from convviz.qt.colour_maps import DEFAULT, RENAMED, make_colormap
 from convviz.qt.safe_paint import never_raises
 
 # Panel headings of the main window ("Input (H, W, C_in) = ...").
 HEADER_STYLE = "font-size: 13pt; font-weight: 600; padding: 4px 2px;"
 
-DIVERGING = "CET-D1A"  # blue - white - red, zero is white
+DIVERGING = DEFAULT  # blue - white - red, zero is white
 _current_diverging = DIVERGING
 _CMAPS: dict[str, pg.ColorMap] = {}
 
@@ -47,17 +48,25 @@ def tint_colormap(name: str) -> pg.ColorMap:
 
 
 def diverging_colormap(name: str | None = None) -> pg.ColorMap:
-    """The named diverging map, or the one chosen with `set_diverging` (cached: cells
-    compare colour maps by identity to skip needless recolouring)."""
-    name = name or _current_diverging
+    """The named diverging map (see `convviz.qt.colour_maps`), or the one chosen with
+    `set_diverging`: the one source of colour of every signed map, kernel cell, figure
+    and animation (cached: cells compare colour maps by identity to skip recolouring)."""
+    name = RENAMED.get(name, name) or _current_diverging
     if name not in _CMAPS:
-        _CMAPS[name] = pg.colormap.get(name)
+        _CMAPS[name] = make_colormap(name)
     return _CMAPS[name]
+
+
+def diverging_rgb(t: float) -> tuple[int, int, int]:
+    """The chosen map's colour at ``t`` (0: most negative, 0.5: zero, 1: most positive)."""
+    cmap = diverging_colormap()
+    return tuple(int(v) for v in cmap.map(np.array([t]), mode="byte")[0, :3])
 
 
 def set_diverging(name: str) -> None:
     """Choose the colour map every signed map uses from the next frame on."""
     global _current_diverging
+    name = RENAMED.get(name, name)
     diverging_colormap(name)  # fail now on an unknown name, not during a frame
     _current_diverging = name
 

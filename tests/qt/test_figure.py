@@ -1,13 +1,13 @@
 """The pipeline figure: headless, right size, and its colours are the layer's numbers."""
 
 import numpy as np
-import pyqtgraph as pg
 import pytest
 from PySide6.QtGui import QColor
 
 from convviz.core.levels import nice_ceil
 from convviz.core.model import LayerSettings, default_document
 from convviz.qt.figure import pipeline_data, pipeline_layout, render_pipeline
+from convviz.qt.views import diverging_colormap
 from tests.core.test_export import slow_layer
 
 
@@ -61,7 +61,7 @@ def test_feature_map_colours_are_the_colormap_of_the_computed_feature_map(state,
     maps, out = slow_layer(state["input"], state["kernel"], state["bias"])
     pre = maps.sum(axis=2) + state["bias"]
     m = nice_ceil(max(np.abs(maps).max(), np.abs(pre).max(), np.abs(out).max()))
-    cmap = pg.colormap.get("CET-D1A")
+    cmap = diverging_colormap()
     rng = np.random.default_rng(0)
     for f in range(3):
         rect = layout.maps[("feature map", f)]

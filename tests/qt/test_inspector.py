@@ -180,10 +180,10 @@ def test_numbers_on_small_maps_and_view_options(window, insp):
     assert cell._inspect_numbers.values is None
     insp.set_scale(1.5)
     assert window.sum_panel.feature.title_size == "16pt"
-    insp.set_colour_map("CET-CBD1")
-    assert window.sum_panel.feature.colormap.name == "CET-CBD1"
+    insp.set_colour_map("colour-blind")
+    assert window.sum_panel.feature.colormap.name == "colour-blind"
     insp.set_scale(1.0)
-    insp.set_colour_map("CET-D1A")
+    insp.set_colour_map("blue-white-red")
     assert_views_match_model(window)
 
 

@@ -6,7 +6,6 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import pyqtgraph as pg
 import pytest
 from PySide6.QtGui import QColor, QImage
 
@@ -14,6 +13,7 @@ from convviz.core.levels import nice_ceil
 from convviz.qt import render_cli
 from convviz.qt.app import build_window, parse_args
 from convviz.qt.figure import pipeline_data, pipeline_layout
+from convviz.qt.views import diverging_colormap
 from tests.core.test_export import slow_layer
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -55,7 +55,7 @@ def test_feature_map_pixels_match_the_layer(qapp, array_file, tmp_path):
     state = render_cli.load_state(array_file, filters=2, preset="laplacian", max_side=256)
     layout = pipeline_layout(pipeline_data(state, 2))
     assert (image.width(), image.height()) == layout.pixel_size(1)
-    cmap = pg.colormap.get("CET-D1A")
+    cmap = diverging_colormap()
     for f in range(2):
         rect = layout.maps[("feature map", f)]
         for r, c in ((0, 0), (3, 4), (6, 8)):
