@@ -16,4 +16,7 @@ from PySide6.QtGui import Qt
 def plain(text) -> str:
     """``text`` as a widget that guesses its format shows it: literally, tags included."""
     text = str(text)
-    return Qt.convertFromPlainText(text) if Qt.mightBeRichText(text) else text
+    if not Qt.mightBeRichText(text):
+        return text
+    # Normal white space: the lines still wrap (Qt's default mode makes spaces unbreakable).
+    return Qt.convertFromPlainText(text, Qt.WhiteSpaceMode.WhiteSpaceNormal)

@@ -49,6 +49,10 @@ def test_plain_text_is_shown_literally(qtbot, text):
     assert "<img" not in plain(text) or not QtGui.Qt.mightBeRichText(plain(text))
 
 
+def test_plain_text_still_wraps():
+    assert "\xa0" not in plain("a.convviz: activation '<img src=x>' is not one of relu")
+
+
 def test_plain_leaves_ordinary_text_alone():
     assert plain("Cannot open digit.png: not an image") == "Cannot open digit.png: not an image"
 
