@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["FLOAT32_MAX", "overflow_note"]
+__all__ = ["FLOAT32_MAX", "OverflowWatch", "overflow_note"]
 
 FLOAT32_MAX = float(np.finfo(np.float32).max)
 
@@ -21,6 +21,12 @@ def _numbers(word: str, numbers: list[int], total: int) -> str:
     if len(numbers) == total and total > 2:
         return f"every {word} (1–{total})"
     return f"{word}s " + ", ".join(map(str, numbers))
+
+
+def _finite(a: np.ndarray) -> bool:
+    """Whether every value is finite: two reductions, far cheaper than ``isfinite`` on
+    maps that (nearly always) are; NaN and ±inf each make the max or the min non-finite."""
+    return a.size == 0 or bool(np.isfinite(a.max()) and np.isfinite(a.min()))
 
 
 def _bad(maps: np.ndarray) -> list[int]:
@@ -52,6 +58,8 @@ def overflow_note(
     -------
     str or None
     """
+    if _finite(kernel_maps) and _finite(pre_activation) and _finite(feature_maps):
+        return None
     kernels = _bad(kernel_maps)
     pre = not np.isfinite(pre_activation[..., selected]).all()
     features = _bad(feature_maps)
@@ -73,3 +81,42 @@ def overflow_note(
         f"Values exceed float32 in {listed} (drawn black, not on the colour scale): {why} "
         f"pass its largest number, 3.4e38. Use smaller {fix}."
     )
+
+
+class OverflowWatch:
+    """:func:`overflow_note` for a stream of frames, checking only what each changed.
+
+    While every value is finite, a frame that changed only an output box, or only some
+    filters, is checked there alone: the maps are large and nearly always finite. Any
+    other frame, or one after an overflow, is checked whole.
+    """
+
+    def __init__(self) -> None:
+        self.clean = False  # the last frame checked held no inf or NaN
+
+    def update(
+        self,
+        kernel_maps,
+        pre_activation,
+        feature_maps,
+        selected: int,
+        activation: str = "linear",
+        box: tuple[slice, slice] | None = None,
+        filters=None,
+    ) -> str | None:
+        """The note for these maps; ``box`` (rows, cols) or ``filters`` (indices), when
+        given, promise that nothing else changed since the previous call."""
+        if self.clean and box is not None:
+            parts = (kernel_maps[box], pre_activation[box], feature_maps[box])
+        elif self.clean and filters is not None:
+            picked = sorted(filters)
+            parts = [pre_activation[..., picked], feature_maps[..., picked]]
+            if selected in filters:
+                parts.append(kernel_maps)
+        else:
+            parts = None
+        if parts is not None and all(_finite(p) for p in parts):
+            return None
+        note = overflow_note(kernel_maps, pre_activation, feature_maps, selected, activation)
+        self.clean = note is None
+        return note

@@ -22,7 +22,7 @@ from convviz.core.explain import (
     pixel_arithmetic_of,
     step_pixel,
 )
-from convviz.core.overflow import overflow_note
+from convviz.core.overflow import OverflowWatch, overflow_note
 from convviz.qt import views
 from convviz.qt.colour_maps import COLOUR_MAPS
 from convviz.qt.inspect_code import WeightsExport
@@ -57,6 +57,7 @@ class Inspector(QtCore.QObject):
         self.pinned = False
         self.arithmetic = None
         self.muted: set[int] = set()
+        self.overflow = OverflowWatch()  # which maps hold values beyond float32
         self.numbers = True
         self.cursor_width = 2.0
         self.scale = 1.0
@@ -194,7 +195,13 @@ class Inspector(QtCore.QObject):
             feature[..., f] = activate(frame.activation, pre[..., f])
             names = ", ".join(frame.kernel_channel_names[k] for k in muted)
             message = f"muted: {names} (treated as 0 in the sum shown; weights unchanged)"
-        note = overflow_note(maps, pre, feature, f, frame.activation)
+        if self.muted:  # maps of the view only: checked whole, and whole again after
+            note = overflow_note(maps, pre, feature, f, frame.activation)
+            self.overflow.clean = False
+        else:
+            note = self.overflow.update(
+                maps, pre, feature, f, frame.activation, frame.output_box, frame.changed_filters
+            )
         if note is not None:
             message = note if message is None else f"{message}\n{note}"
         if not self.muted and self.anim.step < 0:

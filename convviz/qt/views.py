@@ -26,6 +26,7 @@ HEADER_STYLE = "font-size: 13pt; font-weight: 600; padding: 4px 2px;"
 DIVERGING = DEFAULT  # blue - white - red, zero is white
 _current_diverging = DIVERGING
 _CMAPS: dict[str, pg.ColorMap] = {}
+_LUTS: dict[int, list] = {}  # id of a cached map -> its colours, for kernel cells
 
 # Pixels that cannot be coloured on a scale: values beyond float32 (inf, NaN), drawn
 # black, which no diverging map reaches; and, in the sliding window, pixels not computed
@@ -58,9 +59,15 @@ def diverging_colormap(name: str | None = None) -> pg.ColorMap:
 
 
 def diverging_rgb(t: float) -> tuple[int, int, int]:
-    """The chosen map's colour at ``t`` (0: most negative, 0.5: zero, 1: most positive)."""
+    """The chosen map's colour at ``t`` (0: most negative, 0.5: zero, 1: most positive),
+    from the same 256-colour table the map cells draw with."""
     cmap = diverging_colormap()
-    return tuple(int(v) for v in cmap.map(np.array([t]), mode="byte")[0, :3])
+    lut = _LUTS.get(id(cmap))
+    if lut is None:
+        lut = _LUTS[id(cmap)] = [
+            tuple(int(v) for v in c[:3]) for c in cmap.getLookupTable(nPts=256)
+        ]
+    return lut[min(max(int(t * 256), 0), 255)]
 
 
 def set_diverging(name: str) -> None:

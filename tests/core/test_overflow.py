@@ -2,9 +2,11 @@
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from convviz.core.levels import SymmetricLevels, max_abs
-from convviz.core.overflow import overflow_note
+from convviz.core.overflow import OverflowWatch, overflow_note
 
 
 def test_max_abs_is_the_largest_finite_magnitude():
@@ -57,3 +59,36 @@ def test_the_pre_activation_of_another_filter_is_not_named_but_counts_as_why():
     note = overflow_note(maps, pre, feature, 0, "relu")
     assert "pre-activation" not in note and "feature map 4" in note
     assert "kernel values × inputs" in note
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["box", "filter", "all"]),
+            st.integers(0, 3),  # row
+            st.integers(0, 4),  # col
+            st.integers(0, 3),  # filter
+            st.sampled_from([0.5, -2.0, np.inf, -np.inf, np.nan]),
+        ),
+        max_size=12,
+    )
+)
+def test_watching_only_what_changed_gives_the_note_of_the_whole(edits):
+    maps, pre, feature = _maps()
+    watch = OverflowWatch()
+    assert watch.update(maps, pre, feature, 1) is None
+    for kind, r, c, f, value in edits:
+        box = filters = None
+        if kind == "box":  # a brush: every map, one pixel
+            maps[r, c, :] = pre[r, c, :] = feature[r, c, :] = value
+            box = (slice(r, r + 1), slice(c, c + 1))
+        elif kind == "filter":  # a weight edit: that filter's maps
+            pre[r, c, f] = feature[r, c, f] = value
+            if f == 1:
+                maps[r, c, 0] = value
+            filters = {f}
+        else:
+            feature[r, c, f] = value
+        assert watch.update(maps, pre, feature, 1, "relu", box, filters) == overflow_note(
+            maps, pre, feature, 1, "relu"
+        )
