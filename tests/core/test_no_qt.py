@@ -12,7 +12,7 @@ import convviz
 import convviz.core.brush, convviz.core.commands, convviz.core.levels, convviz.core.model
 import convviz.core.presets, convviz.core.numbers, convviz.io.inputs, convviz.io.samples
 import convviz.core.training, convviz.core.lessons, convviz.core.explain, convviz.io.session
-import convviz.io.export, convviz.io.weights
+import convviz.io.export, convviz.io.weights, convviz.io.model_weights
 print('ok')
 """
 
