@@ -126,18 +126,28 @@ def test_a_pickled_whole_model_is_refused():
         load_weights(FIXTURES / "torch_whole_model.pt")
 
 
-def test_without_torch_the_message_gives_a_conversion_that_works(monkeypatch, tmp_path):
-    pytest.importorskip("torch")
-    shutil.copy(FIXTURES / "torch_state_dict.pt", tmp_path / "model.pt")
+def torch_message(monkeypatch, path):
     monkeypatch.setitem(sys.modules, "torch", None)
     with pytest.raises(InputError, match="model.pt: reading PyTorch files needs PyTorch") as err:
-        load_weights(tmp_path / "model.pt")
-    command = str(err.value).splitlines()[-1]
-    assert command.startswith("python -c ")
+        load_weights(path)
     monkeypatch.undo()
-    subprocess.run(
-        command.replace("python", sys.executable, 1), shell=True, cwd=tmp_path, check=True
-    )
+    return str(err.value)
+
+
+def test_without_torch_the_message_says_how_to_convert(monkeypatch, tmp_path):
+    shutil.copy(FIXTURES / "torch_state_dict.pt", tmp_path / "model.pt")
+    command = torch_message(monkeypatch, tmp_path / "model.pt").splitlines()[-1]
+    assert command.startswith('python -c "import torch; from safetensors.torch import')
+    assert "torch.load('model.pt', weights_only=True)" in command
+    assert command.endswith("'model.safetensors')\"")
+
+
+def test_the_conversion_in_the_message_works(monkeypatch, tmp_path):
+    pytest.importorskip("torch")
+    shutil.copy(FIXTURES / "torch_state_dict.pt", tmp_path / "model.pt")
+    command = torch_message(monkeypatch, tmp_path / "model.pt").splitlines()[-1]
+    python = command.replace("python", sys.executable, 1)
+    subprocess.run(python, shell=True, cwd=tmp_path, check=True)
     converted = load_weights(tmp_path / "model.safetensors")
     for a, b in zip(converted, load_weights(FIXTURES / "torch_state_dict.pt"), strict=True):
         np.testing.assert_array_equal(a.kernel, b.kernel)
