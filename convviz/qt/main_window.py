@@ -13,10 +13,12 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from convviz.core.model import MAX_CHANNELS
 from convviz.io.inputs import SUPPORTED_SUFFIXES, InputError, read_input
+from convviz.io.model_weights import is_weights_file
 from convviz.io.samples import SAMPLES, load_sample
 from convviz.qt.animation_menu import install_animation_export
 from convviz.qt.controller import Controller, Frame
 from convviz.qt.exports import install_exports
+from convviz.qt.import_weights import install_weights_import
 from convviz.qt.inspector import install_inspector
 from convviz.qt.kernel_editor import KernelEditor
 from convviz.qt.layer_panel import BrushBar, LayerPanel
@@ -141,6 +143,7 @@ class MainWindow(QtWidgets.QMainWindow):
 
         self._make_menus()
         self.exports = install_exports(self)
+        self.weights_import = install_weights_import(self)
         self.animation_export = install_animation_export(self)
         self._connect()
         controller.refresh_now()
@@ -388,10 +391,13 @@ class MainWindow(QtWidgets.QMainWindow):
 
     # -- loading --------------------------------------------------------------------------
     def load_path(self, path) -> bool:
-        """Load an image or array; on failure show why and keep the current input."""
+        """Load an image or array, or import a model file's weights; on failure show why
+        and keep the current work."""
         sessions = getattr(self, "sessions", None)
         if sessions is not None and str(path).lower().endswith(".convviz"):
             return sessions.open_session(path)
+        if is_weights_file(path):
+            return self.weights_import.import_path(path)
         try:
             loaded = read_input(path, max_side=self.max_side, keep_alpha=self.keep_alpha)
         except InputError as exc:
