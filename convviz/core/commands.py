@@ -77,11 +77,12 @@ class SetKernelValue(Command):
     """One kernel cell w[row, col, k, f] set to a value (typed, or nudged by wheel/drag).
 
     Consecutive nudges of the same cell merge into one undo step until the nudge gesture
-    ends (the history's ``close_merge``).
+    ends (the history's ``close_merge``); a nudge of another cell, or one that does not
+    start from the value the last one left, is a step of its own.
     """
 
     def __init__(self, index: tuple[int, int, int, int], old: float, new: float, nudge=False):
-        r, c, k, f = index
+        r, c, k, f = index = tuple(int(i) for i in index)
         self.index = index
         self.old = float(old)
         self.new = float(new)
@@ -103,6 +104,7 @@ class SetKernelValue(Command):
             and self.nudge
             and other.nudge
             and other.index == self.index
+            and np.float32(other.old) == np.float32(self.new)  # nothing changed it between
         ):
             self.new = other.new
             return True

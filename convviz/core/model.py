@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from convviz.core.conv import keras_refusal
 from convviz.core.presets import centred, filter_preset, glorot_uniform
 
 MAX_CHANNELS = 16
@@ -46,6 +47,10 @@ class LayerSettings:
         return 1 <= self.filters <= MAX_FILTERS and all(
             1 <= k <= MAX_KERNEL for k in self.kernel_size
         )
+
+    def keras_refusal(self) -> str | None:
+        """Why ``keras.layers.Conv2D`` would refuse these settings, or None."""
+        return keras_refusal(self.strides, self.dilation)
 
     def conv_kwargs(self) -> dict:
         """Keyword arguments for :func:`convviz.conv2d` (all but x, kernel and bias)."""
@@ -109,6 +114,9 @@ class Document:
         h, w, c = self.input.shape
         if not 1 <= c <= MAX_CHANNELS:
             raise ValueError(f"the input must have 1 to {MAX_CHANNELS} channels, not {c}")
+        refusal = s.keras_refusal()
+        if refusal:
+            raise ValueError(refusal)
         if c % s.groups or s.filters % s.groups:
             raise ValueError(
                 f"groups={s.groups} must divide both the channels ({c}) and filters ({s.filters})"

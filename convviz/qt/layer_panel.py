@@ -6,6 +6,8 @@ not echo the change back) and emit the user's intent.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from PySide6 import QtCore, QtWidgets
 
 from convviz.core.conv import ACTIVATIONS
@@ -48,7 +50,7 @@ class LayerPanel(QtWidgets.QWidget):
         form.addRow("filters", self.filters)
         row, self.kh, self.kw = _pair(1, MAX_KERNEL, "kernel size")
         form.addRow("kernel_size", row)
-        row, self.sh, self.sw = _pair(1, 16, "strides")
+        row, self.sh, self.sw = _pair(1, 16, "strides, 1 while dilation_rate is above 1")
         form.addRow("strides", row)
         self.padding = QtWidgets.QComboBox()
         self.padding.addItems(PADDINGS)
@@ -57,8 +59,14 @@ class LayerPanel(QtWidgets.QWidget):
         self.padding_mode.addItems(PADDING_MODES)
         self.padding_mode.setToolTip("what the padding cells hold (Keras always pads with zeros)")
         form.addRow("padding mode", self.padding_mode)
-        row, self.dh, self.dw = _pair(1, 16, "dilation_rate")
+        row, self.dh, self.dw = _pair(1, 16, "dilation_rate, 1 while strides are above 1")
         form.addRow("dilation_rate", row)
+        # Why the last change was refused (Keras' rules), until the next accepted one.
+        self.refusal = QtWidgets.QLabel()
+        self.refusal.setWordWrap(True)
+        self.refusal.setStyleSheet("color: #a01010;")
+        form.addRow(self.refusal)
+        form.setRowVisible(self.refusal, False)
         self.activation = QtWidgets.QComboBox()
         self.activation.addItems(ACTIVATIONS)
         form.addRow("activation", self.activation)
@@ -104,9 +112,7 @@ class LayerPanel(QtWidgets.QWidget):
         ):
             for box in (a, b):
                 box.valueChanged.connect(
-                    lambda _v, a=a, b=b, k=key: self.settingsChanged.emit(
-                        {k: (a.value(), b.value())}
-                    )
+                    lambda _v, a=a, b=b, k=key: self._propose({k: (a.value(), b.value())})
                 )
         self.padding.currentTextChanged.connect(self._padding_picked)
         self.padding_mode.currentTextChanged.connect(
@@ -122,6 +128,20 @@ class LayerPanel(QtWidgets.QWidget):
 
     def _forget_shown(self, _change=None) -> None:
         self._shown = None
+        self.layout().setRowVisible(self.refusal, False)
+
+    def _propose(self, change: dict) -> None:
+        """Emit a change, unless Keras would refuse the layer it makes: then say why
+        beside the settings and put the boxes back."""
+        shown = getattr(self, "_shown", None)
+        refusal = shown is not None and replace(shown, **change).keras_refusal()
+        if refusal:
+            self._shown = None
+            self.show_settings(shown)
+            self.refusal.setText(refusal)
+            self.layout().setRowVisible(self.refusal, True)
+            return
+        self.settingsChanged.emit(change)
 
     def _padding_picked(self, text: str) -> None:
         if text in PADDINGS:
@@ -133,6 +153,8 @@ class LayerPanel(QtWidgets.QWidget):
     def show_settings(self, s) -> None:
         if s == getattr(self, "_shown", None):
             return  # most frames (painting, kernel edits) leave the settings alone
+        if getattr(self, "_shown", None) is not None:  # another layer: the note is old
+            self.layout().setRowVisible(self.refusal, False)
         self._shown = s
         widgets = (
             self.filters,
