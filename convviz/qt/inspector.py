@@ -148,6 +148,8 @@ class Inspector(QtCore.QObject):
         view.addSeparator()
         for dock in (self.arith_dock, self.anim_dock, self.shapes_dock, self.variants_dock):
             view.addAction(dock.toggleViewAction())
+        self.pin_action = view.addAction("Pin a pixel and show its arithmetic", self.pin_key)
+        self.pin_action.setShortcut(QtGui.QKeySequence("Ctrl+I"))
         view.addSeparator()
         view.addAction("Code for this layer…", self.show_code)
         w.help_menu.addAction("Code for this layer…", self.show_code)
@@ -239,6 +241,21 @@ class Inspector(QtCore.QObject):
         """Pin output pixel (row, col) of filter f."""
         self.target, self.pinned = (f, row, col), True
         self._update_inspection()
+
+    def pin_key(self) -> None:
+        """Pin a pixel without a mouse: the hovered one, else the middle of the selected
+        filter's feature map; show its arithmetic. The keyboard leaves the kernel cells,
+        so the arrow keys move the pixel and Esc unpins it."""
+        frame = self.source
+        if frame is None or frame.kernel_maps is None:
+            self.window.show_message("No pixel to pin: the output is empty")
+            return
+        if not self.pinned and self.anim.step < 0:
+            h_out, w_out, _ = frame.output_shape
+            self.pin(*(self.target or (frame.selected, h_out // 2, w_out // 2)))
+        self.arith_dock.show()
+        self.arith_dock.raise_()
+        self.window.setFocus(QtCore.Qt.FocusReason.ShortcutFocusReason)
 
     def unpin(self) -> None:
         self.target, self.pinned = None, False

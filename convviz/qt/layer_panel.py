@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from PySide6 import QtCore, QtWidgets
+from PySide6 import QtCore, QtGui, QtWidgets
 
 from convviz.core.conv import ACTIVATIONS
 from convviz.core.model import MAX_FILTERS, MAX_KERNEL, PADDING_MODES, PADDINGS
@@ -222,6 +222,26 @@ class BrushBar(QtWidgets.QToolBar):
         self.addWidget(self.eraser)
         self.addWidget(QtWidgets.QLabel("  paints "))
         self.addWidget(self.target)
+
+    def key_actions(self) -> list[QtGui.QAction]:
+        """Smaller brush ([), larger brush (]) and the eraser (E), for a menu."""
+        smaller = QtGui.QAction("Smaller brush", self)
+        smaller.setShortcut(QtGui.QKeySequence("["))
+        smaller.triggered.connect(lambda: self.grow(-1))
+        larger = QtGui.QAction("Larger brush", self)
+        larger.setShortcut(QtGui.QKeySequence("]"))
+        larger.triggered.connect(lambda: self.grow(1))
+        eraser = QtGui.QAction("Eraser", self)
+        eraser.setCheckable(True)
+        eraser.setShortcut(QtGui.QKeySequence("E"))
+        eraser.toggled.connect(self.eraser.setChecked)
+        self.eraser.toggled.connect(eraser.setChecked)
+        return [smaller, larger, eraser]
+
+    def grow(self, direction: int) -> None:
+        """Change the radius by a step that grows with it: 0.5 px for a small brush."""
+        r = self.radius.value()
+        self.radius.setValue(r + direction * max(0.5, round(r / 2) / 2))  # about r / 4
 
     def paint_value(self) -> float:
         return 0.0 if self.eraser.isChecked() else self.value.value()

@@ -129,10 +129,13 @@ class SessionManager(QtCore.QObject):
         self.open_action.triggered.connect(self.open_dialog)
         self.recent_menu = QtWidgets.QMenu("Open &recent session", w)
         self.save_action = QtGui.QAction("&Save session", w)
-        self.save_action.setShortcut(QtGui.QKeySequence("Ctrl+S"))
+        keys = QtGui.QKeySequence.StandardKey
+        self.save_action.setShortcuts(keys.Save)
         self.save_action.triggered.connect(self.save)
         self.save_as_action = QtGui.QAction("Save session &as…", w)
-        self.save_as_action.setShortcut(QtGui.QKeySequence("Ctrl+Shift+S"))
+        # The platform's Save As keys; some platforms define none, so Ctrl+Shift+S then.
+        save_as = QtGui.QKeySequence.keyBindings(keys.SaveAs)
+        self.save_as_action.setShortcuts(save_as or [QtGui.QKeySequence("Ctrl+Shift+S")])
         self.save_as_action.triggered.connect(lambda: self.save_as())
         menu.insertAction(before, self.open_action)
         menu.insertMenu(before, self.recent_menu)

@@ -1,7 +1,7 @@
 """Editing like a spreadsheet, the keyboard alone, and Qt's conventions."""
 
 import numpy as np
-from PySide6 import QtCore
+from PySide6 import QtCore, QtGui, QtWidgets
 
 from convviz.core.numbers import format_number
 from tests.qt.helpers import settle
@@ -63,3 +63,130 @@ def test_a_burst_of_nudges_does_not_carry_over_to_another_filter(window, qtbot):
     settle(window)
     assert np.isclose(doc.kernel[1, 1, 0, 0], first + 0.1)
     assert np.isclose(doc.kernel[1, 1, 0, 1], second + 0.1, atol=1e-6)
+
+
+def shortcuts(action):
+    return [s.toString() for s in action.shortcuts()]
+
+
+def all_actions(window):
+    found = []
+
+    def walk(menu):
+        for action in menu.actions():
+            if action.menu() is not None:
+                walk(action.menu())
+            elif not action.isSeparator():
+                found.append(action)
+
+    for top in window.menuBar().actions():
+        walk(top.menu())
+    return found
+
+
+def test_standard_shortcuts_are_the_platforms_own(window, tmp_path):
+    from convviz.qt.sessions import install_sessions
+
+    settings = QtCore.QSettings(str(tmp_path / "p.ini"), QtCore.QSettings.Format.IniFormat)
+    manager = install_sessions(window, settings=settings, recovery_dir=tmp_path / "rec")
+    keys = QtGui.QKeySequence.StandardKey
+    for action, standard in (
+        (manager.save_action, keys.Save),
+        (manager.save_as_action, keys.SaveAs),
+        (window.redo_action, keys.Redo),
+        (window.undo_action, keys.Undo),
+    ):
+        assert action.shortcuts() == QtGui.QKeySequence.keyBindings(standard)
+    # No key sequence starts two actions (Qt would then start neither).
+    seen = {}
+    for action in all_actions(window):
+        for key in shortcuts(action):
+            assert key not in seen, f"{key}: {seen.get(key)} and {action.text()}"
+            seen[key] = action.text()
+
+
+def test_next_and_previous_filter_from_the_keyboard(window, qtbot):
+    c = window.controller
+    c.change_settings(filters=3)
+    settle(window)
+    assert shortcuts(window.next_filter_action) == ["Alt+Right"]
+    assert window.next_filter_action in window.kernels_menu.actions()
+    cell = window.editor.cell(0, 0, 0)
+    cell.setFocus()  # even from a kernel cell, whose plain arrows move between cells
+    qtbot.keyClick(cell, Key.Key_Right, QtCore.Qt.KeyboardModifier.AltModifier)
+    settle(window)
+    assert c.doc.selected_filter == 1
+    assert window.editor._title.text().startswith("Filter 2 of 3")
+    qtbot.keyClick(window, Key.Key_Right, QtCore.Qt.KeyboardModifier.AltModifier)
+    qtbot.keyClick(window, Key.Key_Right, QtCore.Qt.KeyboardModifier.AltModifier)
+    settle(window)
+    assert c.doc.selected_filter == 0  # wraps around
+    qtbot.keyClick(window, Key.Key_Left, QtCore.Qt.KeyboardModifier.AltModifier)
+    settle(window)
+    assert c.doc.selected_filter == 2
+    assert c.history.undo_label == "Change filters"  # selecting is not an edit
+
+
+def test_pin_a_pixel_move_it_and_read_its_arithmetic_without_a_mouse(window, qtbot):
+    insp = window.inspector
+    assert shortcuts(insp.pin_action) == ["Ctrl+I"]
+    cell = window.editor.cell(0, 0, 0)
+    cell.setFocus()
+    qtbot.keyClick(cell, Key.Key_I, QtCore.Qt.KeyboardModifier.ControlModifier)
+    h_out, w_out, _ = window.controller.frame.output_shape
+    assert insp.pinned and insp.target == (0, h_out // 2, w_out // 2)
+    assert insp.arith_dock.isVisible()
+    assert f"(row {h_out // 2}, col {w_out // 2})" in insp.arith_label.text()
+    focus = QtWidgets.QApplication.focusWidget()
+    qtbot.keyClick(focus, Key.Key_Right)
+    qtbot.keyClick(focus, Key.Key_Down)
+    assert insp.target == (0, h_out // 2 + 1, w_out // 2 + 1)
+    assert f"(row {h_out // 2 + 1}, col {w_out // 2 + 1})" in insp.arith_label.text()
+    assert window.controller.doc.kernel[0, 0, 0, 0] == -1  # the arrows did not edit
+    qtbot.keyClick(QtWidgets.QApplication.focusWidget(), Key.Key_Escape)
+    assert not insp.pinned
+
+
+def test_brush_keys_do_what_the_tooltips_promise(window, qtbot):
+    brush = window.brush
+    assert "[ and ]" in brush.radius.toolTip() and "(E)" in brush.eraser.toolTip()
+    window.setFocus()
+    r = brush.radius.value()
+    qtbot.keyClick(window, Key.Key_BracketRight)
+    assert brush.radius.value() > r
+    qtbot.keyClick(window, Key.Key_BracketLeft)
+    qtbot.keyClick(window, Key.Key_BracketLeft)
+    assert brush.radius.value() < r
+    qtbot.keyClick(window, Key.Key_E)
+    assert brush.eraser.isChecked() and brush.paint_value() == 0
+    qtbot.keyClick(window, Key.Key_E)
+    assert not brush.eraser.isChecked()
+    # Typing into a kernel cell is not a brush key: "1e-3" stays a number.
+    cell = window.editor.cell(0, 1, 0)
+    qtbot.mouseClick(cell, Button.LeftButton)
+    qtbot.keyClicks(cell, "1e-3")
+    qtbot.keyClick(cell, Key.Key_Return)
+    settle(window)
+    assert window.controller.doc.kernel[0, 1, 0, 0] == np.float32(1e-3)
+    assert not brush.eraser.isChecked()
+
+
+def test_f1_opens_help_that_lists_the_real_keys_and_about_shows_the_version(
+    window, qtbot, monkeypatch
+):
+    from convviz import __version__
+
+    window.setFocus()
+    qtbot.keyClick(window, Key.Key_F1)
+    dialog = window.help_dialog
+    assert dialog.isVisible()
+    text = dialog.text.toPlainText()
+    assert "Alt+Right" in text and "Kernels › Next filter" in text
+    assert "Ctrl+I" in text and "Ctrl+Z" in text and "F1" in text
+    dialog.close()
+    shown = []
+    monkeypatch.setattr(QtWidgets.QMessageBox, "about", lambda *args: shown.append(args))
+    about = window.help_menu.actions()[-1]
+    assert about.text() == "&About convviz"
+    about.trigger()
+    assert len(shown) == 1 and f"convviz {__version__}" in shown[0][2]
