@@ -26,6 +26,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from convviz.core.lessons import LESSONS, lesson_path
 from convviz.io.inputs import InputError
 from convviz.io.session import SUFFIX, load_session, save_session
+from convviz.qt.inspector import COLOUR_MAPS, SCALES
 from convviz.qt.lesson_dock import LessonDock, LessonTextDialog
 
 MAX_RECENT = 8
@@ -485,6 +486,7 @@ class SessionManager(QtCore.QObject):
                 value = s.value(key)
                 if value is not None:
                     box.setValue(float(value))
+        self._restore_view_preferences()
 
     def save_preferences(self) -> None:
         s, w = self.settings, self.window
@@ -492,7 +494,55 @@ class SessionManager(QtCore.QObject):
         s.setValue("window/state", w.saveState())
         s.setValue("brush/radius", w.brush.radius.value())
         s.setValue("brush/value", w.brush.value.value())
+        self._save_view_preferences()
         s.sync()
+
+    def _colour_map_actions(self) -> dict:
+        """The View menu's colour-map entries by map name (each entry ends in its name)."""
+        found = {}
+        for action in _menu_actions(self.window.view_menu):
+            for name in COLOUR_MAPS:
+                if action.isCheckable() and action.text().endswith(f"· {name}"):
+                    found[name] = action
+        return found
+
+    def _save_view_preferences(self) -> None:
+        s, w = self.settings, self.window
+        inspector = getattr(w, "inspector", None)
+        s.setValue("view/keep_alpha", w.alpha_action.isChecked())
+        if inspector is None:
+            return
+        s.setValue("view/numbers", inspector.numbers_action.isChecked())
+        s.setValue("view/scale", float(inspector.scale))
+        chosen = [n for n, a in self._colour_map_actions().items() if a.isChecked()]
+        if chosen:
+            s.setValue("view/colour_map", chosen[0])
+
+    def _restore_view_preferences(self) -> None:
+        """Colour map, presentation scale, numbers on cells and keep alpha of the last run,
+        through the setters the menus call; a value this version does not know is skipped."""
+        s, w = self.settings, self.window
+        alpha = _flag(s.value("view/keep_alpha"))
+        if alpha is not None:
+            w.alpha_action.setChecked(alpha)
+        inspector = getattr(w, "inspector", None)
+        if inspector is None:
+            return
+        numbers = _flag(s.value("view/numbers"))
+        if numbers is not None:
+            inspector.numbers_action.setChecked(numbers)
+        name = s.value("view/colour_map")
+        actions = self._colour_map_actions()
+        if name in actions:
+            inspector.set_colour_map(name)
+            actions[name].setChecked(True)
+        with contextlib.suppress(TypeError, ValueError):
+            scale = float(s.value("view/scale"))
+            if min(SCALES) <= scale <= max(SCALES) and scale != inspector.scale:
+                inspector.set_scale(scale)
+                for action in _menu_actions(w.view_menu):
+                    if action.isCheckable() and action.text() == f"{scale:.0%}":
+                        action.setChecked(True)
 
     def _close_guard(self) -> bool:
         if not self.maybe_save():
@@ -511,6 +561,23 @@ class SessionManager(QtCore.QObject):
         self._release_adopted()
         if self._lock is not None:
             self._lock.unlock()
+
+
+def _menu_actions(menu: QtWidgets.QMenu) -> list[QtGui.QAction]:
+    """Every entry of ``menu`` and of its submenus."""
+    found = []
+    for action in menu.actions():
+        found.append(action)
+        if action.menu() is not None:
+            found += _menu_actions(action.menu())
+    return found
+
+
+def _flag(value) -> bool | None:
+    """A yes/no preference as QSettings returns it (a bool, or "true"/"false" from INI)."""
+    if isinstance(value, bool):
+        return value
+    return {"true": True, "false": False}.get(str(value).lower()) if value is not None else None
 
 
 def _try_lock(path: Path) -> QtCore.QLockFile | None:
