@@ -257,6 +257,14 @@ class Inspector(QtCore.QObject):
         self.arith_dock.raise_()
         self.window.setFocus(QtCore.Qt.FocusReason.ShortcutFocusReason)
 
+    def new_scene(self) -> None:
+        """Another document was opened: no pinned pixel, muted kernel or sliding window."""
+        self.anim.set_playing(False)
+        self.anim.active.setChecked(False)
+        self.muted = set()
+        self.target, self.pinned = None, False
+        self.refresh()
+
     def unpin(self) -> None:
         self.target, self.pinned = None, False
         self._update_inspection()

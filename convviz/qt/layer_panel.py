@@ -147,6 +147,10 @@ class LayerPanel(QtWidgets.QWidget):
         if text in PADDINGS:
             self.settingsChanged.emit({"padding": text})
 
+    def clear_preset(self) -> None:
+        """Show no preset as chosen (another document is open)."""
+        self.preset.setCurrentIndex(-1)
+
     def preset_names(self) -> list[str]:
         return [self.preset.itemText(i) for i in range(self.preset.count())]
 

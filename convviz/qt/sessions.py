@@ -239,7 +239,7 @@ class SessionManager(QtCore.QObject):
         if self.path:
             return self.path.name
         if self.dock.index >= 0:
-            return f"lesson {self.dock.index + 1}: {LESSONS[self.dock.index].title}"
+            return _lesson_name(self.dock.index)
         return "untitled" + SUFFIX
 
     def _update_title(self) -> None:
@@ -252,7 +252,10 @@ class SessionManager(QtCore.QObject):
 
     def _view(self) -> dict:
         brush = self.window.brush
-        return {"brush": {"radius": brush.radius.value(), "value": brush.value.value()}}
+        view = {"brush": {"radius": brush.radius.value(), "value": brush.value.value()}}
+        if self.dock.index >= 0:  # saved from a built-in lesson: reopened as that lesson
+            view["lesson_index"] = self.dock.index
+        return view
 
     def _apply_view(self, view: dict) -> None:
         brush = view.get("brush")
@@ -313,7 +316,19 @@ class SessionManager(QtCore.QObject):
         self.lesson_text = session.lesson
         self._apply_view(session.view)
         self.dock.show_lesson(session.lesson)
+        index = session.view.get("lesson_index")
+        if session.lesson and type(index) is int and 0 <= index < len(LESSONS):
+            self.dock.set_position(index, len(LESSONS))
+        self._new_scene()
         return session
+
+    def _new_scene(self) -> None:
+        """Nothing of the last document's inspection carries over to the one just opened:
+        no pinned pixel, muted kernel or sliding window, no preset shown as chosen."""
+        inspector = getattr(self.window, "inspector", None)
+        if inspector is not None:
+            inspector.new_scene()
+        self.window.layer_panel.clear_preset()
 
     def _open(self, path: Path, remember: bool) -> bool:
         if self._load(path, "Cannot open this session") is None:
@@ -522,6 +537,8 @@ class SessionManager(QtCore.QObject):
         """Colour map, presentation scale, numbers on cells and keep alpha of the last run,
         through the setters the menus call; a value this version does not know is skipped."""
         s, w = self.settings, self.window
+        # The window layout may show the lesson dock of the last run: no lesson is open yet.
+        self.dock.setVisible(bool(self.lesson_text))
         alpha = _flag(s.value("view/keep_alpha"))
         if alpha is not None:
             w.alpha_action.setChecked(alpha)
@@ -561,6 +578,14 @@ class SessionManager(QtCore.QObject):
         self._release_adopted()
         if self._lock is not None:
             self._lock.unlock()
+
+
+def _lesson_name(index: int) -> str:
+    """A lesson as the title bar names it: 'lesson 2 of 7: Colour input: …'."""
+    title = LESSONS[index].title
+    number = f"{index + 1}. "
+    title = title[len(number) :] if title.startswith(number) else title
+    return f"lesson {index + 1} of {len(LESSONS)}: {title}"
 
 
 def _menu_actions(menu: QtWidgets.QMenu) -> list[QtGui.QAction]:
