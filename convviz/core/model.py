@@ -13,6 +13,7 @@ import numpy as np
 
 from convviz.core.conv import keras_refusal
 from convviz.core.presets import centred, filter_preset, glorot_uniform
+from convviz.core.words import count
 
 MAX_CHANNELS = 16
 MAX_FILTERS = 16
@@ -127,7 +128,9 @@ class Document:
         if self.bias.shape != (s.filters,):
             raise ValueError(f"bias shape {self.bias.shape} does not match ({s.filters},)")
         if len(self.channel_names) != c:
-            raise ValueError(f"{len(self.channel_names)} channel names for {c} channels")
+            raise ValueError(
+                f"{count(len(self.channel_names), 'channel name')} for {count(c, 'channel')}"
+            )
         if not 0 <= self.selected_filter < s.filters:
             raise ValueError(f"selected filter {self.selected_filter} out of range")
 

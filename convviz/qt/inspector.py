@@ -16,6 +16,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from convviz.core.activations import activate
 from convviz.core.explain import layer_shapes, partial_maps, pixel_arithmetic_of, step_pixel
+from convviz.core.words import count
 from convviz.qt import views
 from convviz.qt.inspect_code import WeightsExport
 from convviz.qt.inspect_docks import (
@@ -343,7 +344,7 @@ class Inspector(QtCore.QObject):
         h_out, w_out, _ = frame.output_shape
         step = self.anim.step
         if step < 0 or frame.kernel_maps is None:
-            self.anim.label.setText(f"{h_out * w_out} steps, one per output pixel")
+            self.anim.label.setText(f"{count(h_out * w_out, 'step')}, one per output pixel")
         else:
             r, c = step_pixel((h_out, w_out), step)
             self.anim.label.setText(f"step {step + 1} of {h_out * w_out}: pixel (row {r}, col {c})")

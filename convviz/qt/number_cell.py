@@ -26,6 +26,11 @@ HOW_TO_EDIT = (
 _STILL_EDITING = (Qt.FocusReason.ActiveWindowFocusReason, Qt.FocusReason.PopupFocusReason)
 
 
+def weight_text(value: float) -> str:
+    """A kernel value or bias as the window shows it, in its cell and in any label."""
+    return format_number(value, 3, max_chars=CELL_CHARS)
+
+
 def _tint(value: float, vmax: float) -> QColor:
     """Diverging colour: white at zero, full blue/red at |value| >= vmax."""
     t = max(-1.0, min(1.0, value / vmax))
@@ -112,7 +117,7 @@ class NumberCell(QLineEdit):
         # Most echoes change one cell of hundreds: skip the rest cheaply.
         if value != self.value or vmax != self._vmax:
             self.value, self._vmax = value, vmax
-            self._shown = format_number(value, 3, max_chars=CELL_CHARS)
+            self._shown = weight_text(value)
             self._update_tooltip()
             bg = _tint(value, vmax)
             if bg != self._bg:
@@ -144,7 +149,7 @@ class NumberCell(QLineEdit):
             self._flash_error()
             self.rejected.emit(self, str(exc))
             return
-        self.setText(format_number(value, 3, max_chars=CELL_CHARS))
+        self.setText(weight_text(value))
         self.committed.emit(self, value)
 
     def _flash_error(self) -> None:

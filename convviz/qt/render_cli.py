@@ -17,6 +17,7 @@ from pathlib import Path
 
 from convviz.core.model import MAX_FILTERS, Document, default_document
 from convviz.core.presets import KERNEL_PRESETS
+from convviz.core.words import count
 from convviz.io.inputs import InputError, read_input
 from convviz.qt.app import check_layer_options
 
@@ -96,7 +97,8 @@ def load_state(path, *, filters: int | None, preset: str | None, max_side: int) 
         state = _session_state(path)
         if filters is not None and filters > state["settings"].filters:
             raise ValueError(
-                f"{path.name} has {state['settings'].filters} filters: cannot show {filters}"
+                f"{path.name} has {count(state['settings'].filters, 'filter')}: "
+                f"cannot show {filters}"
             )
         doc = Document(**state)
     else:
