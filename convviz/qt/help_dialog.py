@@ -40,8 +40,13 @@ OVERVIEW = (
 
 
 def _keys(action: QtGui.QAction) -> str:
+    """The action's first key, and the other ones typed with Ctrl (not media keys such as
+    Save, nor legacy ones such as Alt+Backspace)."""
     native = QtGui.QKeySequence.SequenceFormat.NativeText
-    return " or ".join(s.toString(native) for s in action.shortcuts() if not s.isEmpty())
+    keys = [s for s in action.shortcuts() if not s.isEmpty()]
+    ctrl = QtCore.Qt.KeyboardModifier.ControlModifier
+    kept = keys[:1] + [s for s in keys[1:] if s[0].keyboardModifiers() & ctrl]
+    return " or ".join(s.toString(native) for s in kept)
 
 
 def shortcut_rows(window: QtWidgets.QMainWindow) -> list[tuple[str, str]]:
@@ -50,7 +55,7 @@ def shortcut_rows(window: QtWidgets.QMainWindow) -> list[tuple[str, str]]:
 
     def walk(menu: QtWidgets.QMenu, path: str) -> None:
         for action in menu.actions():
-            text = action.text().replace("&", "").split("\t")[0]
+            text = action.iconText()  # the text without "&", fixed where the text changes
             if action.menu() is not None:
                 walk(action.menu(), f"{path} › {text}")
             elif not action.isSeparator() and _keys(action):

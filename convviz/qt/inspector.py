@@ -253,7 +253,8 @@ class Inspector(QtCore.QObject):
             return
         if not self.pinned and self.anim.step < 0:
             h_out, w_out, _ = frame.output_shape
-            self.pin(*(self.target or (frame.selected, h_out // 2, w_out // 2)))
+            f = self.controller.doc.selected_filter  # the frame may not show it yet
+            self.pin(*(self.target or (f, h_out // 2, w_out // 2)))
         self.arith_dock.show()
         self.arith_dock.raise_()
         self.window.setFocus(QtCore.Qt.FocusReason.ShortcutFocusReason)

@@ -134,11 +134,13 @@ class LayerPanel(QtWidgets.QWidget):
         """Emit a change, unless Keras would refuse the layer it makes: then say why
         beside the settings and put the boxes back."""
         shown = getattr(self, "_shown", None)
-        refusal = shown is not None and replace(shown, **change).keras_refusal()
-        if refusal:
+        if shown is not None and replace(shown, **change).keras_refusal():
             self._shown = None
             self.show_settings(shown)
-            self.refusal.setText(refusal)
+            other = "dilation_rate" if "strides" in change else "strides"
+            # No line break inside "strides > 1" in a narrow column.
+            rule = "Keras refuses strides\u00a0>\u00a01 together with dilation_rate\u00a0>\u00a01"
+            self.refusal.setText(f"{rule}: set {other} back to 1 first.")
             self.layout().setRowVisible(self.refusal, True)
             return
         self.settingsChanged.emit(change)

@@ -203,6 +203,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self.undo_action.setShortcuts(QtGui.QKeySequence.StandardKey.Undo)
         self.redo_action = edit.addAction("Redo", self.controller.redo)
         self.redo_action.setShortcuts(QtGui.QKeySequence.StandardKey.Redo)
+        self.undo_action.setIconText("Undo")  # the help's name; the text names the edit
+        self.redo_action.setIconText("Redo")
         edit.addSeparator()
         brush = edit.addMenu("Brush")
         for action in self.brush.key_actions():

@@ -19,8 +19,8 @@ WHEEL_IDLE_MS = 400
 _ERROR_MS = 1500
 CELL_CHARS = 7  # "-0.0625", "-0.111", "1e-04": fits a 3-significant-digit value
 HOW_TO_EDIT = (
-    "Type a number (-1.5, 1e-3, 1/9) and press Enter; scroll, drag up or down, or press "
-    "Page Up/Down to nudge it by 0.1 (Shift ×10, Ctrl ÷10)"
+    "Type a number (-1.5, 1e-3, 1/9) and press Enter.\n"
+    "Scroll, drag up or down, or press Page Up/Down to nudge it by 0.1 (Shift ×10, Ctrl ÷10)."
 )
 # Switching windows or opening the context menu is not "done editing".
 _STILL_EDITING = (Qt.FocusReason.ActiveWindowFocusReason, Qt.FocusReason.PopupFocusReason)

@@ -145,6 +145,12 @@ def test_pin_a_pixel_move_it_and_read_its_arithmetic_without_a_mouse(window, qtb
     assert window.controller.doc.kernel[0, 0, 0, 0] == -1  # the arrows did not edit
     qtbot.keyClick(QtWidgets.QApplication.focusWidget(), Key.Key_Escape)
     assert not insp.pinned
+    # Straight after Alt+Right the pin is on the filter just selected, not the last shown.
+    window.next_filter_action.trigger()
+    insp.pin_action.trigger()
+    assert insp.target == (1, h_out // 2, w_out // 2)
+    settle(window)
+    assert "Feature map 2 at" in insp.arith_label.text()
 
 
 def test_brush_keys_do_what_the_tooltips_promise(window, qtbot):
@@ -181,8 +187,14 @@ def test_f1_opens_help_that_lists_the_real_keys_and_about_shows_the_version(
     dialog = window.help_dialog
     assert dialog.isVisible()
     text = dialog.text.toPlainText()
-    assert "Alt+Right" in text and "Kernels › Next filter" in text
-    assert "Ctrl+I" in text and "Ctrl+Z" in text and "F1" in text
+    for keys, entry in (
+        ("Alt+Right", "Kernels › Next filter"),
+        ("Ctrl+I", "View › Pin a pixel and show its arithmetic"),
+        ("F1", "Help › convviz help"),
+        ("Ctrl+Z", "Edit › Undo"),  # named for what it does, not for the last edit
+        ("E", "Edit › Brush › Eraser"),
+    ):
+        assert f"\n{keys}\n{entry}\n" in text
     dialog.close()
     shown = []
     monkeypatch.setattr(QtWidgets.QMessageBox, "about", lambda *args: shown.append(args))
