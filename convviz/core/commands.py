@@ -88,7 +88,8 @@ class SetKernelValue(Command):
         self.new = float(new)
         self.nudge = nudge
         verb = "Nudge" if nudge else "Set"
-        self.label = f"{verb} kernel {k + 1} of filter {f + 1} [{r}, {c}]"
+        # Counted from 1, as the cells' names count rows and columns.
+        self.label = f"{verb} kernel {k + 1} of filter {f + 1}, row {r + 1}, column {c + 1}"
 
     def redo(self, doc: Document) -> None:
         doc.kernel[self.index] = self.new

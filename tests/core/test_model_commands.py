@@ -55,7 +55,7 @@ def test_kernel_edit_undo_redo_restores_exact_arrays():
     h.push(SetKernelValue((0, 1, 2, 1), d.kernel[0, 1, 2, 1], 1 / 9))
     assert d.kernel[0, 1, 2, 1] == np.float32(1 / 9)
     assert seen == [{WEIGHTS, filter_change(1)}]  # which filter changed, for partial recompute
-    assert h.undo_label == "Set kernel 3 of filter 2 [0, 1]"
+    assert h.undo_label == "Set kernel 3 of filter 2, row 1, column 2"
     h.undo()
     assert np.array_equal(d.kernel, before)
     h.redo()
@@ -146,7 +146,7 @@ def test_nudges_of_different_cells_are_separate_steps_even_in_one_gesture():
     h.push(SetKernelValue((0, 0, 0, 0), 1.0, 2.0, nudge=True))
     h.push(SetKernelValue(np.array([2, 2, 0, 0]), 1.0, 2.0, nudge=True))  # no close_merge
     h.push(SetKernelValue((0, 0, 0, 1), d.kernel[0, 0, 0, 1], 3.0, nudge=True))  # filter 2
-    assert h.undo_label == "Nudge kernel 1 of filter 2 [0, 0]"
+    assert h.undo_label == "Nudge kernel 1 of filter 2, row 1, column 1"
     h.undo()
     assert d.kernel[2, 2, 0, 0] == 2.0
     h.undo()
