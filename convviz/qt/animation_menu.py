@@ -11,6 +11,7 @@ from pathlib import Path
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from convviz.core.words import count
 from convviz.io.export import with_suffix
 from convviz.qt.animation_export import (
     AnimationCancelled,
@@ -56,7 +57,7 @@ class AnimationDialog(QtWidgets.QDialog):
         self.scale.setSuffix(" ×")
         self.summary = QtWidgets.QLabel()
         form.addRow("format", self.format)
-        form.addRow(f"frames ({self.n_steps} steps)", self.every)
+        form.addRow(f"frames ({count(self.n_steps, 'step')})", self.every)
         form.addRow("each frame shows for", self.duration)
         form.addRow("scale (pixels per unit)", self.scale)
         form.addRow("result", self.summary)
@@ -80,7 +81,7 @@ class AnimationDialog(QtWidgets.QDialog):
 
     def _update_summary(self) -> None:
         w, h = self.layout_.pixel_size(self.scale.value())
-        self.summary.setText(f"{self.frame_count()} frames of {w} × {h} px")
+        self.summary.setText(f"{count(self.frame_count(), 'frame')} of {w} × {h} px")
 
 
 class AnimationExport(QtCore.QObject):
@@ -174,7 +175,7 @@ class AnimationExport(QtCore.QObject):
         finally:
             progress.close()
             progress.deleteLater()
-        self.window.show_message(f"Saved {len(plan.steps)} frames to {target}")
+        self.window.show_message(f"Saved {count(len(plan.steps), 'frame')} to {target}")
         return target
 
     def _failed(self, name: str, exc: Exception) -> None:

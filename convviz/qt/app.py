@@ -20,6 +20,7 @@ from convviz.io.samples import SAMPLES, load_sample
 from convviz.io.session import SUFFIX as SESSION_SUFFIX
 from convviz.io.session import load_session
 from convviz.qt.plain_text import plain
+from convviz.qt.platform_check import missing_window_library
 
 log = logging.getLogger("convviz")
 
@@ -164,6 +165,10 @@ def main(argv=None) -> int:
 
         return render_cli.main(argv[1:])
     args = parse_args(argv)
+    missing = missing_window_library()
+    if missing:  # Qt would abort the process with a hint lost among other lines
+        print(f"convviz: {missing}", file=sys.stderr)
+        return 2
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     configure_pyqtgraph()
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(sys.argv[:1])

@@ -343,6 +343,11 @@ class Controller(QtCore.QObject):
             )
             self.refresh_views()
             return
+        refusal = new.keras_refusal()
+        if refusal:
+            self.status.emit(f"{refusal}; settings unchanged")
+            self.refresh_views()
+            return
         if c % new.groups or new.filters % new.groups:
             self.status.emit(
                 f"groups={new.groups} must divide the channels ({c}) and the filters "

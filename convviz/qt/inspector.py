@@ -16,6 +16,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from convviz.core.activations import activate
 from convviz.core.explain import layer_shapes, partial_maps, pixel_arithmetic_of, step_pixel
+from convviz.core.words import count
 from convviz.qt import views
 from convviz.qt.inspect_code import WeightsExport
 from convviz.qt.inspect_docks import (
@@ -148,6 +149,8 @@ class Inspector(QtCore.QObject):
         view.addSeparator()
         for dock in (self.arith_dock, self.anim_dock, self.shapes_dock, self.variants_dock):
             view.addAction(dock.toggleViewAction())
+        self.pin_action = view.addAction("Pin a pixel and show its arithmetic", self.pin_key)
+        self.pin_action.setShortcut(QtGui.QKeySequence("Ctrl+I"))
         view.addSeparator()
         view.addAction("Code for this layer…", self.show_code)
         w.help_menu.addAction("Code for this layer…", self.show_code)
@@ -240,6 +243,30 @@ class Inspector(QtCore.QObject):
         self.target, self.pinned = (f, row, col), True
         self._update_inspection()
 
+    def pin_key(self) -> None:
+        """Pin a pixel without a mouse: the hovered one, else the middle of the selected
+        filter's feature map; show its arithmetic. The keyboard leaves the kernel cells,
+        so the arrow keys move the pixel and Esc unpins it."""
+        frame = self.source
+        if frame is None or frame.kernel_maps is None:
+            self.window.show_message("No pixel to pin: the output is empty")
+            return
+        if not self.pinned and self.anim.step < 0:
+            h_out, w_out, _ = frame.output_shape
+            f = self.controller.doc.selected_filter  # the frame may not show it yet
+            self.pin(*(self.target or (f, h_out // 2, w_out // 2)))
+        self.arith_dock.show()
+        self.arith_dock.raise_()
+        self.window.setFocus(QtCore.Qt.FocusReason.ShortcutFocusReason)
+
+    def new_scene(self) -> None:
+        """Another document was opened: no pinned pixel, muted kernel or sliding window."""
+        self.anim.set_playing(False)
+        self.anim.active.setChecked(False)
+        self.muted = set()
+        self.target, self.pinned = None, False
+        self.refresh()
+
     def unpin(self) -> None:
         self.target, self.pinned = None, False
         self._update_inspection()
@@ -318,7 +345,7 @@ class Inspector(QtCore.QObject):
         h_out, w_out, _ = frame.output_shape
         step = self.anim.step
         if step < 0 or frame.kernel_maps is None:
-            self.anim.label.setText(f"{h_out * w_out} steps, one per output pixel")
+            self.anim.label.setText(f"{count(h_out * w_out, 'step')}, one per output pixel")
         else:
             r, c = step_pixel((h_out, w_out), step)
             self.anim.label.setText(f"step {step + 1} of {h_out * w_out}: pixel (row {r}, col {c})")

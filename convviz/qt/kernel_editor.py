@@ -69,6 +69,7 @@ class KernelEditor(QWidget):
         self._vmax_override: float | None = None
         self._updating = False
         self._columns = 0
+        self._described: tuple | None = None  # (filter, shape, names) the cells are named for
         # Open nudge gesture: (cell, from a drag, value at its start, summed steps).
         self._gesture: tuple[NumberCell, bool, float, float] | None = None
         self._idle = QTimer(self, singleShot=True, interval=WHEEL_IDLE_MS)
@@ -178,6 +179,7 @@ class KernelEditor(QWidget):
         try:
             if (values.shape, names) != (self._shape, self._names):
                 self._rebuild(values.shape, names)
+            self._describe_cells(filter_index, names)
             self._values = values
             n = filter_index + 1
             self._set_text(self._title, f"Filter {n} of {n_filters} · shape {values.shape}")
@@ -189,6 +191,18 @@ class KernelEditor(QWidget):
             self._show_values(float(bias) if bias is not None else None)
         finally:
             self._updating = False
+
+    def _describe_cells(self, filter_index: int, names: tuple[str, ...]) -> None:
+        key = (filter_index, self._shape, names)
+        if key == self._described:
+            return
+        if self._described is not None and self._described[0] != filter_index:
+            self._finish_gesture()  # a burst of nudges never carries over to another filter
+        self._described = key
+        n = filter_index + 1
+        for (r, c, k), cell in self._cells.items():
+            cell.describe(f"filter {n}, kernel {k + 1} ({names[k]}), row {r + 1}, column {c + 1}")
+        self._bias.describe(f"bias of filter {n}")
 
     def set_value_range(self, vmax: float | None) -> None:
         """Value shown at full tint (e.g. shared by all filters); ``None``: from the data."""

@@ -18,6 +18,7 @@ from convviz.io.samples import SAMPLES, load_sample
 from convviz.qt.animation_menu import install_animation_export
 from convviz.qt.controller import Controller, Frame
 from convviz.qt.exports import install_exports
+from convviz.qt.help_dialog import HelpDialog, about_text
 from convviz.qt.import_weights import install_weights_import
 from convviz.qt.inspector import install_inspector
 from convviz.qt.kernel_editor import KernelEditor
@@ -148,6 +149,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self._connect()
         controller.refresh_now()
         self.inspector = install_inspector(self)
+        self.help_menu.addSeparator()
+        self.help_menu.addAction(self.about_action)  # last, after what the docks add
 
     # -- wiring ---------------------------------------------------------------------------
     def _connect(self) -> None:
@@ -201,12 +204,15 @@ class MainWindow(QtWidgets.QMainWindow):
 
         edit = self.edit_menu = bar.addMenu("&Edit")
         self.undo_action = edit.addAction("Undo", self.controller.undo)
-        self.undo_action.setShortcut(QtGui.QKeySequence.StandardKey.Undo)
+        self.undo_action.setShortcuts(QtGui.QKeySequence.StandardKey.Undo)
         self.redo_action = edit.addAction("Redo", self.controller.redo)
-        self.redo_action.setShortcuts(
-            [QtGui.QKeySequence("Ctrl+Shift+Z"), QtGui.QKeySequence("Ctrl+Y")]
-        )
+        self.redo_action.setShortcuts(QtGui.QKeySequence.StandardKey.Redo)
+        self.undo_action.setIconText("Undo")  # the help's name; the text names the edit
+        self.redo_action.setIconText("Redo")
         edit.addSeparator()
+        brush = edit.addMenu("Brush")
+        for action in self.brush.key_actions():
+            brush.addAction(action)
         self.clear_menu = edit.addMenu("Clear channel")
         self.fill_menu = edit.addMenu("Fill channel with brush value")
         self._update_undo_actions()
@@ -222,10 +228,22 @@ class MainWindow(QtWidgets.QMainWindow):
                     name, lambda n=name, s=scope: self.controller.apply_preset(n, scope=s)
                 )
         self.kernel_preset_menu = kernels.addMenu("Preset for one kernel")
+        kernels.addSeparator()
+        # Alt+arrows: kernel cells keep the plain and Ctrl arrows, Page keys nudge.
+        self.next_filter_action = kernels.addAction("Next filter", lambda: self.step_filter(1))
+        self.next_filter_action.setShortcut(QtGui.QKeySequence("Alt+Right"))
+        self.previous_filter_action = kernels.addAction(
+            "Previous filter", lambda: self.step_filter(-1)
+        )
+        self.previous_filter_action.setShortcut(QtGui.QKeySequence("Alt+Left"))
 
         self.view_menu = bar.addMenu("&View")
         help_menu = self.help_menu = bar.addMenu("&Help")
+        act = help_menu.addAction("convviz &help", self.show_help)
+        act.setShortcuts(QtGui.QKeySequence.StandardKey.HelpContents)
         help_menu.addAction("Kernel or filter?", self._explain)
+        self.about_action = QtGui.QAction("&About convviz", self)
+        self.about_action.triggered.connect(self.show_about)
 
     def _rebuild_channel_menus(self, frame: Frame) -> None:
         key = (frame.channel_names, frame.kernel_channel_names, frame.selected)
@@ -249,6 +267,11 @@ class MainWindow(QtWidgets.QMainWindow):
                         p, scope="kernel", kernel_index=k
                     ),
                 )
+
+    def step_filter(self, delta: int) -> None:
+        """Select the next (``delta=1``) or previous (-1) filter, wrapping around."""
+        doc = self.controller.doc
+        self.controller.select_filter((doc.selected_filter + delta) % doc.settings.filters)
 
     def _fill(self, channel: int, value) -> None:
         self.controller.fill_channel(channel, 0.0 if value is None else self.brush.value.value())
@@ -455,6 +478,14 @@ class MainWindow(QtWidgets.QMainWindow):
                 event.ignore()
                 return
         super().closeEvent(event)
+
+    def show_help(self) -> HelpDialog:
+        self.help_dialog = HelpDialog(self)
+        self.help_dialog.show()
+        return self.help_dialog
+
+    def show_about(self) -> None:
+        QtWidgets.QMessageBox.about(self, "About convviz", about_text())
 
     def _explain(self) -> None:
         QtWidgets.QMessageBox.information(

@@ -13,6 +13,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui
 
+from convviz.qt.number_cell import weight_text
 from convviz.qt.views import (
     MIN_TITLE_SCALE,
     MapCell,
@@ -214,7 +215,7 @@ class SumPanel(MapPanel):
         b = frame.bias_value
         _set_label(
             self.bias_label,
-            "+ bias<br>" + (f"{b:.3g}" if b is not None else "(off)") + " =",
+            "+ bias<br>" + (weight_text(b) if b is not None else "(off)") + " =",
             size=self.pt(13),
         )
         _set_label(self.act_label, f"→ {frame.activation} →", size=self.pt(13))

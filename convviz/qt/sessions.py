@@ -26,6 +26,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from convviz.core.lessons import LESSONS, lesson_path
 from convviz.io.inputs import InputError
 from convviz.io.session import SUFFIX, load_session, save_session
+from convviz.qt.inspector import COLOUR_MAPS, SCALES
 from convviz.qt.lesson_dock import LessonDock, LessonTextDialog
 from convviz.qt.plain_text import plain
 
@@ -130,10 +131,13 @@ class SessionManager(QtCore.QObject):
         self.open_action.triggered.connect(self.open_dialog)
         self.recent_menu = QtWidgets.QMenu("Open &recent session", w)
         self.save_action = QtGui.QAction("&Save session", w)
-        self.save_action.setShortcut(QtGui.QKeySequence("Ctrl+S"))
+        keys = QtGui.QKeySequence.StandardKey
+        self.save_action.setShortcuts(keys.Save)
         self.save_action.triggered.connect(self.save)
         self.save_as_action = QtGui.QAction("Save session &as…", w)
-        self.save_as_action.setShortcut(QtGui.QKeySequence("Ctrl+Shift+S"))
+        # The platform's Save As keys; some platforms define none, so Ctrl+Shift+S then.
+        save_as = QtGui.QKeySequence.keyBindings(keys.SaveAs)
+        self.save_as_action.setShortcuts(save_as or [QtGui.QKeySequence("Ctrl+Shift+S")])
         self.save_as_action.triggered.connect(lambda: self.save_as())
         menu.insertAction(before, self.open_action)
         menu.insertMenu(before, self.recent_menu)
@@ -236,7 +240,7 @@ class SessionManager(QtCore.QObject):
         if self.path:
             return self.path.name
         if self.dock.index >= 0:
-            return f"lesson {self.dock.index + 1}: {LESSONS[self.dock.index].title}"
+            return _lesson_name(self.dock.index)
         return "untitled" + SUFFIX
 
     def _update_title(self) -> None:
@@ -249,7 +253,10 @@ class SessionManager(QtCore.QObject):
 
     def _view(self) -> dict:
         brush = self.window.brush
-        return {"brush": {"radius": brush.radius.value(), "value": brush.value.value()}}
+        view = {"brush": {"radius": brush.radius.value(), "value": brush.value.value()}}
+        if self.dock.index >= 0:  # saved from a built-in lesson: reopened as that lesson
+            view["lesson_index"] = self.dock.index
+        return view
 
     def _apply_view(self, view: dict) -> None:
         brush = view.get("brush")
@@ -310,7 +317,19 @@ class SessionManager(QtCore.QObject):
         self.lesson_text = session.lesson
         self._apply_view(session.view)
         self.dock.show_lesson(session.lesson)
+        index = session.view.get("lesson_index")
+        if session.lesson and type(index) is int and 0 <= index < len(LESSONS):
+            self.dock.set_position(index, len(LESSONS))
+        self._new_scene()
         return session
+
+    def _new_scene(self) -> None:
+        """Nothing of the last document's inspection carries over to the one just opened:
+        no pinned pixel, muted kernel or sliding window, no preset shown as chosen."""
+        inspector = getattr(self.window, "inspector", None)
+        if inspector is not None:
+            inspector.new_scene()
+        self.window.layer_panel.clear_preset()
 
     def _open(self, path: Path, remember: bool) -> bool:
         if self._load(path, "Cannot open this session") is None:
@@ -483,6 +502,7 @@ class SessionManager(QtCore.QObject):
                 value = s.value(key)
                 if value is not None:
                     box.setValue(float(value))
+        self._restore_view_preferences()
 
     def save_preferences(self) -> None:
         s, w = self.settings, self.window
@@ -490,7 +510,57 @@ class SessionManager(QtCore.QObject):
         s.setValue("window/state", w.saveState())
         s.setValue("brush/radius", w.brush.radius.value())
         s.setValue("brush/value", w.brush.value.value())
+        self._save_view_preferences()
         s.sync()
+
+    def _colour_map_actions(self) -> dict:
+        """The View menu's colour-map entries by map name (each entry ends in its name)."""
+        found = {}
+        for action in _menu_actions(self.window.view_menu):
+            for name in COLOUR_MAPS:
+                if action.isCheckable() and action.text().endswith(f"· {name}"):
+                    found[name] = action
+        return found
+
+    def _save_view_preferences(self) -> None:
+        s, w = self.settings, self.window
+        inspector = getattr(w, "inspector", None)
+        s.setValue("view/keep_alpha", w.alpha_action.isChecked())
+        if inspector is None:
+            return
+        s.setValue("view/numbers", inspector.numbers_action.isChecked())
+        s.setValue("view/scale", float(inspector.scale))
+        chosen = [n for n, a in self._colour_map_actions().items() if a.isChecked()]
+        if chosen:
+            s.setValue("view/colour_map", chosen[0])
+
+    def _restore_view_preferences(self) -> None:
+        """Colour map, presentation scale, numbers on cells and keep alpha of the last run,
+        through the setters the menus call; a value this version does not know is skipped."""
+        s, w = self.settings, self.window
+        # The window layout may show the lesson dock of the last run: no lesson is open yet.
+        self.dock.setVisible(bool(self.lesson_text))
+        alpha = _flag(s.value("view/keep_alpha"))
+        if alpha is not None:
+            w.alpha_action.setChecked(alpha)
+        inspector = getattr(w, "inspector", None)
+        if inspector is None:
+            return
+        numbers = _flag(s.value("view/numbers"))
+        if numbers is not None:
+            inspector.numbers_action.setChecked(numbers)
+        name = s.value("view/colour_map")
+        actions = self._colour_map_actions()
+        if name in actions:
+            inspector.set_colour_map(name)
+            actions[name].setChecked(True)
+        with contextlib.suppress(TypeError, ValueError):
+            scale = float(s.value("view/scale"))
+            if min(SCALES) <= scale <= max(SCALES) and scale != inspector.scale:
+                inspector.set_scale(scale)
+                for action in _menu_actions(w.view_menu):
+                    if action.isCheckable() and action.text() == f"{scale:.0%}":
+                        action.setChecked(True)
 
     def _close_guard(self) -> bool:
         if not self.maybe_save():
@@ -509,6 +579,31 @@ class SessionManager(QtCore.QObject):
         self._release_adopted()
         if self._lock is not None:
             self._lock.unlock()
+
+
+def _lesson_name(index: int) -> str:
+    """A lesson as the title bar names it: 'lesson 2 of 8: Colour input: …'."""
+    title = LESSONS[index].title
+    number = f"{index + 1}. "
+    title = title[len(number) :] if title.startswith(number) else title
+    return f"lesson {index + 1} of {len(LESSONS)}: {title}"
+
+
+def _menu_actions(menu: QtWidgets.QMenu) -> list[QtGui.QAction]:
+    """Every entry of ``menu`` and of its submenus."""
+    found = []
+    for action in menu.actions():
+        found.append(action)
+        if action.menu() is not None:
+            found += _menu_actions(action.menu())
+    return found
+
+
+def _flag(value) -> bool | None:
+    """A yes/no preference as QSettings returns it (a bool, or "true"/"false" from INI)."""
+    if isinstance(value, bool):
+        return value
+    return {"true": True, "false": False}.get(str(value).lower()) if value is not None else None
 
 
 def _try_lock(path: Path) -> QtCore.QLockFile | None:
