@@ -40,7 +40,7 @@ def missing_window_library(environ=None, platform: str | None = None) -> str | N
         return None
     return (
         f"Qt needs the system library {XCB_CURSOR} to open a window on X11, and it is not "
-        "installed. On Debian or Ubuntu: sudo apt-get install libxcb-cursor0 (./setup.sh in "
+        "installed. On Debian or Ubuntu: sudo apt-get install libxcb-cursor0 (.ci/setup.sh in "
         "convviz's folder installs it too). convviz render and --screenshot work without it "
         "with QT_QPA_PLATFORM=offscreen."
     )

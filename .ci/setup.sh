@@ -1,22 +1,22 @@
 #!/bin/sh
 # Install convviz into ./.venv, a virtual environment of its own.
 #
-#   ./setup.sh        the app:            then .venv/bin/convviz
-#   ./setup.sh test   the app and tests:  then .venv/bin/python -m pytest
+#   .ci/setup.sh        the app:            then .venv/bin/convviz
+#   .ci/setup.sh test   the app and tests:  then .venv/bin/python -m pytest
 #
 # A virtual environment, because Debian and Ubuntu refuse `pip install` into the system's
 # Python (PEP 668). On Debian and Ubuntu the system packages a fresh machine lacks are
 # installed with apt-get (through sudo, which asks for your password): python3-venv, and
 # the libraries Qt needs to draw, such as libxcb-cursor0 for windows on X11.
-# PYTHON=python3.12 ./setup.sh picks another Python (3.11 or newer).
+# PYTHON=python3.12 .ci/setup.sh picks another Python (3.11 or newer).
 set -eu
-cd "$(dirname "$0")"
+cd "$(dirname "$0")/.."
 
 case "${1:-run}" in
 run) spec="." ;;
 test) spec="-e .[test]" ;;
 *)
-    echo "usage: ./setup.sh [test]" >&2
+    echo "usage: .ci/setup.sh [test]" >&2
     exit 2
     ;;
 esac
@@ -32,7 +32,7 @@ fi
 if ! "$python" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
     say "convviz needs Python 3.11 or newer; $python is $("$python" -V 2>&1)." >&2
     say "Install a newer one (e.g. sudo apt-get install python3.12 python3.12-venv)" >&2
-    say "and run PYTHON=python3.12 ./setup.sh" >&2
+    say "and run PYTHON=python3.12 .ci/setup.sh" >&2
     exit 1
 fi
 
