@@ -68,18 +68,23 @@ def parse_args(argv):
         help="render the window once computed, save it as PNG and exit",
     )
     parser.add_argument(
-        "--size", default="1600x900", metavar="WxH", help="window size, e.g. 1920x1080"
+        "--size",
+        metavar="WxH",
+        help="window size, e.g. 1920x1080 (default: fit the screen, or the size it had last)",
     )
     parser.add_argument("--version", action="version", version=f"convviz {__version__}")
     args = parser.parse_args(argv)
     check_layer_options(parser, args)
     if args.max_side < 1:
         parser.error("--max-side must be at least 1")
-    try:
-        w, h = (int(v) for v in args.size.lower().split("x"))
+    if args.size is not None:
+        try:
+            w, h = (int(v) for v in args.size.lower().split("x"))
+        except ValueError:
+            parser.error("--size takes WIDTHxHEIGHT, e.g. 1920x1080")
+        if w < 1 or h < 1:
+            parser.error("--size takes a width and height of at least 1 pixel")
         args.size = (w, h)
-    except ValueError:
-        parser.error("--size takes WIDTHxHEIGHT, e.g. 1920x1080")
     return args
 
 
@@ -131,7 +136,6 @@ def build_window(args):
     if args.preset is not None:
         controller.apply_preset(args.preset, scope="layer")
     controller.history.clear()
-    window.resize(*args.size)
     window.training = install_training(window)
     if args.screenshot:
         # A scripted screenshot neither restores the user's window layout nor offers a
@@ -145,6 +149,8 @@ def build_window(args):
         window.sessions = install_sessions(window)
     if session is not None:
         window.sessions.open_session(args.path)  # title, lesson text, recent files
+    if args.size is not None:  # wins over the size the window had last
+        window.start_at_size(*args.size)
     controller.refresh_now()
     return window
 

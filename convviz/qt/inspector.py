@@ -70,6 +70,7 @@ class Inspector(QtCore.QObject):
             panel.pixelClicked.connect(self._on_click)
         window.installEventFilter(self)
         window.filters_panel.rebuilt.connect(self._redraw_over_maps)
+        window.input_panel.rebuilt.connect(self._redraw_over_maps)
         self._on_frame(c.frame or c.refresh_now())
 
     # -- docks and menus ------------------------------------------------------------------

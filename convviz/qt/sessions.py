@@ -473,8 +473,12 @@ class SessionManager(QtCore.QObject):
     def restore_preferences(self) -> None:
         s, w = self.settings, self.window
         geometry, state = s.value("window/geometry"), s.value("window/state")
-        if isinstance(geometry, QtCore.QByteArray):
-            w.restoreGeometry(geometry)
+        # Qt refuses a geometry saved on a very different screen; one it takes may still
+        # not fit this screen (a laptop last used with a large monitor, now a projector).
+        if isinstance(geometry, QtCore.QByteArray) and w.restoreGeometry(geometry):
+            w.keep_on_screen()
+        elif not w.isVisible():  # a first start; a window already shown keeps its size
+            w.fit_to_screen()
         if isinstance(state, QtCore.QByteArray):
             w.restoreState(state)
         for key, box in (("brush/radius", w.brush.radius), ("brush/value", w.brush.value)):

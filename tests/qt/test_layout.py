@@ -189,3 +189,32 @@ def test_a_dock_of_controls_opens_wide_enough_to_show_them(window, qtbot):
     body = panel.widget().widget()
     assert panel.widget().viewport().width() >= body.minimumSizeHint().width()
     assert panel.width() <= 0.4 * 1366 + 2
+
+
+@pytest.mark.parametrize("size", [(1024, 768), (1280, 720)])
+def test_with_any_dock_open_every_map_stays_whole_and_every_kernel_reachable(
+    window, qtbot, tmp_path, size
+):
+    """A lesson with three kernels on a projector's size: each dock in turn opens beside
+    the lesson; it tabs with it and never squeezes a map under 48 pixels."""
+    from convviz.qt.training import install_training
+    from tests.qt.screen_check import check_normal
+
+    settings = QtCore.QSettings(str(tmp_path / "p.ini"), QtCore.QSettings.Format.IniFormat)
+    window.training = install_training(window)
+    window.sessions = install_sessions(window, settings=settings, recovery_dir=tmp_path / "r")
+    window.resize(*size)
+    assert window.sessions.open_lesson(1)
+    _settle_layout(window, qtbot)
+    room = window.frameGeometry()  # the screen, as far as the checks are concerned
+    docks = [d for d in window.findChildren(QtWidgets.QDockWidget) if d.isHidden()]
+    assert len(docks) >= 5
+    for dock in docks:
+        dock.toggleViewAction().trigger()
+        _settle_layout(window, qtbot)
+        problems, sides = [], []
+        check_normal(window, room, dock.windowTitle(), problems, sides)
+        assert problems == []
+        assert len(sides) >= 3 + 1 + 3 + 2 + 1  # inputs, composite, kernel maps, sum, strip
+        assert window.size() == QtCore.QSize(*size)  # the minimum sizes fit the screen
+        dock.hide()
