@@ -72,6 +72,11 @@ def parse_args(argv):
         metavar="WxH",
         help="window size, e.g. 1920x1080 (default: fit the screen, or the size it had last)",
     )
+    parser.add_argument(
+        "--present",
+        action="store_true",
+        help="start in the presentation view (full screen; Esc leaves it)",
+    )
     parser.add_argument("--version", action="version", version=f"convviz {__version__}")
     args = parser.parse_args(argv)
     check_layer_options(parser, args)
@@ -151,6 +156,8 @@ def build_window(args):
         window.sessions.open_session(args.path)  # title, lesson text, recent files
     if args.size is not None:  # wins over the size the window had last
         window.start_at_size(*args.size)
+    if args.present:
+        window.presentation.enter()
     controller.refresh_now()
     return window
 

@@ -21,6 +21,7 @@ from convviz.qt.inspector import install_inspector
 from convviz.qt.kernel_editor import KernelEditor
 from convviz.qt.layer_panel import BrushBar, LayerPanel
 from convviz.qt.panels import FiltersPanel, InputPanel, SumPanel
+from convviz.qt.present import install_presentation
 from convviz.qt.status_line import install_status_line
 from convviz.qt.views import HEADER_STYLE, ok_cancel
 
@@ -133,7 +134,10 @@ class MainWindow(QtWidgets.QMainWindow):
         self.splitter.addWidget(middle)
         self.splitter.addWidget(right)
         self.splitter.setSizes([330, 900, 370])
-        self.setCentralWidget(self.splitter)
+        # The columns, or the presentation view in their place.
+        self.central = QtWidgets.QStackedWidget()
+        self.central.addWidget(self.splitter)
+        self.setCentralWidget(self.central)
         self.splitter.installEventFilter(self)
 
         install_status_line(self)
@@ -144,6 +148,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self._connect()
         controller.refresh_now()
         self.inspector = install_inspector(self)
+        self.presentation = install_presentation(self)
 
     # -- wiring ---------------------------------------------------------------------------
     def _connect(self) -> None:
@@ -299,6 +304,9 @@ class MainWindow(QtWidgets.QMainWindow):
         self.filters_panel.show_filters(frame, None if levels_moved else changed)
         self.layer_panel.show_settings(frame.settings)
         self._rebuild_channel_menus(frame)
+        presentation = getattr(self, "presentation", None)
+        if presentation is not None:
+            presentation.show_frame(frame)
 
     def _bar(self) -> int:
         """Width of a scroll bar."""
@@ -520,9 +528,15 @@ class MainWindow(QtWidgets.QMainWindow):
             event.acceptProposedAction()
 
     def keyPressEvent(self, event: QtGui.QKeyEvent) -> None:
-        if event.key() == QtCore.Qt.Key.Key_Escape and self.controller.stroking:
-            self.controller.abort_stroke()
-            return
+        # Esc: a stroke is cancelled first; a pinned pixel, the inspector unpins before
+        # the key gets here; then the presentation view is left.
+        if event.key() == QtCore.Qt.Key.Key_Escape:
+            if self.controller.stroking:
+                self.controller.abort_stroke()
+                return
+            if self.presentation.active:
+                self.presentation.leave()
+                return
         super().keyPressEvent(event)
 
     def closeEvent(self, event: QtGui.QCloseEvent) -> None:

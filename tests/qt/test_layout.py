@@ -7,7 +7,7 @@ from PySide6 import QtCore, QtWidgets
 
 from convviz.qt.sessions import install_sessions
 from convviz.qt.views import MIN_WORD_SCALE, Title
-from tests.qt.helpers import assert_views_match_model, settle
+from tests.qt.helpers import settle
 
 
 def _menu_action(menu, text):
@@ -30,38 +30,6 @@ def _settle_layout(window, qtbot):
 
 def _inside(rect, outer, slack=1.0):
     return outer.adjusted(-slack, -slack, slack, slack).contains(rect)
-
-
-def test_presentation_scale_enlarges_the_kernel_numbers_and_keeps_the_maps(window, qtbot):
-    window.resize(1920, 1080)
-    _settle_layout(window, qtbot)
-    cell = window.editor.cell(0, 0, 0)
-    before = (cell.font().pointSizeF(), cell.height())
-    _menu_action(window.view_menu, "200%").trigger()
-    _settle_layout(window, qtbot)
-    qtbot.wait(50)  # the editor is refitted after the layouts settled
-    _settle_layout(window, qtbot)
-    cell = window.editor.cell(0, 0, 0)
-    assert cell.font().pointSizeF() == pytest.approx(2 * before[0], rel=0.02)
-    assert cell.height() >= 1.4 * before[1]
-    # The whole first kernel is visible in the editor, not scrolled away.
-    box = window.editor._boxes[0]
-    viewport = window.editor._scroll.viewport()
-    top_left = box.mapTo(viewport, QtCore.QPoint(0, 0))
-    assert top_left.y() >= 0 and top_left.y() + box.height() <= viewport.height()
-    # Titles of every panel were rebuilt at the new size, the input's too.
-    for panel in (window.input_panel, window.sum_panel, window.filters_panel):
-        assert all(c.title_size == "22pt" for c in panel.cells), panel
-    # Every map under the editor is still drawn at a usable size, inside its panel.
-    sum_panel = window.sum_panel
-    for c in sum_panel.cells:
-        rect = c.view.sceneBoundingRect()
-        assert min(rect.width(), rect.height()) >= 40, c.name
-        assert _inside(rect, QtCore.QRectF(sum_panel.viewport().rect())), c.name
-    assert_views_match_model(window)
-    _menu_action(window.view_menu, "100%").trigger()
-    _settle_layout(window, qtbot)
-    assert window.editor.cell(0, 0, 0).font().pointSizeF() == pytest.approx(before[0])
 
 
 @pytest.mark.parametrize("size", [(1280, 720), (1024, 768)])
@@ -148,17 +116,6 @@ def test_numbers_on_the_filter_maps_survive_a_resize_that_relays_them_out(window
     assert pushes == []
     for cell in panel.cells:
         np.testing.assert_array_equal(cell._inspect_numbers.values, shown(cell))
-
-
-def test_a_scale_too_large_for_the_window_says_so(window, qtbot):
-    window.resize(1280, 720)
-    _settle_layout(window, qtbot)
-    _menu_action(window.view_menu, "150%").trigger()
-    assert window.statusBar().currentMessage() == ""
-    _menu_action(window.view_menu, "200%").trigger()
-    message = window.statusBar().currentMessage()
-    assert "200%" in message and "1600×900" in message
-    _menu_action(window.view_menu, "100%").trigger()
 
 
 def test_a_side_dock_shrinks_with_the_window(window, qtbot, tmp_path):
