@@ -70,18 +70,28 @@ def parse_args(argv):
         help="render the window once computed, save it as PNG and exit",
     )
     parser.add_argument(
-        "--size", default="1600x900", metavar="WxH", help="window size, e.g. 1920x1080"
+        "--size",
+        metavar="WxH",
+        help="window size, e.g. 1920x1080 (default: fit the screen, or the size it had last)",
+    )
+    parser.add_argument(
+        "--present",
+        action="store_true",
+        help="start in the presentation view (full screen; Esc leaves it)",
     )
     parser.add_argument("--version", action="version", version=f"convviz {__version__}")
     args = parser.parse_args(argv)
     check_layer_options(parser, args)
     if args.max_side < 1:
         parser.error("--max-side must be at least 1")
-    try:
-        w, h = (int(v) for v in args.size.lower().split("x"))
+    if args.size is not None:
+        try:
+            w, h = (int(v) for v in args.size.lower().split("x"))
+        except ValueError:
+            parser.error("--size takes WIDTHxHEIGHT, e.g. 1920x1080")
+        if w < 1 or h < 1:
+            parser.error("--size takes a width and height of at least 1 pixel")
         args.size = (w, h)
-    except ValueError:
-        parser.error("--size takes WIDTHxHEIGHT, e.g. 1920x1080")
     return args
 
 
@@ -135,7 +145,6 @@ def build_window(args):
     if args.preset is not None:
         controller.apply_preset(args.preset, scope="layer")
     controller.history.clear()
-    window.resize(*args.size)
     window.training = install_training(window)
     if args.screenshot:
         # A scripted screenshot neither restores the user's window layout nor offers a
@@ -149,6 +158,10 @@ def build_window(args):
         window.sessions = install_sessions(window)
     if session is not None:
         window.sessions.open_session(args.path)  # title, lesson text, recent files
+    if args.size is not None:  # wins over the size the window had last
+        window.start_at_size(*args.size)
+    if args.present:
+        window.presentation.enter()
     controller.refresh_now()
     return window
 

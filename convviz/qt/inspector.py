@@ -28,17 +28,13 @@ from convviz.qt.inspect_docks import (
     scrolled,
 )
 from convviz.qt.inspect_overlay import draw_numbers, draw_receptive_field
-from convviz.qt.views import HEADER_STYLE
 
 NUMBERS_MAX_SIDE = 16
-# Window size in pixels, at presentation scale 1, that every view needs to stay legible.
-SCALE_ROOM = (800, 450)
 COLOUR_MAPS = {
     "CET-D1A": "blue–white–red (default)",
     "CET-CBD1": "colour-blind safe (blue–white–yellow)",
     "CET-D4": "high contrast (blue–black–red)",
 }
-SCALES = (1.0, 1.25, 1.5, 2.0)
 HINT = "Hover over a pixel of a kernel map or feature map to see its arithmetic; click to pin it."
 
 
@@ -57,10 +53,9 @@ class Inspector(QtCore.QObject):
         self.muted: set[int] = set()
         self.numbers = True
         self.cursor_width = 2.0
-        self.scale = 1.0
         self.weights = WeightsExport(window)
         self._muted_key = None
-        self._base_font = QtWidgets.QApplication.font()
+        self._views = []  # other views of the frames, inspected too (add_view)
         self._make_docks()
         self._make_menus()
         c = self.controller
@@ -71,6 +66,7 @@ class Inspector(QtCore.QObject):
             panel.pixelClicked.connect(self._on_click)
         window.installEventFilter(self)
         window.filters_panel.rebuilt.connect(self._redraw_over_maps)
+        window.input_panel.rebuilt.connect(self._redraw_over_maps)
         self._on_frame(c.frame or c.refresh_now())
 
     # -- docks and menus ------------------------------------------------------------------
@@ -132,20 +128,9 @@ class Inspector(QtCore.QObject):
             a.setCheckable(True)
             a.setChecked(name == views.DIVERGING)
             group.addAction(a)
-        scales = view.addMenu("Presentation scale")
-        group = QtGui.QActionGroup(scales)
-        for s in SCALES:
-            a = scales.addAction(f"{s:.0%}", lambda s=s: self.set_scale(s))
-            a.setCheckable(True)
-            a.setChecked(s == 1.0)
-            group.addAction(a)
         self.cursor_action = view.addAction("Large pixel cursor")
         self.cursor_action.setCheckable(True)
         self.cursor_action.toggled.connect(self.set_large_cursor)
-        self.full_action = view.addAction("Full screen")
-        self.full_action.setCheckable(True)
-        self.full_action.setShortcut(QtGui.QKeySequence("F11"))
-        self.full_action.toggled.connect(lambda on: w.showFullScreen() if on else w.showNormal())
         view.addSeparator()
         for dock in (self.arith_dock, self.anim_dock, self.shapes_dock, self.variants_dock):
             view.addAction(dock.toggleViewAction())
@@ -235,7 +220,8 @@ class Inspector(QtCore.QObject):
             self.unpin()
             return
         self.target, self.pinned = target, True
-        self.arith_dock.show()
+        if not any(v.isVisible() for v in self._views):  # no dock over the presentation
+            self.arith_dock.show()
         self._update_inspection()
 
     def pin(self, f: int, row: int, col: int) -> None:
@@ -313,16 +299,33 @@ class Inspector(QtCore.QObject):
         )
 
     # -- drawing over the maps --------------------------------------------------------------
+    def add_view(self, view) -> None:
+        """Inspect the maps of another view of the frames too (the presentation view).
+
+        Like the window, `view` has ``input_panel``, ``sum_panel`` and ``filters_panel``
+        with their ``cells``; it emits ``pixelHovered`` and ``pixelClicked`` as the
+        panels do, ``rebuilt`` when its cells are new, and takes the inspected pixel's
+        arithmetic in ``show_inspection(arithmetic, pinned)``.
+        """
+        self._views.append(view)
+        view.pixelHovered.connect(self._on_hover)
+        view.pixelClicked.connect(self._on_click)
+        view.rebuilt.connect(self._redraw_over_maps)
+
     def _draw_overlays(self) -> None:
         if self.source is not None:
-            draw_receptive_field(self.window, self.source, self.arithmetic, self.cursor_width)
+            for view in (self.window, *self._views):
+                draw_receptive_field(view, self.source, self.arithmetic, self.cursor_width)
+        for view in self._views:
+            view.show_inspection(self.arithmetic, self.pinned)
 
     def _redraw_over_maps(self) -> None:
         self._draw_overlays()
         self._draw_numbers()
 
     def _draw_numbers(self) -> None:
-        draw_numbers(self.window, self.source, self.numbers and NUMBERS_MAX_SIDE)
+        for view in (self.window, *self._views):
+            draw_numbers(view, self.source, self.numbers and NUMBERS_MAX_SIDE)
 
     # -- docks ------------------------------------------------------------------------------
     def _update_docks(self) -> None:
@@ -380,34 +383,6 @@ class Inspector(QtCore.QObject):
         self.cursor_width = 5.0 if on else 2.0
         self._draw_overlays()
 
-    def set_scale(self, scale: float) -> None:
-        """Scale fonts of titles, labels, docks and the whole UI for a projector."""
-        self.scale = scale
-        font = QtGui.QFont(self._base_font)
-        font.setPointSizeF(self._base_font.pointSizeF() * scale)
-        QtWidgets.QApplication.setFont(font)
-        w = self.window
-        style = HEADER_STYLE.replace("13pt", f"{13 * scale:.0f}pt")
-        for label in (w.input_title, w.filter_title, w.sum_title, w.filters_title):
-            label.setStyleSheet(style)
-        for panel in (w.input_panel, w.sum_panel, w.filters_panel):
-            panel.scale = scale
-            panel._key = None  # rebuild the cells with the new title size
-        for label in (self.arith_label, self.shapes_label):
-            label.setStyleSheet(f"font-size: {12 * scale:.0f}pt;")
-        self.refresh()
-        if self.shown is not None:  # frames redraw the input only when it changed
-            f = self.shown
-            w.input_panel.show_input(f.input, f.channel_names, f.input_levels)
-        # The editor and the settings grew or shrank with the font: refit the columns.
-        QtCore.QTimer.singleShot(0, w.fit_panes)
-        need_w, need_h = (round(v * scale) for v in SCALE_ROOM)
-        if w.width() < need_w or w.height() < need_h:
-            w.show_message(
-                f"Presentation scale {scale:.0%} needs a window of at least {need_w}×{need_h} "
-                "(full screen: F11); the views are cramped at this size."
-            )
-
     # -- keys -------------------------------------------------------------------------------
     def eventFilter(self, obj, event) -> bool:
         # Only keys no focused widget took reach the window: kernel cells keep their arrows.
@@ -424,6 +399,8 @@ class Inspector(QtCore.QObject):
             self.move_pin(*d[key])
         elif key == k.Key_Escape and self.pinned and not self.controller.stroking:
             self.unpin()
+        elif key == k.Key_Escape and self.arith_dock.isVisible() and not self.controller.stroking:
+            self.arith_dock.hide()  # nothing pinned: the arithmetic has nothing to show
         else:
             return False
         return True
@@ -438,7 +415,7 @@ class Inspector(QtCore.QObject):
 
     def show_code(self) -> CodeDialog:
         """Open the code dialog for the layer as it is now; return it."""
-        self.code_dialog = CodeDialog(self.window, self.weights.snippets(), round(11 * self.scale))
+        self.code_dialog = CodeDialog(self.window, self.weights.snippets(), 11)
         self.code_dialog.show()
         return self.code_dialog
 

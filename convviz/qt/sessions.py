@@ -26,9 +26,10 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from convviz.core.lessons import LESSONS, lesson_path
 from convviz.io.inputs import InputError
 from convviz.io.session import SUFFIX, load_session, save_session
-from convviz.qt.inspector import COLOUR_MAPS, SCALES
+from convviz.qt.inspector import COLOUR_MAPS
 from convviz.qt.lesson_dock import LessonDock, LessonTextDialog
 from convviz.qt.plain_text import plain
+from convviz.qt.present import TEXT_SIZES
 
 MAX_RECENT = 8
 AUTOSAVE_MS = 2000
@@ -493,8 +494,12 @@ class SessionManager(QtCore.QObject):
     def restore_preferences(self) -> None:
         s, w = self.settings, self.window
         geometry, state = s.value("window/geometry"), s.value("window/state")
-        if isinstance(geometry, QtCore.QByteArray):
-            w.restoreGeometry(geometry)
+        # Qt refuses a geometry saved on a very different screen; one it takes may still
+        # not fit this screen (a laptop last used with a large monitor, now a projector).
+        if isinstance(geometry, QtCore.QByteArray) and w.restoreGeometry(geometry):
+            w.keep_on_screen()
+        elif not w.isVisible():  # a first start; a window already shown keeps its size
+            w.fit_to_screen()
         if isinstance(state, QtCore.QByteArray):
             w.restoreState(state)
         for key, box in (("brush/radius", w.brush.radius), ("brush/value", w.brush.value)):
@@ -529,13 +534,15 @@ class SessionManager(QtCore.QObject):
         if inspector is None:
             return
         s.setValue("view/numbers", inspector.numbers_action.isChecked())
-        s.setValue("view/scale", float(inspector.scale))
+        presentation = getattr(w, "presentation", None)
+        if presentation is not None:
+            s.setValue("view/text_size", int(presentation.text_size))
         chosen = [n for n, a in self._colour_map_actions().items() if a.isChecked()]
         if chosen:
             s.setValue("view/colour_map", chosen[0])
 
     def _restore_view_preferences(self) -> None:
-        """Colour map, presentation scale, numbers on cells and keep alpha of the last run,
+        """Colour map, lesson text size, numbers on cells and keep alpha of the last run,
         through the setters the menus call; a value this version does not know is skipped."""
         s, w = self.settings, self.window
         # The window layout may show the lesson dock of the last run: no lesson is open yet.
@@ -554,13 +561,11 @@ class SessionManager(QtCore.QObject):
         if name in actions:
             inspector.set_colour_map(name)
             actions[name].setChecked(True)
+        presentation = getattr(w, "presentation", None)
         with contextlib.suppress(TypeError, ValueError):
-            scale = float(s.value("view/scale"))
-            if min(SCALES) <= scale <= max(SCALES) and scale != inspector.scale:
-                inspector.set_scale(scale)
-                for action in _menu_actions(w.view_menu):
-                    if action.isCheckable() and action.text() == f"{scale:.0%}":
-                        action.setChecked(True)
+            size = int(s.value("view/text_size"))
+            if presentation is not None and 0 <= size < len(TEXT_SIZES):
+                presentation.set_text_size(size)
 
     def _close_guard(self) -> bool:
         if not self.maybe_save():

@@ -47,18 +47,18 @@ def test_view_preferences_are_remembered_between_runs(make_window, make_manager,
     first = make_window()
     manager = make_manager(first)
     menu_action(first.view_menu, "· CET-CBD1").trigger()
-    menu_action(first.view_menu, "150%").trigger()
+    first.presentation.set_text_size(2)
     first.inspector.numbers_action.setChecked(False)
     first.alpha_action.setChecked(True)
     manager.save_preferences()
     views.set_diverging(views.DIVERGING)  # as a new process starts
-    first.inspector.set_scale(1.0)
+    first.presentation.set_text_size(0)
 
     second = make_window()
     make_manager(second)
     settle(second)
     insp = second.inspector
-    assert insp.scale == 1.5 and menu_action(second.view_menu, "150%").isChecked()
+    assert second.presentation.text_size == 2
     assert not insp.numbers and not insp.numbers_action.isChecked()
     assert second.keep_alpha and second.alpha_action.isChecked()
     assert menu_action(second.view_menu, "· CET-CBD1").isChecked()
@@ -69,12 +69,12 @@ def test_view_preferences_are_remembered_between_runs(make_window, make_manager,
 def test_unknown_preferences_are_skipped(make_window, make_manager, tmp_path, restore_view):
     path = tmp_path / "odd.ini"
     path.write_text(
-        "[view]\ncolour_map=rainbow\nscale=9\nnumbers=maybe\nkeep_alpha=1\n", encoding="utf-8"
+        "[view]\ncolour_map=rainbow\ntext_size=9\nnumbers=maybe\nkeep_alpha=1\n", encoding="utf-8"
     )
     window = make_window()
     make_manager(window, "odd.ini")
     insp = window.inspector
-    assert insp.scale == 1.0 and insp.numbers and not window.keep_alpha
+    assert window.presentation.text_size == 0 and insp.numbers and not window.keep_alpha
     assert views.diverging_colormap() is views.diverging_colormap(views.DIVERGING)
 
 
