@@ -77,17 +77,19 @@ class SetKernelValue(Command):
     """One kernel cell w[row, col, k, f] set to a value (typed, or nudged by wheel/drag).
 
     Consecutive nudges of the same cell merge into one undo step until the nudge gesture
-    ends (the history's ``close_merge``).
+    ends (the history's ``close_merge``); a nudge of another cell, or one that does not
+    start from the value the last one left, is a step of its own.
     """
 
     def __init__(self, index: tuple[int, int, int, int], old: float, new: float, nudge=False):
-        r, c, k, f = index
+        r, c, k, f = index = tuple(int(i) for i in index)
         self.index = index
         self.old = float(old)
         self.new = float(new)
         self.nudge = nudge
         verb = "Nudge" if nudge else "Set"
-        self.label = f"{verb} kernel {k + 1} of filter {f + 1} [{r}, {c}]"
+        # Counted from 1, as the cells' names count rows and columns.
+        self.label = f"{verb} kernel {k + 1} of filter {f + 1}, row {r + 1}, column {c + 1}"
 
     def redo(self, doc: Document) -> None:
         doc.kernel[self.index] = self.new
@@ -103,6 +105,7 @@ class SetKernelValue(Command):
             and self.nudge
             and other.nudge
             and other.index == self.index
+            and np.float32(other.old) == np.float32(self.new)  # nothing changed it between
         ):
             self.new = other.new
             return True

@@ -40,8 +40,29 @@ __all__ = [
     "activation_derivative",
     "conv2d",
     "conv_geometry",
+    "keras_refusal",
     "pad_input",
 ]
+
+
+def keras_refusal(strides, dilation_rate) -> str | None:
+    """Why ``keras.layers.Conv2D`` refuses these strides and dilation, or None.
+
+    Keras refuses a stride above 1 along either axis together with a dilation above 1
+    along either axis, although the arithmetic would be defined; convviz follows Keras.
+
+    Parameters
+    ----------
+    strides, dilation_rate : (int, int)
+        Per (height, width).
+    """
+    strides, dilation_rate = tuple(strides), tuple(dilation_rate)
+    if max(strides) > 1 and max(dilation_rate) > 1:
+        return (
+            f"strides > 1 is not supported together with dilation_rate > 1 (Keras refuses "
+            f"it): strides={strides}, dilation_rate={dilation_rate}; set one of them to 1"
+        )
+    return None
 
 
 def _padded_planes(image: np.ndarray, padding, mode: str) -> np.ndarray:
@@ -292,7 +313,8 @@ def conv2d(
     bias : array_like or None
         ``(filters,)``, or None for a layer with ``use_bias=False``.
     strides, dilation_rate : int or (int, int)
-        Positive integers, per (height, width).
+        Positive integers, per (height, width). As in Keras, strides above 1 cannot be
+        combined with a dilation above 1 (see `keras_refusal`).
     padding : str, int or 4-tuple of int
         See `conv_geometry`.
     groups : int
@@ -345,6 +367,9 @@ def conv2d(
     mode = canonical_padding_mode(padding_mode)
     selected = _selected_filters(kernel_map_filters, filters)
     geom = conv_geometry(x.shape, (kh, kw), strides, padding, dilation_rate)
+    refusal = keras_refusal(geom.strides, geom.dilation)
+    if refusal:
+        raise ValueError(refusal)
     if flip_kernel:
         kernel = kernel[::-1, ::-1]
 

@@ -14,6 +14,7 @@ import numpy as np
 
 from convviz.core.activations import activate, canonical_activation
 from convviz.core.conv import ConvGeometry, conv_geometry, pad_input
+from convviz.core.words import count
 
 __all__ = [
     "ChannelArithmetic",
@@ -300,7 +301,10 @@ def layer_shapes(input_shape, settings) -> list[tuple[str, str]]:
     rows = [
         ("input (H, W, C_in)", f"({h}, {w}, {c})"),
         ("one kernel (kh, kw)", f"({kh}, {kw})"),
-        ("one filter (kh, kw, C_in/groups)", f"({kh}, {kw}, {cg})   ← {cg} kernels, {c_in_g}"),
+        (
+            "one filter (kh, kw, C_in/groups)",
+            f"({kh}, {kw}, {cg})   ← {count(cg, 'kernel')}, {c_in_g}",
+        ),
         (
             "all filters = kernel tensor (kh, kw, C_in/groups, filters)",
             f"({kh}, {kw}, {cg}, {n})",

@@ -74,6 +74,13 @@ def _weights_block(kernel, bias, files, flip) -> list[str]:
     return lines
 
 
+def _check_layer(settings, kernel, files) -> None:
+    refusal = settings.keras_refusal()
+    if refusal:  # the layer would not even build
+        raise ValueError(refusal)
+    _needs_literal_files(kernel, files)
+
+
 def _needs_literal_files(kernel, files) -> None:
     if files is None and np.asarray(kernel).size > LITERAL_LIMIT:
         raise ValueError(
@@ -104,7 +111,7 @@ def keras_code(kernel, bias, settings, input_shape, files=None) -> str:
     str
         Runnable Python; it defines ``x`` (your input, H×W×C_in) and ``y``.
     """
-    _needs_literal_files(kernel, files)
+    _check_layer(settings, kernel, files)
     s = settings
     h, w, c = input_shape
     kh, kw = s.kernel_size
@@ -158,7 +165,7 @@ def pytorch_code(kernel, bias, settings, input_shape, files=None) -> str:
     str
         Runnable Python; it defines ``x`` (your input, H×W×C_in) and ``y``.
     """
-    _needs_literal_files(kernel, files)
+    _check_layer(settings, kernel, files)
     s = settings
     h, w, c = input_shape
     kh, kw = s.kernel_size

@@ -40,6 +40,9 @@ class Lesson:
     seed : int
         Seed of that draw; the training dock's "random (Glorot uniform)" start with the
         same seed draws the same kernels.
+    weights : str or None
+        A weights file in ``resources/models/`` whose first Conv2D layer gives the
+        kernels and biases instead of presets (``kernels`` is then empty).
     """
 
     key: str
@@ -49,6 +52,7 @@ class Lesson:
     settings: LayerSettings
     kernels: tuple[tuple[str, ...], ...]
     seed: int = 0
+    weights: str | None = None
 
     @property
     def markdown(self) -> str:
@@ -166,6 +170,25 @@ LESSONS = (
         LayerSettings(kernel_size=(3, 3), filters=1, activation="linear"),
         (("random (glorot uniform)",),),
     ),
+    Lesson(
+        "08-learned-kernels",
+        "8. Kernels a network learned",
+        "Nobody typed these numbers: they are the first layer of a small CNN that convviz "
+        "trained on 12 000 digits it drew itself, and which then named 99.9 % of 2 000 new "
+        "digits right. The layer is Conv2D(8, 5, activation='relu') on one grey channel, so "
+        "each filter holds one 5×5 kernel: the kernel tensor is (5, 5, 1, 8), 5·5·1·8 + 8 = "
+        "208 parameters, and the output (H', W', filters) = (24, 24, 8). Click through the "
+        "feature maps: filters 1, 6 and 8 became edge detectors, positive on one side and "
+        "negative on the other like Sobel (1 finds horizontal edges, 6 diagonal ones, 8 the "
+        "right edges of strokes), while filters 2, 3, 4, 5 and 7 are mostly positive: blurs "
+        "that fill the stroke. Training began from random numbers and was only ever told "
+        "whether the network's final answer was right. The network's second layer reads "
+        "these 8 feature maps, max-pooled to 12×12, as an 8-channel input.",
+        "digit",
+        LayerSettings(kernel_size=(5, 5), filters=8, activation="relu"),
+        (),
+        weights="digits-cnn.npz",
+    ),
 )
 
 
@@ -186,9 +209,12 @@ def build_lesson(lesson: Lesson, image: np.ndarray) -> dict:
     Returns
     -------
     dict
-        input, kernel, bias (zeros), settings, channel_names, selected_filter (0).
+        input, kernel, bias (zeros, or the trained layer's), settings, channel_names,
+        selected_filter (0).
     """
     s = lesson.settings
+    if lesson.weights is not None:
+        return _trained_lesson(lesson, image)
     kh, kw = s.kernel_size
     shape = (kh, kw, image.shape[2] // s.groups, s.filters)
     random = glorot_uniform(shape, np.random.default_rng(lesson.seed))
@@ -201,6 +227,23 @@ def build_lesson(lesson: Lesson, image: np.ndarray) -> dict:
         input=np.ascontiguousarray(image, dtype=np.float32),
         kernel=kernel,
         bias=np.zeros(s.filters, dtype=np.float32),
+        settings=s,
+        channel_names=default_channel_names(image.shape[2]),
+        selected_filter=0,
+    )
+
+
+def _trained_lesson(lesson: Lesson, image: np.ndarray) -> dict:
+    from convviz.io.model_weights import load_weights
+
+    layer = load_weights(resource_dir() / "models" / lesson.weights)[0]
+    s = lesson.settings
+    if layer.settings(s) != s:
+        raise ValueError(f"lesson {lesson.key}: its settings differ from those of {layer.name}")
+    return dict(
+        input=np.ascontiguousarray(image, dtype=np.float32),
+        kernel=np.array(layer.kernel),
+        bias=np.array(layer.bias),
         settings=s,
         channel_names=default_channel_names(image.shape[2]),
         selected_filter=0,

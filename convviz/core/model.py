@@ -11,7 +11,9 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from convviz.core.conv import keras_refusal
 from convviz.core.presets import centred, filter_preset, glorot_uniform
+from convviz.core.words import count
 
 MAX_CHANNELS = 16
 MAX_FILTERS = 16
@@ -46,6 +48,10 @@ class LayerSettings:
         return 1 <= self.filters <= MAX_FILTERS and all(
             1 <= k <= MAX_KERNEL for k in self.kernel_size
         )
+
+    def keras_refusal(self) -> str | None:
+        """Why ``keras.layers.Conv2D`` would refuse these settings, or None."""
+        return keras_refusal(self.strides, self.dilation)
 
     def conv_kwargs(self) -> dict:
         """Keyword arguments for :func:`convviz.conv2d` (all but x, kernel and bias)."""
@@ -109,6 +115,9 @@ class Document:
         h, w, c = self.input.shape
         if not 1 <= c <= MAX_CHANNELS:
             raise ValueError(f"the input must have 1 to {MAX_CHANNELS} channels, not {c}")
+        refusal = s.keras_refusal()
+        if refusal:
+            raise ValueError(refusal)
         if c % s.groups or s.filters % s.groups:
             raise ValueError(
                 f"groups={s.groups} must divide both the channels ({c}) and filters ({s.filters})"
@@ -119,7 +128,9 @@ class Document:
         if self.bias.shape != (s.filters,):
             raise ValueError(f"bias shape {self.bias.shape} does not match ({s.filters},)")
         if len(self.channel_names) != c:
-            raise ValueError(f"{len(self.channel_names)} channel names for {c} channels")
+            raise ValueError(
+                f"{count(len(self.channel_names), 'channel name')} for {count(c, 'channel')}"
+            )
         if not 0 <= self.selected_filter < s.filters:
             raise ValueError(f"selected filter {self.selected_filter} out of range")
 

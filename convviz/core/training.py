@@ -25,6 +25,7 @@ from convviz.core.commands import Command, StateCommand
 from convviz.core.conv import conv2d, conv_geometry, pad_input
 from convviz.core.model import WEIGHTS
 from convviz.core.presets import filter_preset, glorot_uniform
+from convviz.core.words import count
 
 OPTIMIZERS = ("sgd", "momentum", "adam")
 """Optimiser names: plain SGD, SGD with momentum 0.9, Adam with Keras' defaults."""
@@ -416,7 +417,7 @@ class TrainingRun(StateCommand):
     """
 
     def __init__(self, run: object, f: int, steps: int, before: dict, after: dict):
-        super().__init__(f"Train filter {f + 1} ({steps} steps)", before, after, {WEIGHTS})
+        super().__init__(f"Train filter {f + 1} ({count(steps, 'step')})", before, after, {WEIGHTS})
         self.run = run
 
     def merge(self, other: Command) -> bool:

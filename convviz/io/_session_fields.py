@@ -90,4 +90,8 @@ def parse_settings(raw, label: str) -> LayerSettings:
     if not isinstance(raw, dict):
         raise InputError(f"{label}: settings must be a JSON object")
     check_keys(raw, tuple(SETTING_PARSERS), label, "settings")
-    return LayerSettings(**{k: parse(raw[k], label) for k, parse in SETTING_PARSERS.items()})
+    settings = LayerSettings(**{k: parse(raw[k], label) for k, parse in SETTING_PARSERS.items()})
+    refusal = settings.keras_refusal()
+    if refusal:
+        raise InputError(f"{label}: {refusal}")
+    return settings

@@ -28,6 +28,7 @@ import numpy as np
 
 from convviz import __version__
 from convviz.core.model import MAX_CHANNELS, Document, LayerSettings
+from convviz.core.words import count
 from convviz.io._checks import check_dtype, check_size, check_weights
 from convviz.io._session_fields import (
     check_int,
@@ -335,16 +336,19 @@ def _check_shapes(shapes: dict, s: LayerSettings, n_names: int, label: str) -> N
     if shapes["kernel"] != expected:
         raise InputError(
             f"{label}: the kernel tensor has shape {shapes['kernel']}, but kernel_size "
-            f"{s.kernel_size}, {c} input channels, groups={s.groups} and {s.filters} filters "
+            f"{s.kernel_size}, {count(c, 'input channel')}, groups={s.groups} and "
+            f"{count(s.filters, 'filter')} "
             f"need (kh, kw, C_in // groups, filters) = {expected}"
         )
     if shapes["bias"] != (s.filters,):
         raise InputError(
-            f"{label}: the bias has shape {shapes['bias']}, but {s.filters} filters need "
+            f"{label}: the bias has shape {shapes['bias']}, but {count(s.filters, 'filter')} need "
             f"({s.filters},)"
         )
     if n_names != c:
-        raise InputError(f"{label}: {n_names} channel names for an input of {c} channels")
+        raise InputError(
+            f"{label}: {count(n_names, 'channel name')} for an input of {count(c, 'channel')}"
+        )
 
 
 def _read_npy(zf: zipfile.ZipFile, info: zipfile.ZipInfo, shape, label: str) -> np.ndarray:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from convviz.core.words import count
 from convviz.io.export import with_suffix
 from convviz.io.file_names import display_name
 from convviz.qt.animation_export import (
@@ -57,7 +58,7 @@ class AnimationDialog(QtWidgets.QDialog):
         self.scale.setSuffix(" ×")
         self.summary = QtWidgets.QLabel()
         form.addRow("format", self.format)
-        form.addRow(f"frames ({self.n_steps} steps)", self.every)
+        form.addRow(f"frames ({count(self.n_steps, 'step')})", self.every)
         form.addRow("each frame shows for", self.duration)
         form.addRow("scale (pixels per unit)", self.scale)
         form.addRow("result", self.summary)
@@ -81,7 +82,7 @@ class AnimationDialog(QtWidgets.QDialog):
 
     def _update_summary(self) -> None:
         w, h = self.layout_.pixel_size(self.scale.value())
-        self.summary.setText(f"{self.frame_count()} frames of {w} × {h} px")
+        self.summary.setText(f"{count(self.frame_count(), 'frame')} of {w} × {h} px")
 
 
 class AnimationExport(QtCore.QObject):
@@ -179,7 +180,7 @@ class AnimationExport(QtCore.QObject):
             progress.close()
             progress.deleteLater()
         self.window.show_message(
-            f"Saved {len(plan.steps)} frames to {display_name(target, full=True)}"
+            f"Saved {count(len(plan.steps), 'frame')} to {display_name(target, full=True)}"
         )
         return target
 

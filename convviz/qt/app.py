@@ -20,6 +20,7 @@ from convviz.io.samples import SAMPLES, load_sample
 from convviz.io.session import SUFFIX as SESSION_SUFFIX
 from convviz.io.session import load_session
 from convviz.qt.plain_text import plain
+from convviz.qt.platform_check import missing_window_library
 
 log = logging.getLogger("convviz")
 
@@ -69,18 +70,28 @@ def parse_args(argv):
         help="render the window once computed, save it as PNG and exit",
     )
     parser.add_argument(
-        "--size", default="1600x900", metavar="WxH", help="window size, e.g. 1920x1080"
+        "--size",
+        metavar="WxH",
+        help="window size, e.g. 1920x1080 (default: fit the screen, or the size it had last)",
+    )
+    parser.add_argument(
+        "--present",
+        action="store_true",
+        help="start in the presentation view (full screen; Esc leaves it)",
     )
     parser.add_argument("--version", action="version", version=f"convviz {__version__}")
     args = parser.parse_args(argv)
     check_layer_options(parser, args)
     if args.max_side < 1:
         parser.error("--max-side must be at least 1")
-    try:
-        w, h = (int(v) for v in args.size.lower().split("x"))
+    if args.size is not None:
+        try:
+            w, h = (int(v) for v in args.size.lower().split("x"))
+        except ValueError:
+            parser.error("--size takes WIDTHxHEIGHT, e.g. 1920x1080")
+        if w < 1 or h < 1:
+            parser.error("--size takes a width and height of at least 1 pixel")
         args.size = (w, h)
-    except ValueError:
-        parser.error("--size takes WIDTHxHEIGHT, e.g. 1920x1080")
     return args
 
 
@@ -139,7 +150,6 @@ def build_window(args):
     if args.preset is not None:
         controller.apply_preset(args.preset, scope="layer")
     controller.history.clear()
-    window.resize(*args.size)
     window.training = install_training(window)
     if args.screenshot:
         # A scripted screenshot neither restores the user's window layout nor offers a
@@ -153,6 +163,10 @@ def build_window(args):
         window.sessions = install_sessions(window)
     if session is not None:
         window.sessions.open_session(args.path)  # title, lesson text, recent files
+    if args.size is not None:  # wins over the size the window had last
+        window.start_at_size(*args.size)
+    if args.present:
+        window.presentation.enter()
     controller.refresh_now()
     return window
 
@@ -169,6 +183,10 @@ def main(argv=None) -> int:
 
         return render_cli.main(argv[1:])
     args = parse_args(argv)
+    missing = missing_window_library()
+    if missing:  # Qt would abort the process with a hint lost among other lines
+        print(f"convviz: {missing}", file=sys.stderr)
+        return 2
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     configure_pyqtgraph()
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(sys.argv[:1])

@@ -343,6 +343,11 @@ class Controller(QtCore.QObject):
             )
             self.refresh_views()
             return
+        refusal = new.keras_refusal()
+        if refusal:
+            self.status.emit(f"{refusal}; settings unchanged")
+            self.refresh_views()
+            return
         if c % new.groups or new.filters % new.groups:
             self.status.emit(
                 f"groups={new.groups} must divide the channels ({c}) and the filters "
@@ -457,6 +462,34 @@ class Controller(QtCore.QObject):
     def redo(self) -> None:
         self.abort_stroke()
         self.history.redo()
+
+    def set_layer(self, kernel, bias, settings, *, image=None, names=None, label="Import weights"):
+        """Replace the layer's weights and settings, and the input when ``image`` is given,
+        as one undo step (importing a trained layer). ``bias`` None is stored as zeros.
+
+        Raises ValueError, changing nothing, when they do not fit together or the app's
+        limits.
+        """
+        self.end_stroke()
+        doc = self.doc
+        if not settings.within_limits():
+            raise ValueError(
+                f"filters must be 1 to {MAX_FILTERS} and kernel sides 1 to {MAX_KERNEL}"
+            )
+        kernel = np.array(kernel, dtype=np.float32)
+        bias = np.zeros(kernel.shape[3], np.float32) if bias is None else np.array(bias, np.float32)
+        after = dict(settings=settings, kernel=kernel, bias=bias, selected_filter=0)
+        what = {SETTINGS}
+        if image is not None:
+            image = np.array(image, dtype=np.float32)
+            after.update(
+                input=image,
+                channel_names=tuple(names or ()) or default_channel_names(image.shape[2]),
+            )
+            what = {INPUT, SETTINGS}
+        Document(**{**doc.snapshot(), **after})  # validates without touching ours
+        self.history.close_merge()
+        self.history.push(state_command(doc, label, what, **after))
 
 
 _STATE_KEYS = ("input", "kernel", "bias", "settings", "channel_names", "selected_filter")

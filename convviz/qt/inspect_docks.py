@@ -10,6 +10,7 @@ import html
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from convviz.core.explain import PixelArithmetic
+from convviz.core.words import count
 
 DIGITS = 4  # significant digits of every number in the arithmetic panel
 
@@ -105,7 +106,7 @@ class AnimationBar(QtWidgets.QWidget):
         self.forward = QtWidgets.QPushButton("step ▶")
         self.slider = QtWidgets.QSlider(QtCore.Qt.Orientation.Horizontal)
         self.speed = QtWidgets.QComboBox()
-        self.speed.addItems([f"{s} steps/s" for s in self.SPEEDS])
+        self.speed.addItems([f"{count(s, 'step')}/s" for s in self.SPEEDS])
         self.speed.setCurrentIndex(2)
         self.label = QtWidgets.QLabel()
         for w in (self.active, self.back, self.play, self.forward):

@@ -23,6 +23,7 @@ from convviz.core.explain import (
     step_pixel,
 )
 from convviz.core.overflow import OverflowWatch, overflow_note
+from convviz.core.words import count
 from convviz.qt import views
 from convviz.qt.colour_maps import COLOUR_MAPS
 from convviz.qt.inspect_code import WeightsExport
@@ -35,12 +36,8 @@ from convviz.qt.inspect_docks import (
     scrolled,
 )
 from convviz.qt.inspect_overlay import draw_numbers, draw_receptive_field
-from convviz.qt.views import HEADER_STYLE
 
 NUMBERS_MAX_SIDE = 16
-# Window size in pixels, at presentation scale 1, that every view needs to stay legible.
-SCALE_ROOM = (800, 450)
-SCALES = (1.0, 1.25, 1.5, 2.0)
 HINT = "Hover over a pixel of a kernel map or feature map to see its arithmetic; click to pin it."
 
 
@@ -60,10 +57,9 @@ class Inspector(QtCore.QObject):
         self.overflow = OverflowWatch()  # which maps hold values beyond float32
         self.numbers = True
         self.cursor_width = 2.0
-        self.scale = 1.0
         self.weights = WeightsExport(window)
         self._muted_key = None
-        self._base_font = QtWidgets.QApplication.font()
+        self._views = []  # other views of the frames, inspected too (add_view)
         self._make_docks()
         self._make_menus()
         c = self.controller
@@ -74,6 +70,7 @@ class Inspector(QtCore.QObject):
             panel.pixelClicked.connect(self._on_click)
         window.installEventFilter(self)
         window.filters_panel.rebuilt.connect(self._redraw_over_maps)
+        window.input_panel.rebuilt.connect(self._redraw_over_maps)
         self._on_frame(c.frame or c.refresh_now())
 
     # -- docks and menus ------------------------------------------------------------------
@@ -136,23 +133,14 @@ class Inspector(QtCore.QObject):
             a.setCheckable(True)
             a.setChecked(name == views.DIVERGING)
             group.addAction(a)
-        scales = view.addMenu("Presentation scale")
-        group = QtGui.QActionGroup(scales)
-        for s in SCALES:
-            a = scales.addAction(f"{s:.0%}", lambda s=s: self.set_scale(s))
-            a.setCheckable(True)
-            a.setChecked(s == 1.0)
-            group.addAction(a)
         self.cursor_action = view.addAction("Large pixel cursor")
         self.cursor_action.setCheckable(True)
         self.cursor_action.toggled.connect(self.set_large_cursor)
-        self.full_action = view.addAction("Full screen")
-        self.full_action.setCheckable(True)
-        self.full_action.setShortcut(QtGui.QKeySequence("F11"))
-        self.full_action.toggled.connect(lambda on: w.showFullScreen() if on else w.showNormal())
         view.addSeparator()
         for dock in (self.arith_dock, self.anim_dock, self.shapes_dock, self.variants_dock):
             view.addAction(dock.toggleViewAction())
+        self.pin_action = view.addAction("Pin a pixel and show its arithmetic", self.pin_key)
+        self.pin_action.setShortcut(QtGui.QKeySequence("Ctrl+I"))
         view.addSeparator()
         view.addAction("Code for this layer…", self.show_code)
         w.help_menu.addAction("Code for this layer…", self.show_code)
@@ -256,13 +244,38 @@ class Inspector(QtCore.QObject):
             self.unpin()
             return
         self.target, self.pinned = target, True
-        self.arith_dock.show()
+        if not any(v.isVisible() for v in self._views):  # no dock over the presentation
+            self.arith_dock.show()
         self._update_inspection()
 
     def pin(self, f: int, row: int, col: int) -> None:
         """Pin output pixel (row, col) of filter f."""
         self.target, self.pinned = (f, row, col), True
         self._update_inspection()
+
+    def pin_key(self) -> None:
+        """Pin a pixel without a mouse: the hovered one, else the middle of the selected
+        filter's feature map; show its arithmetic. The keyboard leaves the kernel cells,
+        so the arrow keys move the pixel and Esc unpins it."""
+        frame = self.source
+        if frame is None or frame.kernel_maps is None:
+            self.window.show_message("No pixel to pin: the output is empty")
+            return
+        if not self.pinned and self.anim.step < 0:
+            h_out, w_out, _ = frame.output_shape
+            f = self.controller.doc.selected_filter  # the frame may not show it yet
+            self.pin(*(self.target or (f, h_out // 2, w_out // 2)))
+        self.arith_dock.show()
+        self.arith_dock.raise_()
+        self.window.setFocus(QtCore.Qt.FocusReason.ShortcutFocusReason)
+
+    def new_scene(self) -> None:
+        """Another document was opened: no pinned pixel, muted kernel or sliding window."""
+        self.anim.set_playing(False)
+        self.anim.active.setChecked(False)
+        self.muted = set()
+        self.target, self.pinned = None, False
+        self.refresh()
 
     def unpin(self) -> None:
         self.target, self.pinned = None, False
@@ -310,9 +323,25 @@ class Inspector(QtCore.QObject):
         )
 
     # -- drawing over the maps --------------------------------------------------------------
+    def add_view(self, view) -> None:
+        """Inspect the maps of another view of the frames too (the presentation view).
+
+        Like the window, `view` has ``input_panel``, ``sum_panel`` and ``filters_panel``
+        with their ``cells``; it emits ``pixelHovered`` and ``pixelClicked`` as the
+        panels do, ``rebuilt`` when its cells are new, and takes the inspected pixel's
+        arithmetic in ``show_inspection(arithmetic, pinned)``.
+        """
+        self._views.append(view)
+        view.pixelHovered.connect(self._on_hover)
+        view.pixelClicked.connect(self._on_click)
+        view.rebuilt.connect(self._redraw_over_maps)
+
     def _draw_overlays(self) -> None:
         if self.source is not None:
-            draw_receptive_field(self.window, self.source, self.arithmetic, self.cursor_width)
+            for view in (self.window, *self._views):
+                draw_receptive_field(view, self.source, self.arithmetic, self.cursor_width)
+        for view in self._views:
+            view.show_inspection(self.arithmetic, self.pinned)
 
     def _mark_pending(self) -> None:
         """Mark the output pixels the sliding window has not computed yet."""
@@ -329,7 +358,8 @@ class Inspector(QtCore.QObject):
         self._draw_numbers()
 
     def _draw_numbers(self) -> None:
-        draw_numbers(self.window, self.source, self.numbers and NUMBERS_MAX_SIDE)
+        for view in (self.window, *self._views):
+            draw_numbers(view, self.source, self.numbers and NUMBERS_MAX_SIDE)
 
     # -- docks ------------------------------------------------------------------------------
     def _update_docks(self) -> None:
@@ -352,7 +382,7 @@ class Inspector(QtCore.QObject):
         h_out, w_out, _ = frame.output_shape
         step = self.anim.step
         if step < 0 or frame.kernel_maps is None:
-            self.anim.label.setText(f"{h_out * w_out} steps, one per output pixel")
+            self.anim.label.setText(f"{count(h_out * w_out, 'step')}, one per output pixel")
         else:
             r, c = step_pixel((h_out, w_out), step)
             self.anim.label.setText(f"step {step + 1} of {h_out * w_out}: pixel (row {r}, col {c})")
@@ -387,34 +417,6 @@ class Inspector(QtCore.QObject):
         self.cursor_width = 5.0 if on else 2.0
         self._draw_overlays()
 
-    def set_scale(self, scale: float) -> None:
-        """Scale fonts of titles, labels, docks and the whole UI for a projector."""
-        self.scale = scale
-        font = QtGui.QFont(self._base_font)
-        font.setPointSizeF(self._base_font.pointSizeF() * scale)
-        QtWidgets.QApplication.setFont(font)
-        w = self.window
-        style = HEADER_STYLE.replace("13pt", f"{13 * scale:.0f}pt")
-        for label in (w.input_title, w.filter_title, w.sum_title, w.filters_title):
-            label.setStyleSheet(style)
-        for panel in (w.input_panel, w.sum_panel, w.filters_panel):
-            panel.scale = scale
-            panel._key = None  # rebuild the cells with the new title size
-        for label in (self.arith_label, self.shapes_label):
-            label.setStyleSheet(f"font-size: {12 * scale:.0f}pt;")
-        self.refresh()
-        if self.shown is not None:  # frames redraw the input only when it changed
-            f = self.shown
-            w.input_panel.show_input(f.input, f.channel_names, f.input_levels)
-        # The editor and the settings grew or shrank with the font: refit the columns.
-        QtCore.QTimer.singleShot(0, w.fit_panes)
-        need_w, need_h = (round(v * scale) for v in SCALE_ROOM)
-        if w.width() < need_w or w.height() < need_h:
-            w.show_message(
-                f"Presentation scale {scale:.0%} needs a window of at least {need_w}×{need_h} "
-                "(full screen: F11); the views are cramped at this size."
-            )
-
     # -- keys -------------------------------------------------------------------------------
     def eventFilter(self, obj, event) -> bool:
         # Only keys no focused widget took reach the window: kernel cells keep their arrows.
@@ -431,6 +433,8 @@ class Inspector(QtCore.QObject):
             self.move_pin(*d[key])
         elif key == k.Key_Escape and self.pinned and not self.controller.stroking:
             self.unpin()
+        elif key == k.Key_Escape and self.arith_dock.isVisible() and not self.controller.stroking:
+            self.arith_dock.hide()  # nothing pinned: the arithmetic has nothing to show
         else:
             return False
         return True
@@ -445,7 +449,7 @@ class Inspector(QtCore.QObject):
 
     def show_code(self) -> CodeDialog:
         """Open the code dialog for the layer as it is now; return it."""
-        self.code_dialog = CodeDialog(self.window, self.weights.snippets(), round(11 * self.scale))
+        self.code_dialog = CodeDialog(self.window, self.weights.snippets(), 11)
         self.code_dialog.show()
         return self.code_dialog
 

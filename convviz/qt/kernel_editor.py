@@ -9,9 +9,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from PySide6.QtCore import QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QFont, QFontDatabase, QFontMetrics
+from PySide6.QtCore import QPoint, QRect, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QFont, QFontDatabase, QFontMetrics, QKeyEvent
 from PySide6.QtWidgets import (
+    QApplication,
     QFrame,
     QGridLayout,
     QHBoxLayout,
@@ -20,6 +21,7 @@ from PySide6.QtWidgets import (
     QScrollArea,
     QSizePolicy,
     QStyle,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -27,15 +29,21 @@ from PySide6.QtWidgets import (
 from convviz.core.numbers import MAX_MAGNITUDE
 from convviz.qt.number_cell import CELL_CHARS, WHEEL_IDLE_MS, NumberCell
 
-__all__ = ["KernelEditor"]
+__all__ = ["KernelCells", "KernelEditor", "cell_size"]
 
 
-class KernelEditor(QWidget):
-    """Editable view of one filter: its kernels side by side, then its bias.
+def cell_size(font: QFont, chars: int = CELL_CHARS) -> QSize:
+    """Size of a number cell drawn in `font`: room for `chars` characters."""
+    metrics = QFontMetrics(font)
+    return QSize(
+        max(56, metrics.horizontalAdvance("-" + "0" * (chars - 1)) + 16),
+        max(32, metrics.height() + 14),
+    )
 
-    Shows the Cg kernels of the filter (one kh×kw grid of number cells per input channel
-    they slide over), wrapped into rows that follow the panel width and scrolled when they
-    do not fit. Cells are tinted on a diverging blue–white–red scale.
+
+class KernelCells(QWidget):
+    """Base of the widgets that edit kernel numbers: it makes their number cells and turns
+    the cells' intents into the signals below; a subclass lays the cells out.
 
     Signals
     -------
@@ -50,6 +58,9 @@ class KernelEditor(QWidget):
         The bias was typed or nudged (nudges are followed by ``nudgeFinished`` too).
     errorMessage(text)
         Typed text was rejected; the cell shows its old value again.
+
+    Esc in a cell with nothing to revert is not the cell's: it goes on to the window
+    (to unpin a pixel, close a dock or leave the presentation view).
     """
 
     valueEdited = Signal(int, int, int, float)
@@ -61,22 +72,129 @@ class KernelEditor(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._cells: dict[tuple[int, int, int], NumberCell] = {}
-        self._boxes: list[QFrame] = []
-        self._labels: list[QLabel] = []
         self._shape: tuple[int, int, int] | None = None
-        self._names: tuple[str, ...] = ()
-        self._values: np.ndarray | None = None
-        self._vmax_override: float | None = None
+        self._bias: NumberCell | None = None
+        self._cell_font = QFont(self.font())
+        self._cell_size = cell_size(self._cell_font)
         self._updating = False
-        self._columns = 0
         # Open nudge gesture: (cell, from a drag, value at its start, summed steps).
         self._gesture: tuple[NumberCell, bool, float, float] | None = None
         self._idle = QTimer(self, singleShot=True, interval=WHEEL_IDLE_MS)
         self._idle.timeout.connect(self._finish_gesture)
 
+    def cell(self, row: int, col: int, k: int) -> QLineEdit:
+        """The cell editing ``kernels[row, col, k]``."""
+        return self._cells[(row, col, k)]
+
+    def current_cell(self) -> tuple[int, int, int] | None:
+        """``(row, col, k)`` of the kernel cell with keyboard focus, if any."""
+        cell = self.focusWidget()
+        if isinstance(cell, NumberCell) and cell.key is not None and cell.hasFocus():
+            return cell.key
+        return None
+
+    def _make_cell(self, key: tuple[int, int, int] | None) -> NumberCell:
+        cell = NumberCell(key, self._cell_font, self._cell_size)
+        cell.committed.connect(self._on_committed)
+        cell.rejected.connect(self._on_rejected)
+        cell.nudged.connect(self._on_nudged)
+        cell.dragFinished.connect(self._on_drag_finished)
+        cell.moveRequested.connect(self._on_move)
+        cell.focused.connect(self._on_focused)
+        cell.installEventFilter(self)
+        return cell
+
+    def eventFilter(self, watched, event) -> bool:
+        if (
+            isinstance(watched, NumberCell)
+            and event.type() == event.Type.KeyPress
+            and event.key() == Qt.Key.Key_Escape
+            and not watched.isModified()
+            and self.window() is not self
+        ):
+            forwarded = QKeyEvent(event.type(), event.key(), event.modifiers())
+            QApplication.sendEvent(self.window(), forwarded)
+            return True
+        return super().eventFilter(watched, event)
+
+    def _emit_value(self, cell: NumberCell, value: float, signal: Signal) -> None:
+        if cell.key is None:
+            self.biasEdited.emit(value)
+        else:
+            signal.emit(*cell.key, value)
+
+    def _on_committed(self, cell: NumberCell, value: float) -> None:
+        if self._updating:
+            return
+        self._finish_gesture()  # a typed edit is its own undo step
+        # The model stores float32: retyping the displayed value is not a change.
+        if np.float32(value) != np.float32(cell.value):
+            self._emit_value(cell, value, self.valueEdited)
+
+    def _on_rejected(self, cell: NumberCell, message: str) -> None:
+        if not self._updating:
+            self.errorMessage.emit(message)
+
+    def _on_nudged(self, cell: NumberCell, delta: float, dragging: bool) -> None:
+        if self._updating:
+            return
+        if cell.isModified():
+            cell.revert()  # the nudge starts from the shown value, not half-typed text
+        if self._gesture is None or self._gesture[:2] != (cell, dragging):
+            self._finish_gesture()
+            self._gesture = (cell, dragging, cell.value, 0.0)
+        # Relative to the gesture's start, so bursts add up even if the echo is deferred.
+        start, total = self._gesture[2], self._gesture[3] + delta
+        self._gesture = (cell, dragging, start, total)
+        value = max(-MAX_MAGNITUDE, min(MAX_MAGNITUDE, round(start + total, 6))) + 0.0
+        if not dragging:
+            self._idle.start()
+        self._emit_value(cell, value, self.valueNudged)
+
+    def _on_drag_finished(self, cell: NumberCell) -> None:
+        if self._gesture is not None and self._gesture[:2] == (cell, True):
+            self._finish_gesture()
+
+    def _finish_gesture(self) -> None:
+        self._idle.stop()
+        if self._gesture is not None:
+            self._gesture = None
+            self.nudgeFinished.emit()
+
+    def _on_move(self, cell: NumberCell, rows: int) -> None:
+        if cell.key is None or self._shape is None:
+            return
+        r, c, k = cell.key
+        target = self._cells.get((max(0, min(self._shape[0] - 1, r + rows)), c, k))
+        if target is not None and target is not cell:
+            target.setFocus(Qt.FocusReason.OtherFocusReason)
+            target.selectAll()
+
+    def _on_focused(self, cell: NumberCell) -> None:
+        """A cell got the keyboard focus (a subclass scrolls it into view)."""
+
+
+class KernelEditor(KernelCells):
+    """Editable view of one filter: its kernels side by side, then its bias.
+
+    Shows the Cg kernels of the filter (one kh×kw grid of number cells per input channel
+    they slide over), wrapped into rows that follow the panel width and scrolled when they
+    do not fit. Cells are tinted on a diverging blue–white–red scale. Its signals are
+    those of :class:`KernelCells`.
+    """
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._boxes: list[QFrame] = []
+        self._labels: list[QLabel] = []
+        self._names: tuple[str, ...] = ()
+        self._values: np.ndarray | None = None
+        self._vmax_override: float | None = None
+        self._columns = 0
+        self._described: tuple | None = None  # (filter, shape, names) the cells are named for
+
         self._title = QLabel()  # on two lines when the bias leaves too little room
         self._bias_label = QLabel("bias")
-        self._bias: NumberCell | None = None
         self._apply_font()
         self._canvas = QWidget()
         self._grid = QGridLayout(self._canvas)
@@ -88,6 +206,20 @@ class KernelEditor(QWidget):
         self._scroll.setFrameShape(QFrame.Shape.NoFrame)
         self._scroll.setWidget(self._canvas)
         self._scroll.viewport().installEventFilter(self)
+        self._canvas.installEventFilter(self)
+        for bar in (self._scroll.horizontalScrollBar(), self._scroll.verticalScrollBar()):
+            bar.valueChanged.connect(self._schedule_more)
+        # Says how many kernels are out of sight, and where: never a bare scroll bar. It
+        # floats in the corner of the kernels' view, where they are cut off.
+        self.more_button = QToolButton(self._scroll.viewport())
+        self.more_button.setStyleSheet(
+            "QToolButton { font-weight: 600; color: white; background: #b0003a;"
+            " border-radius: 4px; padding: 2px 6px; }"
+        )
+        self.more_button.clicked.connect(self._show_next_hidden)
+        self.more_button.hide()
+        self._more_timer = QTimer(self, singleShot=True, interval=0)
+        self._more_timer.timeout.connect(self._update_more)
 
         self._bias = self._make_cell(None)
         self._bias_row = QWidget()
@@ -122,11 +254,7 @@ class KernelEditor(QWidget):
             self._cell_font.setPointSizeF(base.pointSizeF() * 1.2)
         else:
             self._cell_font.setPixelSize(round(base.pixelSize() * 1.2))
-        metrics = QFontMetrics(self._cell_font)
-        self._cell_size = QSize(
-            max(56, metrics.horizontalAdvance("-" + "0" * (CELL_CHARS - 1)) + 16),
-            max(32, metrics.height() + 14),
-        )
+        self._cell_size = cell_size(self._cell_font)
         title_font = QFont(base)
         title_font.setBold(True)
         self._title.setFont(title_font)
@@ -178,6 +306,7 @@ class KernelEditor(QWidget):
         try:
             if (values.shape, names) != (self._shape, self._names):
                 self._rebuild(values.shape, names)
+            self._describe_cells(filter_index, names)
             self._values = values
             n = filter_index + 1
             self._set_text(self._title, f"Filter {n} of {n_filters} · shape {values.shape}")
@@ -190,6 +319,18 @@ class KernelEditor(QWidget):
         finally:
             self._updating = False
 
+    def _describe_cells(self, filter_index: int, names: tuple[str, ...]) -> None:
+        key = (filter_index, self._shape, names)
+        if key == self._described:
+            return
+        if self._described is not None and self._described[0] != filter_index:
+            self._finish_gesture()  # a burst of nudges never carries over to another filter
+        self._described = key
+        n = filter_index + 1
+        for (r, c, k), cell in self._cells.items():
+            cell.describe(f"filter {n}, kernel {k + 1} ({names[k]}), row {r + 1}, column {c + 1}")
+        self._bias.describe(f"bias of filter {n}")
+
     def set_value_range(self, vmax: float | None) -> None:
         """Value shown at full tint (e.g. shared by all filters); ``None``: from the data."""
         ok = vmax is not None and np.isfinite(vmax) and vmax > 0
@@ -197,20 +338,9 @@ class KernelEditor(QWidget):
         if self._values is not None:
             self._show_values(self._bias.value if self._bias_row.isVisibleTo(self) else None)
 
-    def cell(self, row: int, col: int, k: int) -> QLineEdit:
-        """The cell editing ``kernels[row, col, k]``."""
-        return self._cells[(row, col, k)]
-
     def bias_cell(self) -> QLineEdit:
         """The cell editing the bias."""
         return self._bias
-
-    def current_cell(self) -> tuple[int, int, int] | None:
-        """``(row, col, k)`` of the kernel cell with keyboard focus, if any."""
-        cell = self.focusWidget()
-        if isinstance(cell, NumberCell) and cell.key is not None and cell.hasFocus():
-            return cell.key
-        return None
 
     def _grid_shape(self) -> tuple[QSize, int, int]:
         """A kernel box's size, and the boxes across and down the editor asks room for."""
@@ -239,16 +369,6 @@ class KernelEditor(QWidget):
 
     def minimumSizeHint(self) -> QSize:
         return QSize(200, 90)  # it scrolls: the maps below need the room more
-
-    def _make_cell(self, key: tuple[int, int, int] | None) -> NumberCell:
-        cell = NumberCell(key, self._cell_font, self._cell_size)
-        cell.committed.connect(self._on_committed)
-        cell.rejected.connect(self._on_rejected)
-        cell.nudged.connect(self._on_nudged)
-        cell.dragFinished.connect(self._on_drag_finished)
-        cell.moveRequested.connect(self._on_move)
-        cell.focused.connect(self._on_focused)
-        return cell
 
     def _rebuild(self, shape: tuple[int, int, int], names: tuple[str, ...]) -> None:
         if self._gesture is not None and self._gesture[0] is not self._bias:
@@ -309,7 +429,48 @@ class KernelEditor(QWidget):
         if watched is self._scroll.viewport() and event.type() == event.Type.Resize:
             self._reflow()
             self._fit_title()
+            self._schedule_more()
+        elif watched is self._canvas and event.type() == event.Type.LayoutRequest:
+            self._schedule_more()  # the boxes move once the canvas lays them out
         return super().eventFilter(watched, event)
+
+    def hidden_kernels(self) -> list[int]:
+        """Indices of the kernels not wholly in sight in the editor."""
+        viewport = self._scroll.viewport()
+        room = viewport.rect()
+        return [
+            k
+            for k, box in enumerate(self._boxes)
+            if not room.contains(QRect(box.mapTo(viewport, QPoint(0, 0)), box.size()))
+        ]
+
+    def _schedule_more(self, *_args) -> None:
+        self._more_timer.start()
+
+    def _update_more(self) -> None:
+        hidden = self.hidden_kernels()
+        if hidden:
+            viewport = self._scroll.viewport()
+            below = any(
+                self._boxes[k].mapTo(viewport, QPoint(0, self._boxes[k].height())).y()
+                > viewport.height()
+                for k in hidden
+            )
+            n = len(hidden)
+            arrow = "↓" if below else "→"
+            self.more_button.setText(f"{n} more kernel{'s' if n > 1 else ''} {arrow}")
+            self.more_button.setToolTip("Show the next kernel out of sight")
+            self.more_button.adjustSize()
+            corner = viewport.rect().bottomRight() - QPoint(4, 4)
+            size = self.more_button.size()
+            self.more_button.move(corner.x() - size.width(), corner.y() - size.height())
+            self.more_button.raise_()
+        self.more_button.setVisible(bool(hidden))
+
+    def _show_next_hidden(self) -> None:
+        hidden = self.hidden_kernels()
+        if hidden:
+            self._scroll.ensureWidgetVisible(self._boxes[hidden[0]], 2, 2)
 
     def _fit_title(self) -> None:
         """One line for the title when it fits beside the bias, else two."""
@@ -334,59 +495,6 @@ class KernelEditor(QWidget):
             cell.show_value(nested[r][c][k], vmax)
         if bias is not None:
             self._bias.show_value(bias, vmax)
-
-    def _emit_value(self, cell: NumberCell, value: float, signal: Signal) -> None:
-        if cell.key is None:
-            self.biasEdited.emit(value)
-        else:
-            signal.emit(*cell.key, value)
-
-    def _on_committed(self, cell: NumberCell, value: float) -> None:
-        if self._updating:
-            return
-        self._finish_gesture()  # a typed edit is its own undo step
-        # The model stores float32: retyping the displayed value is not a change.
-        if np.float32(value) != np.float32(cell.value):
-            self._emit_value(cell, value, self.valueEdited)
-
-    def _on_rejected(self, cell: NumberCell, message: str) -> None:
-        if not self._updating:
-            self.errorMessage.emit(message)
-
-    def _on_nudged(self, cell: NumberCell, delta: float, dragging: bool) -> None:
-        if self._updating:
-            return
-        if cell.isModified():
-            cell.revert()  # the nudge starts from the shown value, not half-typed text
-        if self._gesture is None or self._gesture[:2] != (cell, dragging):
-            self._finish_gesture()
-            self._gesture = (cell, dragging, cell.value, 0.0)
-        # Relative to the gesture's start, so bursts add up even if the echo is deferred.
-        start, total = self._gesture[2], self._gesture[3] + delta
-        self._gesture = (cell, dragging, start, total)
-        value = max(-MAX_MAGNITUDE, min(MAX_MAGNITUDE, round(start + total, 6))) + 0.0
-        if not dragging:
-            self._idle.start()
-        self._emit_value(cell, value, self.valueNudged)
-
-    def _on_drag_finished(self, cell: NumberCell) -> None:
-        if self._gesture is not None and self._gesture[:2] == (cell, True):
-            self._finish_gesture()
-
-    def _finish_gesture(self) -> None:
-        self._idle.stop()
-        if self._gesture is not None:
-            self._gesture = None
-            self.nudgeFinished.emit()
-
-    def _on_move(self, cell: NumberCell, rows: int) -> None:
-        if cell.key is None or self._shape is None:
-            return
-        r, c, k = cell.key
-        target = self._cells[(max(0, min(self._shape[0] - 1, r + rows)), c, k)]
-        if target is not cell:
-            target.setFocus(Qt.FocusReason.OtherFocusReason)
-            target.selectAll()
 
     def _on_focused(self, cell: NumberCell) -> None:
         if cell is not self._bias:

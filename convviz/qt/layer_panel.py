@@ -6,7 +6,9 @@ not echo the change back) and emit the user's intent.
 
 from __future__ import annotations
 
-from PySide6 import QtCore, QtWidgets
+from dataclasses import replace
+
+from PySide6 import QtCore, QtGui, QtWidgets
 
 from convviz.core.conv import ACTIVATIONS
 from convviz.core.model import MAX_FILTERS, MAX_KERNEL, PADDING_MODES, PADDINGS
@@ -48,7 +50,7 @@ class LayerPanel(QtWidgets.QWidget):
         form.addRow("filters", self.filters)
         row, self.kh, self.kw = _pair(1, MAX_KERNEL, "kernel size")
         form.addRow("kernel_size", row)
-        row, self.sh, self.sw = _pair(1, 16, "strides")
+        row, self.sh, self.sw = _pair(1, 16, "strides, 1 while dilation_rate is above 1")
         form.addRow("strides", row)
         self.padding = QtWidgets.QComboBox()
         self.padding.addItems(PADDINGS)
@@ -57,8 +59,14 @@ class LayerPanel(QtWidgets.QWidget):
         self.padding_mode.addItems(PADDING_MODES)
         self.padding_mode.setToolTip("what the padding cells hold (Keras always pads with zeros)")
         form.addRow("padding mode", self.padding_mode)
-        row, self.dh, self.dw = _pair(1, 16, "dilation_rate")
+        row, self.dh, self.dw = _pair(1, 16, "dilation_rate, 1 while strides are above 1")
         form.addRow("dilation_rate", row)
+        # Why the last change was refused (Keras' rules), until the next accepted one.
+        self.refusal = QtWidgets.QLabel()
+        self.refusal.setWordWrap(True)
+        self.refusal.setStyleSheet("color: #a01010;")
+        form.addRow(self.refusal)
+        form.setRowVisible(self.refusal, False)
         self.activation = QtWidgets.QComboBox()
         self.activation.addItems(ACTIVATIONS)
         form.addRow("activation", self.activation)
@@ -104,9 +112,7 @@ class LayerPanel(QtWidgets.QWidget):
         ):
             for box in (a, b):
                 box.valueChanged.connect(
-                    lambda _v, a=a, b=b, k=key: self.settingsChanged.emit(
-                        {k: (a.value(), b.value())}
-                    )
+                    lambda _v, a=a, b=b, k=key: self._propose({k: (a.value(), b.value())})
                 )
         self.padding.currentTextChanged.connect(self._padding_picked)
         self.padding_mode.currentTextChanged.connect(
@@ -122,10 +128,30 @@ class LayerPanel(QtWidgets.QWidget):
 
     def _forget_shown(self, _change=None) -> None:
         self._shown = None
+        self.layout().setRowVisible(self.refusal, False)
+
+    def _propose(self, change: dict) -> None:
+        """Emit a change, unless Keras would refuse the layer it makes: then say why
+        beside the settings and put the boxes back."""
+        shown = getattr(self, "_shown", None)
+        if shown is not None and replace(shown, **change).keras_refusal():
+            self._shown = None
+            self.show_settings(shown)
+            other = "dilation_rate" if "strides" in change else "strides"
+            # No line break inside "strides > 1" in a narrow column.
+            rule = "Keras refuses strides\u00a0>\u00a01 together with dilation_rate\u00a0>\u00a01"
+            self.refusal.setText(f"{rule}: set {other} back to 1 first.")
+            self.layout().setRowVisible(self.refusal, True)
+            return
+        self.settingsChanged.emit(change)
 
     def _padding_picked(self, text: str) -> None:
         if text in PADDINGS:
             self.settingsChanged.emit({"padding": text})
+
+    def clear_preset(self) -> None:
+        """Show no preset as chosen (another document is open)."""
+        self.preset.setCurrentIndex(-1)
 
     def preset_names(self) -> list[str]:
         return [self.preset.itemText(i) for i in range(self.preset.count())]
@@ -133,6 +159,8 @@ class LayerPanel(QtWidgets.QWidget):
     def show_settings(self, s) -> None:
         if s == getattr(self, "_shown", None):
             return  # most frames (painting, kernel edits) leave the settings alone
+        if getattr(self, "_shown", None) is not None:  # another layer: the note is old
+            self.layout().setRowVisible(self.refusal, False)
         self._shown = s
         widgets = (
             self.filters,
@@ -200,6 +228,26 @@ class BrushBar(QtWidgets.QToolBar):
         self.addWidget(self.eraser)
         self.addWidget(QtWidgets.QLabel("  paints "))
         self.addWidget(self.target)
+
+    def key_actions(self) -> list[QtGui.QAction]:
+        """Smaller brush ([), larger brush (]) and the eraser (E), for a menu."""
+        smaller = QtGui.QAction("Smaller brush", self)
+        smaller.setShortcut(QtGui.QKeySequence("["))
+        smaller.triggered.connect(lambda: self.grow(-1))
+        larger = QtGui.QAction("Larger brush", self)
+        larger.setShortcut(QtGui.QKeySequence("]"))
+        larger.triggered.connect(lambda: self.grow(1))
+        eraser = QtGui.QAction("Eraser", self)
+        eraser.setCheckable(True)
+        eraser.setShortcut(QtGui.QKeySequence("E"))
+        eraser.toggled.connect(self.eraser.setChecked)
+        self.eraser.toggled.connect(eraser.setChecked)
+        return [smaller, larger, eraser]
+
+    def grow(self, direction: int) -> None:
+        """Change the radius by a step that grows with it: 0.5 px for a small brush."""
+        r = self.radius.value()
+        self.radius.setValue(r + direction * max(0.5, round(r / 2) / 2))  # about r / 4
 
     def paint_value(self) -> float:
         return 0.0 if self.eraser.isChecked() else self.value.value()

@@ -151,15 +151,20 @@ class LessonDock(QtWidgets.QDockWidget):
 
     ``index`` is the built-in lesson shown, or -1 for a lesson from a file; Previous /
     Next emit ``stepRequested(-1 / +1)`` and the session manager opens that lesson.
+    ``changed`` follows every new text or position, for other views of the lesson; while
+    ``held`` one of them shows the text, and the dock stays hidden.
     """
 
     stepRequested = QtCore.Signal(int)
+    changed = QtCore.Signal()
 
     def __init__(self, parent=None):
         super().__init__("Lesson", parent)
         self.setObjectName("lesson_dock")
         self.index = -1
         self._count = 0
+        self.markdown: str | None = None
+        self.held = False
         box = QtWidgets.QWidget()
         lay = QtWidgets.QVBoxLayout(box)
         self.text = LessonText()
@@ -187,14 +192,17 @@ class LessonDock(QtWidgets.QDockWidget):
     def show_lesson(self, text: str | None) -> None:
         """Show ``text`` (hide the dock when there is none); not a built-in lesson."""
         self.index = -1
+        self.markdown = text
         self.text.show_markdown(text)
         self._update_buttons()
-        self.setVisible(bool(text))
+        self.setVisible(bool(text) and not self.held)
+        self.changed.emit()
 
     def set_position(self, index: int, count: int) -> None:
         """Mark the text shown as built-in lesson ``index`` of ``count``."""
         self.index, self._count = index, count
         self._update_buttons()
+        self.changed.emit()
 
     def _update_buttons(self) -> None:
         builtin = self.index >= 0

@@ -13,15 +13,20 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from convviz.core.model import MAX_CHANNELS
 from convviz.io.file_names import display_name
 from convviz.io.inputs import SUPPORTED_SUFFIXES, InputError, read_input
+from convviz.io.model_weights import is_weights_file
 from convviz.io.samples import SAMPLES, load_sample
 from convviz.qt.animation_menu import install_animation_export
 from convviz.qt.controller import Controller, Frame
 from convviz.qt.exports import install_exports
+from convviz.qt.help_dialog import HelpDialog, about_text
+from convviz.qt.import_weights import install_weights_import
 from convviz.qt.inspector import install_inspector
 from convviz.qt.kernel_editor import KernelEditor
 from convviz.qt.layer_panel import BrushBar, LayerPanel
 from convviz.qt.panels import FiltersPanel, InputPanel, SumPanel
 from convviz.qt.plain_text import plain
+from convviz.qt.present import install_presentation
+from convviz.qt.status_line import install_status_line
 from convviz.qt.views import HEADER_STYLE, ok_cancel
 
 log = logging.getLogger(__name__)
@@ -33,8 +38,12 @@ MIN_MAP_HEIGHT = 60
 # dock of controls gets their width, up to DOCK_CONTROLS_SHARE of the window.
 DOCK_SHARE, DOCK_MIN_WIDTH, DOCK_MAX_WIDTH = 0.26, 250, 560
 DOCK_CONTROLS_SHARE = 0.4
+MESSAGE_MS = 8000  # how long a status message stays
 # Share of the right column, and height in pixels, the filter maps keep above the settings.
 STRIP_SHARE, MIN_STRIP_HEIGHT = 0.4, 150
+# Window size on a first start when the screen has room for it; smaller screens get all
+# of their available geometry, maximised.
+PREFERRED_SIZE = QtCore.QSize(1600, 900)
 
 
 def _unbroken(text: str) -> str:
@@ -88,7 +97,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.close_guards: list = []
         self.setWindowTitle("convviz — inside a Conv2D layer")
         self.setAcceptDrops(True)
-        self.resize(1600, 900)
+        self.resize(PREFERRED_SIZE)
 
         self.input_panel = InputPanel()
         self.editor = KernelEditor()
@@ -129,22 +138,24 @@ class MainWindow(QtWidgets.QMainWindow):
         self.splitter.addWidget(middle)
         self.splitter.addWidget(right)
         self.splitter.setSizes([330, 900, 370])
-        self.setCentralWidget(self.splitter)
+        # The columns, or the presentation view in their place.
+        self.central = QtWidgets.QStackedWidget()
+        self.central.addWidget(self.splitter)
+        self.setCentralWidget(self.central)
         self.splitter.installEventFilter(self)
 
-        self.hover_label = QtWidgets.QLabel()
-        # Permanent, so status messages (left) and hovered values (right) never overlap.
-        self.statusBar().addPermanentWidget(self.hover_label, 1)
-        self.hover_label.setAlignment(QtCore.Qt.AlignmentFlag.AlignRight)
-        self.shape_label = QtWidgets.QLabel()
-        self.statusBar().addPermanentWidget(self.shape_label)
+        install_status_line(self)
 
         self._make_menus()
         self.exports = install_exports(self)
+        self.weights_import = install_weights_import(self)
         self.animation_export = install_animation_export(self)
         self._connect()
         controller.refresh_now()
         self.inspector = install_inspector(self)
+        self.presentation = install_presentation(self)
+        self.help_menu.addSeparator()
+        self.help_menu.addAction(self.about_action)  # last, after what the docks add
 
     # -- wiring ---------------------------------------------------------------------------
     def _connect(self) -> None:
@@ -198,12 +209,15 @@ class MainWindow(QtWidgets.QMainWindow):
 
         edit = self.edit_menu = bar.addMenu("&Edit")
         self.undo_action = edit.addAction("Undo", self.controller.undo)
-        self.undo_action.setShortcut(QtGui.QKeySequence.StandardKey.Undo)
+        self.undo_action.setShortcuts(QtGui.QKeySequence.StandardKey.Undo)
         self.redo_action = edit.addAction("Redo", self.controller.redo)
-        self.redo_action.setShortcuts(
-            [QtGui.QKeySequence("Ctrl+Shift+Z"), QtGui.QKeySequence("Ctrl+Y")]
-        )
+        self.redo_action.setShortcuts(QtGui.QKeySequence.StandardKey.Redo)
+        self.undo_action.setIconText("Undo")  # the help's name; the text names the edit
+        self.redo_action.setIconText("Redo")
         edit.addSeparator()
+        brush = edit.addMenu("Brush")
+        for action in self.brush.key_actions():
+            brush.addAction(action)
         self.clear_menu = edit.addMenu("Clear channel")
         self.fill_menu = edit.addMenu("Fill channel with brush value")
         self._update_undo_actions()
@@ -219,10 +233,22 @@ class MainWindow(QtWidgets.QMainWindow):
                     name, lambda n=name, s=scope: self.controller.apply_preset(n, scope=s)
                 )
         self.kernel_preset_menu = kernels.addMenu("Preset for one kernel")
+        kernels.addSeparator()
+        # Alt+arrows: kernel cells keep the plain and Ctrl arrows, Page keys nudge.
+        self.next_filter_action = kernels.addAction("Next filter", lambda: self.step_filter(1))
+        self.next_filter_action.setShortcut(QtGui.QKeySequence("Alt+Right"))
+        self.previous_filter_action = kernels.addAction(
+            "Previous filter", lambda: self.step_filter(-1)
+        )
+        self.previous_filter_action.setShortcut(QtGui.QKeySequence("Alt+Left"))
 
         self.view_menu = bar.addMenu("&View")
         help_menu = self.help_menu = bar.addMenu("&Help")
+        act = help_menu.addAction("convviz &help", self.show_help)
+        act.setShortcuts(QtGui.QKeySequence.StandardKey.HelpContents)
         help_menu.addAction("Kernel or filter?", self._explain)
+        self.about_action = QtGui.QAction("&About convviz", self)
+        self.about_action.triggered.connect(self.show_about)
 
     def _rebuild_channel_menus(self, frame: Frame) -> None:
         key = (frame.channel_names, frame.kernel_channel_names, frame.selected)
@@ -246,6 +272,11 @@ class MainWindow(QtWidgets.QMainWindow):
                         p, scope="kernel", kernel_index=k
                     ),
                 )
+
+    def step_filter(self, delta: int) -> None:
+        """Select the next (``delta=1``) or previous (-1) filter, wrapping around."""
+        doc = self.controller.doc
+        self.controller.select_filter((doc.selected_filter + delta) % doc.settings.filters)
 
     def _fill(self, channel: int, value) -> None:
         self.controller.fill_channel(channel, 0.0 if value is None else self.brush.value.value())
@@ -300,6 +331,9 @@ class MainWindow(QtWidgets.QMainWindow):
         self.filters_panel.show_filters(frame, None if levels_moved else changed)
         self.layer_panel.show_settings(frame.settings)
         self._rebuild_channel_menus(frame)
+        presentation = getattr(self, "presentation", None)
+        if presentation is not None:
+            presentation.show_frame(frame)
 
     def _bar(self) -> int:
         """Width of a scroll bar."""
@@ -341,7 +375,23 @@ class MainWindow(QtWidgets.QMainWindow):
         self.right.setSizes([max(total - bottom, 1), bottom])
 
     def addDockWidget(self, area, dock, *args) -> None:
+        # Side docks share one column as tabs: a second dock never takes another slice
+        # of the width from the maps, and each gets the column's whole height.
+        side = [
+            d
+            for d in self.findChildren(QtWidgets.QDockWidget)
+            if d is not dock and self.dockWidgetArea(d) == area and not d.isFloating()
+        ]
         super().addDockWidget(area, dock, *args)
+        if side and area in (
+            QtCore.Qt.DockWidgetArea.LeftDockWidgetArea,
+            QtCore.Qt.DockWidgetArea.RightDockWidgetArea,
+        ):
+            self.tabifyDockWidget(side[0], dock)
+        # A dock that opens is the tab shown.
+        dock.toggleViewAction().toggled.connect(
+            lambda on, d=dock: on and QtCore.QTimer.singleShot(0, d.raise_)
+        )
         dock.visibilityChanged.connect(
             lambda visible, d=dock: (
                 visible and QtCore.QTimer.singleShot(0, lambda: self._fit_dock(d))
@@ -384,14 +434,84 @@ class MainWindow(QtWidgets.QMainWindow):
         return super().eventFilter(watched, event)
 
     def show_message(self, text: str) -> None:
-        self.statusBar().showMessage(text, 8000)
+        self.statusBar().showMessage(text, MESSAGE_MS)
+
+    # -- fitting the screen ---------------------------------------------------------------
+    def _screen_room(self) -> QtCore.QRect:
+        """Available geometry of the screen the window is (mostly) on."""
+        screen = QtGui.QGuiApplication.screenAt(self.geometry().center()) or self.screen()
+        return screen.availableGeometry()
+
+    def _frame_margins(self) -> QtCore.QMargins:
+        """The window frame around the client area: measured once the window is shown,
+        before that a title bar's height above it."""
+        frame, inner = self.frameGeometry(), self.geometry()
+        if self.isVisible() and frame != inner:
+            return QtCore.QMargins(
+                inner.left() - frame.left(),
+                inner.top() - frame.top(),
+                frame.right() - inner.right(),
+                frame.bottom() - inner.bottom(),
+            )
+        title = self.style().pixelMetric(QtWidgets.QStyle.PixelMetric.PM_TitleBarHeight)
+        return QtCore.QMargins(0, title, 0, 0)
+
+    def fit_to_screen(self) -> None:
+        """A first start: `PREFERRED_SIZE` centred on the screen, or, on a screen with
+        less room, all of its available geometry, maximised."""
+        room, margins = self._screen_room(), self._frame_margins()
+        state = self.windowState() & ~QtCore.Qt.WindowState.WindowMaximized
+        frame = QtCore.QRect(QtCore.QPoint(), PREFERRED_SIZE).marginsAdded(margins)
+        if frame.width() > room.width() or frame.height() > room.height():
+            self.setGeometry(room.marginsRemoved(margins))  # the size when un-maximised
+            self.setWindowState(state | QtCore.Qt.WindowState.WindowMaximized)
+        else:
+            self.setWindowState(state)
+            self.resize(PREFERRED_SIZE)
+            frame.moveCenter(room.center())
+            self.move(frame.topLeft())
+        self._check_when_shown = not self.isVisible()
+
+    def keep_on_screen(self) -> None:
+        """Clamp a restored geometry to the screen it is on now: a window too large for
+        it is fitted as on a first start, one partly off it is moved onto it. Before the
+        window is shown its frame is a guess, so it is checked again once shown."""
+        self._check_when_shown = not self.isVisible()
+        if self.windowState() & (
+            QtCore.Qt.WindowState.WindowMaximized | QtCore.Qt.WindowState.WindowFullScreen
+        ):
+            return  # the platform fits these to the screen
+        room = self._screen_room()
+        frame = self.geometry().marginsAdded(self._frame_margins())
+        if frame.width() > room.width() or frame.height() > room.height():
+            self.fit_to_screen()
+            return
+        x = min(max(frame.left(), room.left()), room.right() + 1 - frame.width())
+        y = min(max(frame.top(), room.top()), room.bottom() + 1 - frame.height())
+        if (x, y) != (frame.left(), frame.top()):
+            self.move(x, y)
+
+    def start_at_size(self, width: int, height: int) -> None:
+        """The size asked for on the command line: it wins over fitting the screen."""
+        self.setWindowState(self.windowState() & ~QtCore.Qt.WindowState.WindowMaximized)
+        self.resize(width, height)
+        self._check_when_shown = False
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if getattr(self, "_check_when_shown", False):
+            self._check_when_shown = False
+            QtCore.QTimer.singleShot(0, self.keep_on_screen)  # once the frame is known
 
     # -- loading --------------------------------------------------------------------------
     def load_path(self, path) -> bool:
-        """Load an image or array; on failure show why and keep the current input."""
+        """Load an image or array, or import a model file's weights; on failure show why
+        and keep the current work."""
         sessions = getattr(self, "sessions", None)
         if sessions is not None and str(path).lower().endswith(".convviz"):
             return sessions.open_session(path)
+        if is_weights_file(path):
+            return self.weights_import.import_path(path)
         try:
             loaded = read_input(path, max_side=self.max_side, keep_alpha=self.keep_alpha)
         except InputError as exc:
@@ -438,9 +558,15 @@ class MainWindow(QtWidgets.QMainWindow):
             event.acceptProposedAction()
 
     def keyPressEvent(self, event: QtGui.QKeyEvent) -> None:
-        if event.key() == QtCore.Qt.Key.Key_Escape and self.controller.stroking:
-            self.controller.abort_stroke()
-            return
+        # Esc: a stroke is cancelled first; a pinned pixel, the inspector unpins before
+        # the key gets here; then the presentation view is left.
+        if event.key() == QtCore.Qt.Key.Key_Escape:
+            if self.controller.stroking:
+                self.controller.abort_stroke()
+                return
+            if self.presentation.active:
+                self.presentation.leave()
+                return
         super().keyPressEvent(event)
 
     def closeEvent(self, event: QtGui.QCloseEvent) -> None:
@@ -449,6 +575,14 @@ class MainWindow(QtWidgets.QMainWindow):
                 event.ignore()
                 return
         super().closeEvent(event)
+
+    def show_help(self) -> HelpDialog:
+        self.help_dialog = HelpDialog(self)
+        self.help_dialog.show()
+        return self.help_dialog
+
+    def show_about(self) -> None:
+        QtWidgets.QMessageBox.about(self, "About convviz", about_text())
 
     def _explain(self) -> None:
         QtWidgets.QMessageBox.information(

@@ -19,8 +19,17 @@ _DRAG_STEP_PX = 8
 WHEEL_IDLE_MS = 400
 _ERROR_MS = 1500
 CELL_CHARS = 7  # "-0.0625", "-0.111", "1e-04": fits a 3-significant-digit value
+HOW_TO_EDIT = (
+    "Type a number (-1.5, 1e-3, 1/9) and press Enter.\n"
+    "Scroll, drag up or down, or press Page Up/Down to nudge it by 0.1 (Shift ×10, Ctrl ÷10)."
+)
 # Switching windows or opening the context menu is not "done editing".
 _STILL_EDITING = (Qt.FocusReason.ActiveWindowFocusReason, Qt.FocusReason.PopupFocusReason)
+
+
+def weight_text(value: float) -> str:
+    """A kernel value or bias as the window shows it, in its cell and in any label."""
+    return format_number(value, 3, max_chars=CELL_CHARS)
 
 
 def _tint(value: float, vmax: float) -> QColor:
@@ -78,6 +87,10 @@ class NumberCell(QLineEdit):
         self._drag_steps = 0
         self._dragging = False
         self._wheel_rest = 0
+        # Focus came from a click: the press selects the whole value, as in a spreadsheet.
+        self._select_on_press = False
+        self._place = "bias" if key is None else "kernel value"
+        self.setAccessibleDescription(HOW_TO_EDIT)
         self.setFont(font)
         self.setFixedSize(size)
         self.setFrame(False)
@@ -89,14 +102,25 @@ class NumberCell(QLineEdit):
         palette.setColor(QPalette.ColorRole.Text, Qt.GlobalColor.black)
         self.setPalette(palette)
 
+    def describe(self, place: str) -> None:
+        """Name what the cell holds, e.g. "filter 1, kernel 2 (G), row 1, column 3", for
+        screen readers and the tooltip."""
+        if place != self._place:
+            self._place = place
+            self.setAccessibleName(place)
+            self._update_tooltip()
+
+    def _update_tooltip(self) -> None:
+        self.setToolTip(f"{self._place} = {format_number(self.value, 7)}\n{HOW_TO_EDIT}")
+
     def show_value(self, value: float, vmax: float) -> None:
         """Display ``value`` without disturbing a half-typed edit or the cursor."""
         # Most echoes change one cell of hundreds: skip the rest cheaply.
         cmap = diverging_colormap()
         if value != self.value or vmax != self._vmax or cmap is not self._cmap:
             self.value, self._vmax, self._cmap = value, vmax, cmap
-            self._shown = format_number(value, 3, max_chars=CELL_CHARS)
-            self.setToolTip(format_number(value, 7))
+            self._shown = weight_text(value)
+            self._update_tooltip()
             bg = _tint(value, vmax)
             if bg != self._bg:
                 self._bg = bg
@@ -127,7 +151,7 @@ class NumberCell(QLineEdit):
             self._flash_error()
             self.rejected.emit(self, str(exc))
             return
-        self.setText(format_number(value, 3, max_chars=CELL_CHARS))
+        self.setText(weight_text(value))
         self.committed.emit(self, value)
 
     def _flash_error(self) -> None:
@@ -156,6 +180,7 @@ class NumberCell(QLineEdit):
 
     def focusInEvent(self, event) -> None:
         super().focusInEvent(event)
+        self._select_on_press = event.reason() == Qt.FocusReason.MouseFocusReason
         self.focused.emit(self)
         self.update()
 
@@ -180,6 +205,15 @@ class NumberCell(QLineEdit):
             self._press_x, self._press_y = event.position().x(), event.position().y()
             self._drag_steps = 0
         super().mousePressEvent(event)
+        if self._select_on_press:  # the click that entered the cell: typing replaces
+            self._select_on_press = False
+            self.selectAll()
+
+    def mouseDoubleClickEvent(self, event) -> None:
+        if event.button() == Qt.MouseButton.LeftButton:
+            self.selectAll()  # the whole number, sign and exponent too, not a "word" of it
+        else:
+            super().mouseDoubleClickEvent(event)
 
     def mouseMoveEvent(self, event) -> None:
         if self._press_y is None or not event.buttons() & Qt.MouseButton.LeftButton:

@@ -8,11 +8,13 @@ never read the model.
 from __future__ import annotations
 
 import html
+import math
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui
 
+from convviz.qt.number_cell import weight_text
 from convviz.qt.views import (
     MIN_TITLE_SCALE,
     MapCell,
@@ -23,12 +25,33 @@ from convviz.qt.views import (
 )
 
 BACKGROUND = "#1e1f22"
-# Smallest height of a map in the sum panel, in pixels at presentation scale 1.
-MIN_SUM_MAP = 36
+# Smallest side of a map's view, in pixels: a map stays at least 48 pixels on its shorter
+# side (the view pads the image by 2 % each way; an input view widens to show padding).
+# Panels ask for it for up to `MIN_MAPS_KEPT` maps; beyond, their maps share the room.
+MIN_MAP, MIN_MAPS_KEPT = 56, 4
+# Titles of the input channels and of the filter strip, in lines.
+INPUT_TITLE_LINES = 2
 
 
-def _grid_cols(n: int) -> int:
-    return 1 if n <= 3 else 2 if n <= 8 else 4
+def best_columns(n: int, aspect: float, width: float, height: float, title: float) -> int:
+    """Columns that make `n` maps of height/width `aspect` largest in `width` × `height`
+    pixels, each under a title `title` pixels high; the fewest when it is a tie."""
+    best, choice = -1.0, 1
+    for cols in range(1, n + 1):
+        rows = -(-n // cols)
+        side = min(width / cols - 10, (height / rows - title - 18) / aspect)
+        if side > best + 1:  # more columns only for a real gain
+            best, choice = side, cols
+    return choice
+
+
+def grid_minimum(n: int, title: float, columns: int) -> QtCore.QSize:
+    """Size in which a grid of `n` maps (at most `MIN_MAPS_KEPT` counted) in at most
+    `columns` columns keeps them at `MIN_MAP`."""
+    kept = min(max(n, 1), MIN_MAPS_KEPT)
+    cols = min(kept, columns)
+    rows = -(-kept // cols)
+    return QtCore.QSize(cols * (MIN_MAP + 10) + 24, math.ceil(rows * (MIN_MAP + title + 18)) + 24)
 
 
 def _set_label(label: pg.LabelItem, text: str, **style) -> None:
@@ -77,6 +100,8 @@ class MapPanel(pg.GraphicsLayoutWidget):
     # Any cell's pixel under the mouse / clicked: (cell, row, col); row -1 when leaving.
     pixelHovered = QtCore.Signal(object, int, int)
     pixelClicked = QtCore.Signal(object, int, int)
+    # The cells were rebuilt for a new size, outside a frame: overlays must be redrawn.
+    rebuilt = QtCore.Signal()
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -93,6 +118,18 @@ class MapPanel(pg.GraphicsLayoutWidget):
     @property
     def title_size(self) -> str:
         return self.pt(11)
+
+    def title_line(self) -> float:
+        """Height in pixels of one line of a map title."""
+        font = QtGui.QFont(self.font())
+        font.setPointSizeF(11 * self.scale)
+        return QtGui.QFontMetricsF(font).lineSpacing()
+
+    def minimumSizeHint(self) -> QtCore.QSize:
+        # What the cells need at their smallest: pyqtgraph's scene layout does not tell the
+        # widget, and splitters and docks would squeeze the maps away.
+        hint = self.ci.effectiveSizeHint(QtCore.Qt.SizeHint.MinimumSize)
+        return QtCore.QSize(math.ceil(hint.width()) + 4, math.ceil(hint.height()) + 4)
 
     def _new_cell(
         self, row, col, index, *, colorbar=False, item_class=MapImageItem, layout=None
@@ -133,13 +170,40 @@ class InputPanel(MapPanel):
     strokeMoved = QtCore.Signal(float, float)
     strokeFinished = QtCore.Signal()
 
+    _shown = None  # the last show_input's arguments, shown again when the columns change
+
+    def _columns(self, n: int, aspect: float) -> int:
+        line = self.title_line() * INPUT_TITLE_LINES
+        return best_columns(n, aspect, self.width() - 24, self.height() - 24, line)
+
+    def minimumSizeHint(self) -> QtCore.QSize:
+        if self._shown is None:
+            return super().minimumSizeHint()
+        c = self._shown[0].shape[2]
+        # One column: the input column is narrow and tall.
+        return grid_minimum(c + (c == 3), self.title_line() * INPUT_TITLE_LINES, 1)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        if self._shown is not None and self._layout_key() != self._key:
+            self.show_input(*self._shown[:3])
+            self.rebuilt.emit()
+
+    def _layout_key(self) -> tuple:
+        image, names = self._shown[0], self._shown[1]
+        h, w, c = image.shape
+        return (tuple(names), c, self._columns(c + (c == 3), h / w if w else 1.0))
+
     def show_input(self, image: np.ndarray, names, levels, box=None) -> None:
         """Show the channels; `box` (rows, cols slices), when given, holds every change."""
         c = image.shape[2]
-        key = (tuple(names), c)
+        first = self._shown is None or self._shown[0].shape[2] != c
+        self._shown = (image, names, levels)
+        key = self._layout_key()
         if key != self._key:
             self._clear()
-            cols = _grid_cols(c + (c == 3))
+            cols = key[2]
+            box = None
             for i in range(c):
                 cell = self._new_cell(2 * (i // cols), i % cols, i, item_class=PaintImageItem)
                 cell.name = f"input channel {names[i]}"
@@ -153,6 +217,8 @@ class InputPanel(MapPanel):
                 cell.cmap = None
             _equal_columns(self.ci, range(cols))
             self._key = key
+            if first:
+                self.updateGeometry()  # the minimum follows the number of maps
         for cell in self.cells:
             # The composite is the input itself, coloured per channel with the same levels.
             data = image if cell.index < 0 else image[:, :, cell.index]
@@ -187,6 +253,8 @@ class SumPanel(MapPanel):
             if i < n_maps - 1:
                 self._label(maps, "+", r + 1, c + 1)
         _equal_columns(maps, range(0, 2 * cols, 2))
+        for r in range(1, 2 * (-(-n_maps // cols)), 2):
+            maps.layout.setRowStretchFactor(r, 1)  # the maps take the room, not titles
         result = self.ci.addLayout(row=1, col=0)
         self.bias_label = self._label(result, "", 1, 0, size=14)
         self.pre = self._new_cell(0, 1, -1, layout=result)
@@ -194,11 +262,19 @@ class SumPanel(MapPanel):
         self.act_label = self._label(result, "", 1, 2, size=14)
         self.feature = self._new_cell(0, 3, -2, colorbar=True, layout=result)
         _equal_columns(result, (1, 3))
-        for cell in self.cells:  # a row of maps never collapses to a line
-            cell.view.setMinimumHeight(MIN_SUM_MAP * self.scale)
+        result.layout.setRowStretchFactor(1, 1)
+        # No map is squeezed away; many kernel maps share what is left.
+        side = MIN_MAP if n_maps <= MIN_MAPS_KEPT else MIN_MAP // 2
+        for cell in self.cells:
+            cell.view.setMinimumSize(side, side)
+        self.pre.view.setMinimumSize(MIN_MAP, MIN_MAP)
+        self.feature.view.setMinimumSize(MIN_MAP, MIN_MAP)
         # Notes wrap to the panel's width instead of widening (and clipping) the panel.
         self.message = WrappedLabel("", size=self.pt(12), color="#ffcc66", justify="left")
         self.ci.addItem(self.message, row=2, col=0)
+        self.ci.layout.setRowStretchFactor(0, 1)
+        self.ci.layout.setRowStretchFactor(1, 1)
+        self.updateGeometry()
 
     def show_filter(self, frame) -> None:
         maps = frame.kernel_maps  # (H', W', Cg) or None when the output is empty
@@ -214,10 +290,11 @@ class SumPanel(MapPanel):
         b = frame.bias_value
         _set_label(
             self.bias_label,
-            "+ bias<br>" + (f"{b:.3g}" if b is not None else "(off)") + " =",
+            "+ bias<br>" + (weight_text(b) if b is not None else "(off)") + " =",
             size=self.pt(13),
         )
-        _set_label(self.act_label, f"→ {frame.activation} →", size=self.pt(13))
+        # The arrow under the name: the row of results stays narrow on small screens.
+        _set_label(self.act_label, f"{frame.activation}<br>→", size=self.pt(13))
         if n == 1:
             self.pre.set_title(f"kernel map + bias<br>(pre-activation {f})")
         else:
@@ -238,6 +315,7 @@ class SumPanel(MapPanel):
             empty = np.zeros((1, 1), np.float32)
             for cell in self.cells:
                 cell.set_image(empty, (-1, 1), diverging_colormap())
+            self._update_minimum()
             return
         cmap = diverging_colormap()
         box = frame.output_box
@@ -246,6 +324,14 @@ class SumPanel(MapPanel):
         f = frame.selected
         self.pre.set_image(frame.pre_activation[:, :, f], frame.map_levels, cmap, box)
         self.feature.set_image(frame.feature_maps[:, :, f], frame.map_levels, cmap, box)
+        self._update_minimum()
+
+    def _update_minimum(self) -> None:
+        """Labels set after a rebuild can widen the panel's minimum: tell the layouts."""
+        hint = self.minimumSizeHint()
+        if hint != getattr(self, "_minimum", None):
+            self._minimum = hint
+            self.updateGeometry()
 
 
 class FiltersPanel(MapPanel):
@@ -256,8 +342,6 @@ class FiltersPanel(MapPanel):
     """
 
     filterClicked = QtCore.Signal(int)
-    # The cells were rebuilt for a new size, outside a frame: overlays must be redrawn.
-    rebuilt = QtCore.Signal()
 
     _frame = None  # the frame shown last, shown again when the best columns change
     _layout_key = _layout = None  # best_layout's last arguments and answer
@@ -296,6 +380,11 @@ class FiltersPanel(MapPanel):
                 best, choice = side, (cols, style)
         return choice
 
+    def minimumSizeHint(self) -> QtCore.QSize:
+        n = self._frame.filters if self._frame is not None else 1
+        # Two columns, as the strip shares its column; room for titles on two lines.
+        return grid_minimum(n, 2 * self.title_line(), 2)
+
     def _title(self, f: int) -> str:
         return self.TITLES[self._key[1]].format(f=f)
 
@@ -325,6 +414,7 @@ class FiltersPanel(MapPanel):
             _equal_columns(self.ci, range(cols))
             self._key = key
         if len(self.cells) != n:
+            self.updateGeometry()  # the minimum follows the number of maps
             # Within one column layout, add or drop cells at the end rather than
             # rebuilding them all: building a cell costs milliseconds.
             for cell in self.cells[n:]:

@@ -17,9 +17,11 @@ from pathlib import Path
 
 from convviz.core.model import MAX_FILTERS, Document, default_document
 from convviz.core.presets import KERNEL_PRESETS
+from convviz.core.words import count
 from convviz.io.file_names import display_name
 from convviz.io.inputs import InputError, read_input
 from convviz.qt.app import check_layer_options
+from convviz.qt.platform_check import missing_window_library
 
 SESSION_SUFFIX = ".convviz"
 MAX_SCALE = 8.0
@@ -98,7 +100,7 @@ def load_state(path, *, filters: int | None, preset: str | None, max_side: int) 
         state = _session_state(path)
         if filters is not None and filters > state["settings"].filters:
             raise ValueError(
-                f"{display_name(path)} has {state['settings'].filters} filters: "
+                f"{display_name(path)} has {count(state['settings'].filters, 'filter')}: "
                 f"cannot show {filters}"
             )
         doc = Document(**state)
@@ -120,7 +122,8 @@ def _ensure_gui_application():
     app = QtGui.QGuiApplication.instance()
     if app is None:
         display = os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
-        if not display and not os.environ.get("QT_QPA_PLATFORM"):
+        # A figure needs no window: without one (or a library for one), draw offscreen.
+        if (not display or missing_window_library()) and not os.environ.get("QT_QPA_PLATFORM"):
             os.environ["QT_QPA_PLATFORM"] = "offscreen"
         app = QtGui.QGuiApplication(["convviz render"])
     return app

@@ -28,8 +28,10 @@ from convviz.core.lessons import LESSONS, lesson_path
 from convviz.io.file_names import display_name
 from convviz.io.inputs import InputError
 from convviz.io.session import SUFFIX, load_session, save_session
+from convviz.qt.inspector import COLOUR_MAPS
 from convviz.qt.lesson_dock import LessonDock, LessonTextDialog
 from convviz.qt.plain_text import plain
+from convviz.qt.present import TEXT_SIZES
 
 MAX_RECENT = 8
 AUTOSAVE_MS = 2000
@@ -132,10 +134,13 @@ class SessionManager(QtCore.QObject):
         self.open_action.triggered.connect(self.open_dialog)
         self.recent_menu = QtWidgets.QMenu("Open &recent session", w)
         self.save_action = QtGui.QAction("&Save session", w)
-        self.save_action.setShortcut(QtGui.QKeySequence("Ctrl+S"))
+        keys = QtGui.QKeySequence.StandardKey
+        self.save_action.setShortcuts(keys.Save)
         self.save_action.triggered.connect(self.save)
         self.save_as_action = QtGui.QAction("Save session &as…", w)
-        self.save_as_action.setShortcut(QtGui.QKeySequence("Ctrl+Shift+S"))
+        # The platform's Save As keys; some platforms define none, so Ctrl+Shift+S then.
+        save_as = QtGui.QKeySequence.keyBindings(keys.SaveAs)
+        self.save_as_action.setShortcuts(save_as or [QtGui.QKeySequence("Ctrl+Shift+S")])
         self.save_as_action.triggered.connect(lambda: self.save_as())
         menu.insertAction(before, self.open_action)
         menu.insertMenu(before, self.recent_menu)
@@ -241,7 +246,7 @@ class SessionManager(QtCore.QObject):
         if self.path:
             return display_name(self.path)
         if self.dock.index >= 0:
-            return f"lesson {self.dock.index + 1}: {LESSONS[self.dock.index].title}"
+            return _lesson_name(self.dock.index)
         return "untitled" + SUFFIX
 
     def _update_title(self) -> None:
@@ -254,7 +259,10 @@ class SessionManager(QtCore.QObject):
 
     def _view(self) -> dict:
         brush = self.window.brush
-        return {"brush": {"radius": brush.radius.value(), "value": brush.value.value()}}
+        view = {"brush": {"radius": brush.radius.value(), "value": brush.value.value()}}
+        if self.dock.index >= 0:  # saved from a built-in lesson: reopened as that lesson
+            view["lesson_index"] = self.dock.index
+        return view
 
     def _apply_view(self, view: dict) -> None:
         brush = view.get("brush")
@@ -315,7 +323,19 @@ class SessionManager(QtCore.QObject):
         self.lesson_text = session.lesson
         self._apply_view(session.view)
         self.dock.show_lesson(session.lesson)
+        index = session.view.get("lesson_index")
+        if session.lesson and type(index) is int and 0 <= index < len(LESSONS):
+            self.dock.set_position(index, len(LESSONS))
+        self._new_scene()
         return session
+
+    def _new_scene(self) -> None:
+        """Nothing of the last document's inspection carries over to the one just opened:
+        no pinned pixel, muted kernel or sliding window, no preset shown as chosen."""
+        inspector = getattr(self.window, "inspector", None)
+        if inspector is not None:
+            inspector.new_scene()
+        self.window.layer_panel.clear_preset()
 
     def _open(self, path: Path, remember: bool) -> bool:
         if self._load(path, "Cannot open this session") is None:
@@ -479,8 +499,12 @@ class SessionManager(QtCore.QObject):
     def restore_preferences(self) -> None:
         s, w = self.settings, self.window
         geometry, state = s.value("window/geometry"), s.value("window/state")
-        if isinstance(geometry, QtCore.QByteArray):
-            w.restoreGeometry(geometry)
+        # Qt refuses a geometry saved on a very different screen; one it takes may still
+        # not fit this screen (a laptop last used with a large monitor, now a projector).
+        if isinstance(geometry, QtCore.QByteArray) and w.restoreGeometry(geometry):
+            w.keep_on_screen()
+        elif not w.isVisible():  # a first start; a window already shown keeps its size
+            w.fit_to_screen()
         if isinstance(state, QtCore.QByteArray):
             w.restoreState(state)
         for key, box in (("brush/radius", w.brush.radius), ("brush/value", w.brush.value)):
@@ -488,6 +512,7 @@ class SessionManager(QtCore.QObject):
                 value = s.value(key)
                 if value is not None:
                     box.setValue(float(value))
+        self._restore_view_preferences()
 
     def save_preferences(self) -> None:
         s, w = self.settings, self.window
@@ -495,7 +520,57 @@ class SessionManager(QtCore.QObject):
         s.setValue("window/state", w.saveState())
         s.setValue("brush/radius", w.brush.radius.value())
         s.setValue("brush/value", w.brush.value.value())
+        self._save_view_preferences()
         s.sync()
+
+    def _colour_map_actions(self) -> dict:
+        """The View menu's colour-map entries by map name (each entry ends in its name)."""
+        found = {}
+        for action in _menu_actions(self.window.view_menu):
+            for name in COLOUR_MAPS:
+                if action.isCheckable() and action.text().endswith(f"· {name}"):
+                    found[name] = action
+        return found
+
+    def _save_view_preferences(self) -> None:
+        s, w = self.settings, self.window
+        inspector = getattr(w, "inspector", None)
+        s.setValue("view/keep_alpha", w.alpha_action.isChecked())
+        if inspector is None:
+            return
+        s.setValue("view/numbers", inspector.numbers_action.isChecked())
+        presentation = getattr(w, "presentation", None)
+        if presentation is not None:
+            s.setValue("view/text_size", int(presentation.text_size))
+        chosen = [n for n, a in self._colour_map_actions().items() if a.isChecked()]
+        if chosen:
+            s.setValue("view/colour_map", chosen[0])
+
+    def _restore_view_preferences(self) -> None:
+        """Colour map, lesson text size, numbers on cells and keep alpha of the last run,
+        through the setters the menus call; a value this version does not know is skipped."""
+        s, w = self.settings, self.window
+        # The window layout may show the lesson dock of the last run: no lesson is open yet.
+        self.dock.setVisible(bool(self.lesson_text))
+        alpha = _flag(s.value("view/keep_alpha"))
+        if alpha is not None:
+            w.alpha_action.setChecked(alpha)
+        inspector = getattr(w, "inspector", None)
+        if inspector is None:
+            return
+        numbers = _flag(s.value("view/numbers"))
+        if numbers is not None:
+            inspector.numbers_action.setChecked(numbers)
+        name = s.value("view/colour_map")
+        actions = self._colour_map_actions()
+        if name in actions:
+            inspector.set_colour_map(name)
+            actions[name].setChecked(True)
+        presentation = getattr(w, "presentation", None)
+        with contextlib.suppress(TypeError, ValueError):
+            size = int(s.value("view/text_size"))
+            if presentation is not None and 0 <= size < len(TEXT_SIZES):
+                presentation.set_text_size(size)
 
     def _close_guard(self) -> bool:
         if not self.maybe_save():
@@ -514,6 +589,31 @@ class SessionManager(QtCore.QObject):
         self._release_adopted()
         if self._lock is not None:
             self._lock.unlock()
+
+
+def _lesson_name(index: int) -> str:
+    """A lesson as the title bar names it: 'lesson 2 of 8: Colour input: …'."""
+    title = LESSONS[index].title
+    number = f"{index + 1}. "
+    title = title[len(number) :] if title.startswith(number) else title
+    return f"lesson {index + 1} of {len(LESSONS)}: {title}"
+
+
+def _menu_actions(menu: QtWidgets.QMenu) -> list[QtGui.QAction]:
+    """Every entry of ``menu`` and of its submenus."""
+    found = []
+    for action in menu.actions():
+        found.append(action)
+        if action.menu() is not None:
+            found += _menu_actions(action.menu())
+    return found
+
+
+def _flag(value) -> bool | None:
+    """A yes/no preference as QSettings returns it (a bool, or "true"/"false" from INI)."""
+    if isinstance(value, bool):
+        return value
+    return {"true": True, "false": False}.get(str(value).lower()) if value is not None else None
 
 
 def _try_lock(path: Path) -> QtCore.QLockFile | None:

@@ -26,6 +26,7 @@ from convviz.core.training import (
     teacher_kernels,
     teacher_target,
 )
+from convviz.core.words import count
 from convviz.qt.training_widgets import RevealBox, TargetCanvas
 
 TEACHER_PRESETS = tuple(p for p in KERNEL_PRESETS if p not in ("zeros", "random (glorot uniform)"))
@@ -373,7 +374,7 @@ class TrainingPanel(QtWidgets.QDockWidget):
             with QtCore.QSignalBlocker(self.train_button):
                 self.train_button.setChecked(False)
             self._end_run()
-            self._show_status(f"Stopped after {steps} steps: the document changed.")
+            self._show_status(f"Stopped after {count(steps, 'step')}: the document changed.")
         self._run = None
         self.trainer = None
         self.teacher_kernels = None

@@ -108,6 +108,8 @@ def conv_cases(draw):
     kernel = (draw(st.integers(1, 4)), draw(st.integers(1, 4)))
     strides = draw(st.one_of(st.integers(1, 3), st.tuples(st.integers(1, 3), st.integers(1, 3))))
     dilation = draw(st.one_of(st.integers(1, 2), st.tuples(st.integers(1, 2), st.integers(1, 2))))
+    if draw(st.integers(0, 3)):  # mostly layers Keras accepts: strides or dilation at 1
+        strides, dilation = (strides, 1) if draw(st.booleans()) else (1, dilation)
     padding = draw(
         st.one_of(
             st.sampled_from(["valid", "same", "full", "SAME", "Valid"]),
@@ -168,6 +170,10 @@ def test_matches_reference(case):
     ):
         if spans[0] > padded[0] or spans[1] > padded[1]:
             with pytest.raises(ValueError, match="empty"):
+                conv2d(x, kernel, bias, **kwargs)
+            return
+        if max(strides) > 1 and max(dilation) > 1:
+            with pytest.raises(ValueError, match="strides > 1 .* dilation_rate > 1"):
                 conv2d(x, kernel, bias, **kwargs)
             return
         too_much = pad[0] >= x.shape[-3] or pad[1] >= x.shape[-3]
@@ -349,6 +355,10 @@ K = np.ones((3, 3, 2, 4))
         ({"kernel_map_filters": 4}, "kernel_map_filters"),
         ({"kernel_map_filters": [-1]}, "kernel_map_filters"),
         ({"kernel": np.ones((0, 3, 2, 4))}, "kernel"),
+        # Keras' own rule: no stride above 1 with a dilation above 1, on any axes.
+        ({"strides": 2, "dilation_rate": 2}, r"strides > 1 .* dilation_rate > 1"),
+        ({"strides": (2, 1), "dilation_rate": (1, 2)}, r"strides=\(2, 1\), dilation_rate"),
+        ({"strides": (1, 3), "dilation_rate": (2, 1)}, "set one of them to 1"),
     ],
 )
 def test_invalid_arguments(kwargs, word):

@@ -80,7 +80,7 @@ CASES = st.fixed_dictionaries(
         bias=st.booleans(),
         seed=st.integers(0, 1000),
     )
-)
+).filter(lambda case: max(case["strides"]) == 1 or max(case["dil"]) == 1)  # as Keras
 
 
 @settings(max_examples=60, deadline=None)

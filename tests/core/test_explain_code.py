@@ -5,10 +5,14 @@ import os
 import numpy as np
 import pytest
 
+from convviz.core.activations import ACTIVATIONS
 from convviz.core.conv import conv2d
 from convviz.core.explain_code import LITERAL_LIMIT, keras_code, pytorch_code
-from convviz.core.model import LayerSettings
+from convviz.core.model import PADDING_MODES, LayerSettings
 from convviz.io.weights import export_weights, weight_paths
+
+# Where Keras is installed, run it on torch (tests/core/test_conv_keras.py does the same).
+os.environ.setdefault("KERAS_BACKEND", "torch")
 
 
 @pytest.fixture
@@ -120,3 +124,54 @@ def test_snippets_embed_exact_weights_and_refuse_huge_literals():
     assert big.size > LITERAL_LIMIT
     with pytest.raises(ValueError, match="Export weights"):
         keras_code(big, None, LayerSettings(kernel_size=(11, 11), filters=1), (20, 20, 4))
+
+
+def accepted_layers():
+    """Every kind of layer the app accepts: each padding, padding mode, groups, strides or
+    dilation, even and odd kernels, a stride longer than the kernel, and every activation."""
+    rng = np.random.default_rng(8)
+    paddings = ["valid", "same", "full", (1, 0, 2, 1)]
+    steps = [((1, 1), (1, 1)), ((2, 3), (1, 1)), ((3, 3), (1, 1)), ((1, 1), (2, 1))]
+    kernels = [(3, 3), (2, 2), (1, 1), (2, 3)]
+    cases = []
+    for i, (padding, mode, groups, (strides, dilation)) in enumerate(
+        (p, m, g, sd) for p in paddings for m in PADDING_MODES for g in (1, 2) for sd in steps
+    ):
+        s = LayerSettings(
+            kernel_size=kernels[i % len(kernels)],
+            filters=2,
+            strides=strides,
+            padding=padding,
+            dilation=dilation,
+            groups=groups,
+            activation=ACTIVATIONS[i % len(ACTIVATIONS)],
+            use_bias=bool(rng.random() < 0.7),
+            padding_mode=mode,
+            flip_kernel=bool(rng.random() < 0.3),
+        )
+        x = rng.normal(size=(7, 8, 2)).astype(np.float32)
+        kernel = rng.normal(size=(*s.kernel_size, 2 // groups, 2)).astype(np.float32)
+        bias = rng.normal(size=2).astype(np.float32) if s.use_bias else None
+        cases.append((s, x, kernel, bias, conv2d(x, kernel, bias, **s.conv_kwargs())))
+    return cases
+
+
+@pytest.mark.parametrize("framework", ["keras", "torch"])
+def test_code_for_every_accepted_layer_computes_the_same_maps(framework):
+    pytest.importorskip(framework)
+    make = keras_code if framework == "keras" else pytorch_code
+    for s, x, kernel, bias, expected in accepted_layers():
+        got = _namespace_run(make(kernel, bias, s, x.shape), x)
+        assert got.shape == expected.output_shape, s
+        scale = float(np.abs(expected.pre_activation).max()) + 1
+        np.testing.assert_allclose(
+            got, expected.feature_maps, rtol=1e-5, atol=1e-5 * scale, err_msg=str(s)
+        )
+
+
+def test_no_code_for_a_layer_keras_refuses():
+    s = LayerSettings(kernel_size=(3, 3), filters=1, strides=(2, 2), dilation=(2, 2))
+    kernel = np.ones((3, 3, 1, 1), np.float32)
+    for make in (keras_code, pytorch_code):
+        with pytest.raises(ValueError, match="strides > 1 .* dilation_rate > 1"):
+            make(kernel, None, s, (9, 9, 1))

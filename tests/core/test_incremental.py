@@ -1,5 +1,5 @@
 import numpy as np
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from convviz import conv2d
@@ -72,6 +72,7 @@ def make(p, seed):
 @settings(max_examples=60, deadline=None)
 @given(p=layers, seed=st.integers(0, 10**6), edits=st.integers(1, 25))
 def test_long_random_edit_sequences_equal_a_full_recompute(p, seed, edits):
+    assume(p["s"] == 1 or p["d"] == 1)  # Keras refuses both above 1
     rng, x, kernel, bias, kw = make(p, seed)
     try:
         conv_geometry(x.shape, kernel.shape[:2], p["s"], p["padding"], p["d"])

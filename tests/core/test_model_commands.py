@@ -55,7 +55,7 @@ def test_kernel_edit_undo_redo_restores_exact_arrays():
     h.push(SetKernelValue((0, 1, 2, 1), d.kernel[0, 1, 2, 1], 1 / 9))
     assert d.kernel[0, 1, 2, 1] == np.float32(1 / 9)
     assert seen == [{WEIGHTS, filter_change(1)}]  # which filter changed, for partial recompute
-    assert h.undo_label == "Set kernel 3 of filter 2 [0, 1]"
+    assert h.undo_label == "Set kernel 3 of filter 2, row 1, column 2"
     h.undo()
     assert np.array_equal(d.kernel, before)
     h.redo()
@@ -137,3 +137,48 @@ def test_settings_within_limits():
     assert not LayerSettings(filters=MAX_FILTERS + 1).within_limits()
     assert not LayerSettings(filters=0).within_limits()
     assert not LayerSettings(kernel_size=(3, MAX_KERNEL + 1)).within_limits()
+
+
+def test_nudges_of_different_cells_are_separate_steps_even_in_one_gesture():
+    d = doc3()
+    d.kernel[0, 0, 0, 0], d.kernel[2, 2, 0, 0] = 1.0, 1.0
+    h = History(d)
+    h.push(SetKernelValue((0, 0, 0, 0), 1.0, 2.0, nudge=True))
+    h.push(SetKernelValue(np.array([2, 2, 0, 0]), 1.0, 2.0, nudge=True))  # no close_merge
+    h.push(SetKernelValue((0, 0, 0, 1), d.kernel[0, 0, 0, 1], 3.0, nudge=True))  # filter 2
+    assert h.undo_label == "Nudge kernel 1 of filter 2, row 1, column 1"
+    h.undo()
+    assert d.kernel[2, 2, 0, 0] == 2.0
+    h.undo()
+    assert (d.kernel[0, 0, 0, 0], d.kernel[2, 2, 0, 0]) == (2.0, 1.0)
+    h.undo()
+    assert d.kernel[0, 0, 0, 0] == 1.0 and h.undo_label is None
+
+
+def test_a_nudge_that_does_not_continue_the_last_one_is_its_own_step():
+    """A value changed outside the history between two nudges (a training preview) is a
+    state undo must come back to."""
+    d = doc3()
+    d.kernel[1, 1, 0, 0] = 1.0
+    h = History(d)
+    h.push(SetKernelValue((1, 1, 0, 0), 1.0, 2.0, nudge=True))
+    d.kernel[1, 1, 0, 0] = 5.0
+    h.push(SetKernelValue((1, 1, 0, 0), 5.0, 5.1, nudge=True))
+    h.undo()
+    assert d.kernel[1, 1, 0, 0] == 5.0
+    h.undo()
+    assert d.kernel[1, 1, 0, 0] == 1.0
+
+
+def test_document_refuses_what_keras_refuses():
+    image = np.zeros((9, 9, 1), np.float32)
+    with pytest.raises(ValueError, match=r"strides > 1 .* dilation_rate > 1 \(Keras refuses"):
+        Document(
+            image,
+            np.zeros((3, 3, 1, 1)),
+            np.zeros(1),
+            LayerSettings(filters=1, strides=(1, 2), dilation=(2, 1)),
+            ("grey",),
+        )
+    assert LayerSettings(strides=(2, 2)).keras_refusal() is None
+    assert LayerSettings(dilation=(1, 3)).keras_refusal() is None

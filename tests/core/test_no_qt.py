@@ -12,7 +12,8 @@ import convviz
 import convviz.core.brush, convviz.core.commands, convviz.core.levels, convviz.core.model
 import convviz.core.presets, convviz.core.numbers, convviz.io.inputs, convviz.io.samples
 import convviz.core.training, convviz.core.lessons, convviz.core.explain, convviz.io.session
-import convviz.io.export, convviz.io.weights
+import convviz.io.export, convviz.io.weights, convviz.io.model_weights
+import convviz.core.digit_data, convviz.core.trained_example
 print('ok')
 """
 

@@ -106,6 +106,10 @@ def documents(draw):
             st.tuples(*[st.integers(0, 3)] * 4),
         )
     )
+    strides = (draw(st.integers(1, 16)), draw(st.integers(1, 3)))
+    dilation = (draw(st.integers(1, 3)), draw(st.integers(1, 16)))
+    # Keras refuses strides > 1 with dilation > 1: one of them stays at 1.
+    strides, dilation = ((1, 1), dilation) if draw(st.booleans()) else (strides, (1, 1))
     state = make_state(
         h=draw(st.integers(1, 7)),
         w=draw(st.integers(1, 7)),
@@ -114,9 +118,9 @@ def documents(draw):
         kernel_size=(draw(st.integers(1, 11)), draw(st.integers(1, 4))),
         groups=groups,
         seed=draw(st.integers(0, 1000)),
-        strides=(draw(st.integers(1, 16)), draw(st.integers(1, 3))),
+        strides=strides,
         padding=padding,
-        dilation=(draw(st.integers(1, 3)), draw(st.integers(1, 16))),
+        dilation=dilation,
         activation=draw(st.sampled_from(ACTIVATIONS)),
         use_bias=draw(st.booleans()),
         padding_mode=draw(st.sampled_from(PADDING_MODES)),
@@ -272,6 +276,10 @@ def _set(value, *keys):
         (_set([3], "settings", "kernel_size"), ["kernel_size", "list of 2"]),
         (_set([0, 1], "settings", "strides"), ["strides", "0"]),
         (_set([1, 0], "settings", "dilation"), ["dilation", "0"]),
+        (
+            lambda meta: meta["settings"].update(strides=[2, 1], dilation=[1, 2]),
+            ["strides > 1", "dilation_rate > 1", "Keras refuses"],
+        ),
         (_set("reflect", "settings", "padding"), ["padding", "'reflect'"]),
         (_set([1, 2, 3], "settings", "padding"), ["padding", "list of 4"]),
         (_set([1, 2, 3, -1], "settings", "padding"), ["padding", "-1"]),

@@ -77,7 +77,7 @@ def test_click_pins_arrows_move_and_esc_unpins_but_kernel_cells_keep_arrows(wind
 
 def test_sliding_window_fills_the_maps_step_by_step(window, insp, qtbot):
     c = window.controller
-    c.change_settings(strides=(2, 3), dilation=(1, 2), padding="full")
+    c.change_settings(strides=(2, 3), padding="full")
     settle(window)
     res = _result(window)
     h_out, w_out, _ = res.feature_maps.shape
@@ -92,7 +92,7 @@ def test_sliding_window_fills_the_maps_step_by_step(window, insp, qtbot):
     km = shown(window.sum_panel.cells[2]).reshape(-1)
     np.testing.assert_allclose(km[:done], res.kernel_maps[..., 2, 0].reshape(-1)[:done], atol=1e-6)
     assert insp.target == (0, 1, 1)
-    rows, cols = conv_geometry((12, 14), (3, 3), (2, 3), "full", (1, 2)).input_window(1, 1)
+    rows, cols = conv_geometry((12, 14), (3, 3), (2, 3), "full", 1).input_window(1, 1)
     overlay = window.input_panel.cells[0]._inspect_overlay
     got = {(int(r.y()), int(r.x())) for r in overlay.solid + overlay.dashed}
     assert got == {(r, col) for r in rows for col in cols}
@@ -178,11 +178,8 @@ def test_numbers_on_small_maps_and_view_options(window, insp):
     assert numbers.ghost[0].all() and not numbers.ghost[1:-1, 1:-1].any()
     insp.numbers_action.setChecked(False)
     assert cell._inspect_numbers.values is None
-    insp.set_scale(1.5)
-    assert window.sum_panel.feature.title_size == "16pt"
     insp.set_colour_map("colour-blind")
     assert window.sum_panel.feature.colormap.name == "colour-blind"
-    insp.set_scale(1.0)
     insp.set_colour_map("blue-white-red")
     assert_views_match_model(window)
 

@@ -216,3 +216,22 @@ def test_tint_is_diverging(qtbot, editor):
     assert colour(editor.cell(1, 0, 0)).blue() > colour(editor.cell(1, 0, 0)).red()
     editor.set_value_range(100.0)  # now everything is nearly white
     assert colour(editor.cell(1, 0, 0)).red() > 240
+
+
+def test_kernels_out_of_sight_are_announced_and_the_badge_shows_the_next(qtbot):
+    ed = KernelEditor()
+    ed.set_filter(sobel_filter(), 0.0, 0, 1, RGB)
+    shown(qtbot, ed)
+    ed.resize(900, 400)  # three kernels side by side
+    qtbot.waitUntil(lambda: not ed.more_button.isVisible() and ed.hidden_kernels() == [])
+    ed.resize(300, 230)  # one column, room for one kernel
+    qtbot.waitUntil(lambda: ed.more_button.isVisible())
+    hidden = ed.hidden_kernels()
+    assert hidden == [1, 2]
+    assert ed.more_button.text().startswith(f"{len(hidden)} more kernel")
+    assert ed.more_button.text().endswith("↓")
+    viewport = ed._scroll.viewport()
+    assert viewport.rect().contains(ed.more_button.geometry())  # inside the kernels' view
+    first = hidden[0]
+    ed.more_button.click()
+    qtbot.waitUntil(lambda: first not in ed.hidden_kernels())

@@ -181,7 +181,8 @@ def test_lessons_menu_opens_each_lesson_and_walks_through(window, manager):
         settle(window)
         assert manager.dock.index == i
         assert LESSONS[i].title in manager.dock.text.toPlainText()
-        assert window.windowTitle() == f"convviz — lesson {i + 1}: {LESSONS[i].title}[*]"
+        title = LESSONS[i].title.split(". ", 1)[1]
+        assert window.windowTitle() == f"convviz — lesson {i + 1} of {len(LESSONS)}: {title}[*]"
         assert window.controller.doc.settings == LESSONS[i].settings
         assert_views_match_model(window)
     assert not manager.dock.next_button.isEnabled()

@@ -1,0 +1,219 @@
+"""The trained example: a small CNN that learns convviz's own digits, in pure numpy.
+
+Architecture (Keras notation)::
+
+    Conv2D(8, 5, activation="relu")   28×28×1 -> 24×24×8
+    MaxPooling2D(2)                             -> 12×12×8
+    Conv2D(16, 3, activation="relu")            -> 10×10×16
+    MaxPooling2D(2)                             -> 5×5×16
+    Flatten, Dense(10, activation="softmax")    -> 10 classes
+
+It is trained on 12 000 digits of :func:`convviz.core.digit_data.digit_set` (seed 1) with
+Adam, and tested on 2 000 held-out digits drawn with another seed. Everything is seeded,
+so a rerun gives the same network (up to the rounding of the machine's BLAS). Run
+``python -m convviz.core.trained_example`` to train it again and rewrite
+``resources/models/digits-cnn.npz``, whose first layer is lesson 8.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from convviz.core.digit_data import CLASSES, digit_set
+from convviz.core.resources import resource_dir
+
+TRAIN_COUNT, TRAIN_SEED = 12_000, 1
+TEST_COUNT, TEST_SEED = 2_000, 2
+EPOCHS, BATCH, LEARNING_RATE = 5, 64, 2e-3
+INIT_SEED = 0
+LAYER_NAMES = ("conv1", "pool1", "conv2", "pool2", "dense")
+
+
+def model_path() -> Path:
+    """The shipped weights of the example network."""
+    return resource_dir() / "models" / "digits-cnn.npz"
+
+
+@dataclass
+class Params:
+    """Kernels in the Keras layout (kh, kw, C_in, filters); dense (inputs, classes)."""
+
+    k1: np.ndarray
+    b1: np.ndarray
+    k2: np.ndarray
+    b2: np.ndarray
+    w3: np.ndarray
+    b3: np.ndarray
+
+    @staticmethod
+    def glorot(seed: int) -> Params:
+        """Keras' default initialisers: Glorot-uniform kernels, zero biases."""
+        rng = np.random.default_rng(seed)
+
+        def draw(shape, fan_in, fan_out):
+            limit = np.sqrt(6 / (fan_in + fan_out))
+            return rng.uniform(-limit, limit, shape).astype(np.float32)
+
+        return Params(
+            draw((5, 5, 1, 8), 25, 200),
+            np.zeros(8, np.float32),
+            draw((3, 3, 8, 16), 72, 144),
+            np.zeros(16, np.float32),
+            draw((400, CLASSES), 400, CLASSES),
+            np.zeros(CLASSES, np.float32),
+        )
+
+    def arrays(self) -> list[np.ndarray]:
+        return [self.k1, self.b1, self.k2, self.b2, self.w3, self.b3]
+
+
+def _windows(x: np.ndarray, k: int) -> np.ndarray:
+    """(N, H', W', k, k, C) windows of a valid k×k convolution over (N, H, W, C)."""
+    return sliding_window_view(x, (k, k), axis=(1, 2)).transpose(0, 1, 2, 4, 5, 3)
+
+
+def _conv(x, kernel, bias):
+    k = kernel.shape[0]
+    cols = _windows(x, k)
+    n, h, w = cols.shape[:3]
+    flat = cols.reshape(n * h * w, -1)
+    z = flat @ kernel.reshape(-1, kernel.shape[3]) + bias
+    return z.reshape(n, h, w, -1), flat
+
+
+def _pool(a):
+    """2×2 max pooling of (N, H, W, C), and which of the 4 pixels won (the first of equal
+    ones, as frameworks pick, so a flat region passes its gradient on once)."""
+    n, h, w, c = a.shape
+    blocks = a.reshape(n, h // 2, 2, w // 2, 2, c).transpose(0, 1, 3, 5, 2, 4)
+    blocks = blocks.reshape(n, h // 2, w // 2, c, 4)
+    winner = blocks.argmax(axis=-1)[..., None]
+    return np.take_along_axis(blocks, winner, axis=-1)[..., 0], winner
+
+
+def forward(params: Params, x: np.ndarray):
+    """Logits of a batch (N, 28, 28, 1), and what the backward pass needs."""
+    z1, cols1 = _conv(x, params.k1, params.b1)
+    p1, mask1 = _pool(np.maximum(z1, 0))
+    z2, cols2 = _conv(p1, params.k2, params.b2)
+    p2, mask2 = _pool(np.maximum(z2, 0))
+    flat = p2.reshape(len(x), -1)
+    logits = flat @ params.w3 + params.b3
+    return logits, (z1, cols1, mask1, z2, cols2, mask2, flat)
+
+
+def _unpool(d, winner):
+    n, h, w, c = d.shape
+    full = np.zeros((n, h, w, c, 4), d.dtype)
+    np.put_along_axis(full, winner, d[..., None], axis=-1)
+    return full.reshape(n, h, w, c, 2, 2).transpose(0, 1, 4, 2, 5, 3).reshape(n, 2 * h, 2 * w, c)
+
+
+def gradients(params: Params, x: np.ndarray, labels: np.ndarray):
+    """Mean cross-entropy of a batch and its gradients, in the order of ``arrays()``."""
+    logits, (z1, cols1, mask1, z2, cols2, mask2, flat) = forward(params, x)
+    n = len(x)
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    probs = np.exp(shifted)
+    probs /= probs.sum(axis=1, keepdims=True)
+    loss = float(-np.log(probs[np.arange(n), labels] + 1e-12).mean())
+    d = probs
+    d[np.arange(n), labels] -= 1
+    d /= n
+    g_w3, g_b3 = flat.T @ d, d.sum(axis=0)
+    d2 = _unpool((d @ params.w3.T).reshape(n, 5, 5, 16), mask2) * (z2 > 0)
+    d2 = d2.reshape(-1, 16)
+    g_k2, g_b2 = (cols2.T @ d2).reshape(params.k2.shape), d2.sum(axis=0)
+    d_cols = (d2 @ params.k2.reshape(-1, 16).T).reshape(n, 10, 10, 3, 3, 8)
+    d_p1 = np.zeros((n, 12, 12, 8), d_cols.dtype)
+    for i in range(3):
+        for j in range(3):
+            d_p1[:, i : i + 10, j : j + 10] += d_cols[:, :, :, i, j]
+    d1 = (_unpool(d_p1, mask1) * (z1 > 0)).reshape(-1, 8)
+    g_k1, g_b1 = (cols1.T @ d1).reshape(params.k1.shape), d1.sum(axis=0)
+    return loss, [g_k1, g_b1, g_k2, g_b2, g_w3, g_b3]
+
+
+def train(
+    images: np.ndarray,
+    labels: np.ndarray,
+    epochs: int = EPOCHS,
+    seed: int = INIT_SEED,
+    log=None,
+) -> Params:
+    """Adam on mini-batches of ``BATCH``, shuffled with ``seed`` every epoch."""
+    params = Params.glorot(seed)
+    arrays = params.arrays()
+    m = [np.zeros_like(a) for a in arrays]
+    v = [np.zeros_like(a) for a in arrays]
+    rng = np.random.default_rng(seed)
+    beta1, beta2, eps, step = 0.9, 0.999, 1e-7, 0
+    for epoch in range(epochs):
+        order = rng.permutation(len(images))
+        losses = []
+        for start in range(0, len(order), BATCH):
+            batch = order[start : start + BATCH]
+            loss, grads = gradients(params, images[batch], labels[batch])
+            losses.append(loss)
+            step += 1
+            rate = LEARNING_RATE * np.sqrt(1 - beta2**step) / (1 - beta1**step)
+            for a, g, mi, vi in zip(arrays, grads, m, v, strict=True):
+                mi += (1 - beta1) * (g - mi)
+                vi += (1 - beta2) * (g * g - vi)
+                a -= (rate * mi / (np.sqrt(vi) + eps)).astype(np.float32)
+        if log is not None:
+            log(f"epoch {epoch + 1}/{epochs}: mean loss {np.mean(losses):.4f}")
+    return params
+
+
+def predict(params: Params, images: np.ndarray, batch: int = 500) -> np.ndarray:
+    """The class of each image (N, 28, 28, 1)."""
+    out = [
+        forward(params, images[i : i + batch])[0].argmax(axis=1)
+        for i in range(0, len(images), batch)
+    ]
+    return np.concatenate(out)
+
+
+def save(params: Params, path: Path, accuracy: float) -> Path:
+    """Write the network as convviz's weights file: the two Conv2D layers and the pooling
+    between them for ``load_weights``, the dense head as extra arrays."""
+    from convviz.io.model_weights import ConvLayer, PoolLayer, save_weights
+
+    def conv(name, kernel, bias):
+        return ConvLayer(name, kernel, bias, (1, 1), "valid", (1, 1), 1, "relu", "zeros")
+
+    layers = [
+        conv("conv1", params.k1, params.b1),
+        PoolLayer("pool1", "MaxPooling2D", (2, 2), (2, 2)),
+        conv("conv2", params.k2, params.b2),
+        PoolLayer("pool2", "MaxPooling2D", (2, 2), (2, 2)),
+    ]
+    extra = {
+        "dense.kernel": params.w3,
+        "dense.bias": params.b3,
+        "test_accuracy": np.array(accuracy, np.float64),
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return save_weights(path, layers, extra=extra)
+
+
+def main(argv: list[str]) -> int:
+    path = Path(argv[0]) if argv else model_path()
+    print(f"drawing {TRAIN_COUNT} training and {TEST_COUNT} held-out digits…")
+    images, labels = digit_set(TRAIN_COUNT, TRAIN_SEED)
+    test_images, test_labels = digit_set(TEST_COUNT, TEST_SEED)
+    params = train(images, labels, log=print)
+    accuracy = float((predict(params, test_images) == test_labels).mean())
+    print(f"accuracy on the {TEST_COUNT} held-out digits: {accuracy:.2%}")
+    print(save(params, path, accuracy))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
