@@ -18,6 +18,7 @@ import numpy as np
 from convviz.core.activations import canonical_activation
 from convviz.core.model import MAX_CHANNELS, MAX_FILTERS, MAX_KERNEL, PADDINGS, LayerSettings
 from convviz.io._checks import InputError
+from convviz.io.file_names import display_name
 
 __all__ = [
     "MAX_TENSOR_VALUES",
@@ -270,4 +271,4 @@ def natural_key(name: str) -> tuple:
 
 
 def label_of(path: Path) -> str:
-    return path.name or str(path)
+    return display_name(path)

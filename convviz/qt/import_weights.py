@@ -18,8 +18,11 @@ import numpy as np
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from convviz.core.model import default_channel_names
+from convviz.io._checks import check_weights
+from convviz.io.file_names import display_name
 from convviz.io.inputs import InputError
 from convviz.io.model_weights import WEIGHTS_SUFFIXES, ConvLayer, ModelWeights, load_weights
+from convviz.qt.plain_text import plain
 from convviz.qt.views import ok_cancel
 
 # ITU-R BT.601 luma, as Pillow converts a colour image to grey ("L").
@@ -85,7 +88,7 @@ class LayerChooser(QtWidgets.QDialog):
     def __init__(self, weights: ModelWeights, channels: int, parent=None):
         super().__init__(parent)
         self.weights = weights
-        self.setWindowTitle(f"Import weights from {weights.source.name}")
+        self.setWindowTitle(f"Import weights from {display_name(weights.source)}")
         lay = QtWidgets.QVBoxLayout(self)
         count = len(weights)
         intro = QtWidgets.QLabel(
@@ -114,7 +117,7 @@ class LayerChooser(QtWidgets.QDialog):
             item.setData(0, QtCore.Qt.ItemDataRole.UserRole, layer)
             if problems:
                 item.setFlags(item.flags() & ~QtCore.Qt.ItemFlag.ItemIsEnabled)
-                item.setToolTip(3, "; ".join(problems))
+                item.setToolTip(3, plain("; ".join(problems)))  # names come from the file
             elif first is None or (layer.in_channels == channels != first_layer.in_channels):
                 # Preselected: the first layer convviz can show, one fitting the input first.
                 first, first_layer = item, layer
@@ -124,6 +127,7 @@ class LayerChooser(QtWidgets.QDialog):
         lay.addWidget(self.table, 1)
         if weights.notes:
             notes = QtWidgets.QLabel(" ".join(weights.notes))
+            notes.setTextFormat(QtCore.Qt.TextFormat.PlainText)
             notes.setWordWrap(True)
             lay.addWidget(notes)
         self.buttons = ok_cancel(self)
@@ -183,8 +187,11 @@ class WeightsImport(QtCore.QObject):
         box.setIcon(QtWidgets.QMessageBox.Icon.Question)
         box.setWindowTitle("The layer reads another number of channels")
         box.setText(
-            f"Layer {layer.name} reads {layer.in_channels} input "
-            f"channel{'s' if layer.in_channels != 1 else ''}, but the input has {c} ({names})."
+            plain(
+                f"Layer {layer.name} reads {layer.in_channels} input "
+                f"channel{'s' if layer.in_channels != 1 else ''}, but the input has {c} "
+                f"({names})."
+            )
         )
         box.setInformativeText(
             "Each filter holds one kernel per input channel, so the input must have "
@@ -199,7 +206,7 @@ class WeightsImport(QtCore.QObject):
         return buttons.get(box.clickedButton())
 
     def warn(self, title: str, text: str) -> None:
-        QtWidgets.QMessageBox.warning(self.window, title, text)
+        QtWidgets.QMessageBox.warning(self.window, title, plain(text))
 
     # -- importing ----------------------------------------------------------------------
     def import_dialog(self) -> bool:
@@ -220,12 +227,12 @@ class WeightsImport(QtCore.QObject):
             notes = " ".join(weights.notes)
             self.warn(
                 "No Conv2D layer",
-                f"{path.name}: the file holds no Conv2D layer convviz can show."
+                f"{display_name(path)}: the file holds no Conv2D layer convviz can show."
                 + (f"\n\n{notes}" if notes else ""),
             )
             return False
         layer = self.choose_layer(weights)
-        return layer is not None and self.import_layer(layer, path.name)
+        return layer is not None and self.import_layer(layer, display_name(path))
 
     def import_layer(self, layer: ConvLayer, source: str = "") -> bool:
         """Set the document's layer to ``layer``, asking how the input should fit when its
@@ -233,6 +240,9 @@ class WeightsImport(QtCore.QObject):
         doc = self.controller.doc
         try:
             settings = layer.settings(doc.settings)
+            # The kernel editor's limit, as for sessions: beyond it every map saturates.
+            bias = layer.bias if layer.bias is not None else np.zeros(0, np.float32)
+            check_weights(layer.kernel, bias, f"layer {layer.name}")
         except ValueError as exc:
             self.warn("Cannot show this layer", str(exc))
             return False
