@@ -223,9 +223,11 @@ def test_kernels_out_of_sight_are_announced_and_the_badge_shows_the_next(qtbot):
     ed.set_filter(sobel_filter(), 0.0, 0, 1, RGB)
     shown(qtbot, ed)
     ed.resize(900, 400)  # three kernels side by side
-    qtbot.waitUntil(lambda: not ed.more_button.isVisible() and ed.hidden_kernels() == [])
+    qtbot.waitUntil(
+        lambda: not ed.more_button.isVisible() and ed.hidden_kernels() == [], timeout=PATIENCE_MS
+    )
     ed.resize(300, 230)  # one column, room for one kernel
-    qtbot.waitUntil(lambda: ed.more_button.isVisible())
+    qtbot.waitUntil(lambda: ed.more_button.isVisible(), timeout=PATIENCE_MS)
     hidden = ed.hidden_kernels()
     assert hidden == [1, 2]
     assert ed.more_button.text().startswith(f"{len(hidden)} more kernel")
@@ -234,4 +236,4 @@ def test_kernels_out_of_sight_are_announced_and_the_badge_shows_the_next(qtbot):
     assert viewport.rect().contains(ed.more_button.geometry())  # inside the kernels' view
     first = hidden[0]
     ed.more_button.click()
-    qtbot.waitUntil(lambda: first not in ed.hidden_kernels())
+    qtbot.waitUntil(lambda: first not in ed.hidden_kernels(), timeout=PATIENCE_MS)

@@ -11,7 +11,7 @@ from convviz.core.model import default_channel_names
 from convviz.core.numbers import NUDGE_STEP, format_number
 from convviz.qt.app import build_window, parse_args
 from convviz.qt.sessions import install_sessions
-from tests.qt.helpers import drag, image_to_viewport, scene_image, settle, shown
+from tests.qt.helpers import PATIENCE_MS, drag, image_to_viewport, scene_image, settle, shown
 
 Key = QtCore.Qt.Key
 
@@ -23,7 +23,7 @@ def _present(window, qtbot):
             window.activateWindow()
     qtbot.keyClick(window, Key.Key_F5)
     view = window.presentation
-    qtbot.waitUntil(lambda: view.active and view.plan is not None)
+    qtbot.waitUntil(lambda: view.active and view.plan is not None, timeout=PATIENCE_MS)
     settle(window)
     return view
 
@@ -175,11 +175,11 @@ def test_page_keys_step_lessons_even_from_a_kernel_cell_which_keeps_its_value(
     number.setFocus()
     kernel = window.controller.doc.kernel.copy()
     qtbot.keyClick(number, Key.Key_PageDown)
-    qtbot.waitUntil(lambda: lessons.dock.index == 2)
+    qtbot.waitUntil(lambda: lessons.dock.index == 2, timeout=PATIENCE_MS)
     assert LESSONS[2].title in view.band.text.toPlainText()
     assert window.controller.history.undo_label is None  # nothing was nudged
     qtbot.keyClick(view, Key.Key_PageUp)
-    qtbot.waitUntil(lambda: lessons.dock.index == 1)
+    qtbot.waitUntil(lambda: lessons.dock.index == 1, timeout=PATIENCE_MS)
     np.testing.assert_array_equal(window.controller.doc.kernel, kernel)
     qtbot.keyClick(view, Key.Key_Escape)
     assert lessons.dock.isVisible()
@@ -254,7 +254,7 @@ def test_present_on_the_command_line(qtbot):
     qtbot.addWidget(window)
     window.show()
     assert window.presentation.active and window.isFullScreen()
-    qtbot.waitUntil(lambda: window.presentation.plan is not None)
+    qtbot.waitUntil(lambda: window.presentation.plan is not None, timeout=PATIENCE_MS)
     assert len(window.presentation._rows) == 1  # one grey channel: one kernel
     window.presentation.leave()
     assert not window.isFullScreen()
@@ -266,7 +266,7 @@ def test_esc_unpins_then_closes_the_arithmetic_in_the_normal_view(window, qtbot)
     cell = window.sum_panel.feature
     canvas, pt = image_to_viewport(cell, 2.5, 2.5)
     qtbot.mouseClick(canvas.viewport(), QtCore.Qt.MouseButton.LeftButton, pos=pt)
-    qtbot.waitUntil(insp.arith_dock.isVisible)
+    qtbot.waitUntil(insp.arith_dock.isVisible, timeout=PATIENCE_MS)
     number = window.editor.cell(0, 0, 0)
     number.setFocus()  # an unchanged cell passes Esc on to the window
     qtbot.keyClick(number, Key.Key_Escape)
@@ -286,11 +286,11 @@ def test_full_screen_keys_and_the_action_follow_the_window(window, qtbot):
     action = window.full_screen_action
     assert QtCore.Qt.Key.Key_F11 in [k[0].key() for k in action.shortcuts()]
     action.trigger()
-    qtbot.waitUntil(window.isFullScreen)
+    qtbot.waitUntil(window.isFullScreen, timeout=PATIENCE_MS)
     window.presentation.enter()
     window.presentation.leave()
     assert window.isFullScreen() and action.isChecked()  # as it was before presenting
     action.trigger()
-    qtbot.waitUntil(lambda: not window.isFullScreen())
+    qtbot.waitUntil(lambda: not window.isFullScreen(), timeout=PATIENCE_MS)
     assert not action.isChecked()
     QtWidgets.QApplication.processEvents()

@@ -46,7 +46,7 @@ def menu_action(menu, text):
 def test_view_preferences_are_remembered_between_runs(make_window, make_manager, restore_view):
     first = make_window()
     manager = make_manager(first)
-    menu_action(first.view_menu, "· CET-CBD1").trigger()
+    menu_action(first.view_menu, "· colour-blind").trigger()
     first.presentation.set_text_size(2)
     first.inspector.numbers_action.setChecked(False)
     first.alpha_action.setChecked(True)
@@ -61,8 +61,8 @@ def test_view_preferences_are_remembered_between_runs(make_window, make_manager,
     assert second.presentation.text_size == 2
     assert not insp.numbers and not insp.numbers_action.isChecked()
     assert second.keep_alpha and second.alpha_action.isChecked()
-    assert menu_action(second.view_menu, "· CET-CBD1").isChecked()
-    assert not menu_action(second.view_menu, "· CET-D1A").isChecked()
+    assert menu_action(second.view_menu, "· colour-blind").isChecked()
+    assert not menu_action(second.view_menu, "· blue-white-red").isChecked()
     assert views.diverging_colormap() is views.diverging_colormap("CET-CBD1")
 
 

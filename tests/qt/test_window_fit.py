@@ -12,7 +12,7 @@ from convviz.qt.app import build_window, parse_args
 from convviz.qt.controller import Controller
 from convviz.qt.main_window import MainWindow
 from convviz.qt.sessions import install_sessions
-from tests.qt.helpers import scene_image, settle
+from tests.qt.helpers import PATIENCE_MS, scene_image, settle
 
 
 def _settings(path):
@@ -28,7 +28,7 @@ def test_a_first_start_takes_the_screens_available_geometry(qtbot, tmp_path):
     room = window.screen().availableGeometry()
     assert room.width() < 1600  # the case at hand
     assert window.isMaximized()
-    qtbot.waitUntil(lambda: window.frameGeometry() == room)
+    qtbot.waitUntil(lambda: window.frameGeometry() == room, timeout=PATIENCE_MS)
 
 
 def test_the_size_option_wins_over_the_size_the_window_had_last(qtbot, tmp_path, monkeypatch):
@@ -60,7 +60,9 @@ def test_a_status_message_shows_beside_the_hovered_value(window, qtbot, width):
     message = "Downscaled from 640×480 to 256×192 so the view stays live (--max-side)"
     window.show_message(message)
     bar = window.statusBar()
-    qtbot.waitUntil(lambda: window.hover_label.isVisible() and window.hover_label.x() > 0)
+    qtbot.waitUntil(
+        lambda: window.hover_label.isVisible() and window.hover_label.x() > 0, timeout=PATIENCE_MS
+    )
     settle(window)
     # The bar draws the message from its left edge up to its first permanent widget.
     room = window.hover_label.x() - 8
