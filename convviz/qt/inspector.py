@@ -349,8 +349,9 @@ class Inspector(QtCore.QObject):
         count = None
         if frame is not None and step >= 0 and frame.kernel_maps is not None:
             count = filled_count(frame.output_shape[:2], step)
-        for cell in self.window.sum_panel.cells + self.window.filters_panel.cells:
-            cell.set_pending(count)
+        for view in (self.window, *self._views):
+            for cell in view.sum_panel.cells + view.filters_panel.cells:
+                cell.set_pending(count)
 
     def _redraw_over_maps(self) -> None:
         self._mark_pending()

@@ -308,15 +308,20 @@ class PresentationView(QtWidgets.QWidget):
         self.band.set_points(TEXT_POINTS * s * TEXT_SIZES[self.text_size], TITLE_POINTS * s)
         band_min = self.band.height_for(BAND_LINES)
         room = max(self.height() - strip_h - band_min, 1)
-        best = None
-        for share in KERNEL_POINTS_TRIED:  # smaller numbers only when no row fits
-            points = TEXT_POINTS * s * share
-            measures = self._measures(points, notes)
-            found = plan(self.width(), room, cg, measures, s)
-            if found is not None and (best is None or found.smallest > best[0].smallest):
-                best = (found, points, measures)
-            if found is not None and found.side >= MIN_ROW_SIDE * s:
+        for _ in range(2):  # again when a note wraps to more lines than were kept for it
+            best = None
+            for share in KERNEL_POINTS_TRIED:  # smaller numbers only when no row fits
+                points = TEXT_POINTS * s * share
+                measures = self._measures(points, notes)
+                found = plan(self.width(), room, cg, measures, s)
+                if found is not None and (best is None or found.smallest > best[0].smallest):
+                    best = (found, points, measures)
+                if found is not None and found.side >= MIN_ROW_SIDE * s:
+                    break
+            wrapped = 0 if best is None else self._note_lines(frame, best[0], s)
+            if wrapped <= notes:
                 break
+            notes = wrapped
         if best is None:
             self.plan = None
             self.diagram.plan = None
@@ -336,6 +341,17 @@ class PresentationView(QtWidgets.QWidget):
         self.band.setGeometry(0, strip_h + room, self.width(), self.height() - strip_h - room)
         self._place(found, points, measures, chars)
         self.diagram.update()
+
+    def _note_lines(self, frame, p: Plan, s: float) -> int:
+        """Lines the frame's notes take when wrapped in the note's place in plan `p`."""
+        notes = [n for n in self._note(frame).split("\n") if not n.startswith("+ ")]
+        if "note" not in p.rects or not notes:
+            return 0
+        metrics = QtGui.QFontMetrics(_font(NOTE_POINTS * s))
+        wrap = QtCore.QRect(0, 0, max(p.rects["note"][2], 1), 1 << 20)
+        flags = QtCore.Qt.TextFlag.TextWordWrap
+        height = sum(metrics.boundingRect(wrap, flags, n).height() for n in notes)
+        return -(-height // metrics.lineSpacing())
 
     def _place(self, p: Plan, points: float, m: Measures, chars: int) -> None:
         s = self.scale()

@@ -117,3 +117,19 @@ def test_the_figure_draws_overflow_in_its_colour_and_says_so(make_window):
     rect = layout.maps[("feature map", 0)]
     centre = rect.topLeft() + QtGui.QVector2D(1.5, 1.5).toPointF() * layout.pixel
     assert image.pixelColor(centre.toPoint()) == QtGui.QColor(*OVERFLOW)
+
+
+def test_the_presentation_view_draws_pending_and_overflow_apart_too(make_window, qtbot):
+    from tests.qt.test_present import _present
+
+    window = _overflowing(make_window)
+    view = _present(window, qtbot)
+    insp = window.inspector
+    insp.anim.step_by(8)
+    settle(window)
+    cell = view.feature.cell
+    assert drawn_colour(cell, 1, 1) == QtGui.QColor(*OVERFLOW)  # computed, overflowed
+    assert drawn_colour(cell, 5, 5) == QtGui.QColor(*PENDING)  # not computed yet
+    note = view.hidden_note
+    assert "Values exceed float32" in note.text()
+    assert note.height() >= note.heightForWidth(note.width())  # every wrapped line shows
