@@ -456,10 +456,22 @@ class KernelEditor(KernelCells):
                 > viewport.height()
                 for k in hidden
             )
+            room = viewport.rect()
+            out = [
+                k
+                for k in hidden
+                if not room.intersects(
+                    QRect(self._boxes[k].mapTo(viewport, QPoint(0, 0)), self._boxes[k].size())
+                )
+            ]
             n = len(hidden)
             arrow = "↓" if below else "→"
-            self.more_button.setText(f"{n} more kernel{'s' if n > 1 else ''} {arrow}")
-            self.more_button.setToolTip("Show the next kernel out of sight")
+            if out:
+                text = f"{n} more kernel{'s' if n > 1 else ''} {arrow}"
+            else:  # only cut off at the edge: say that it goes on, not that more follow
+                text = f"kernel {hidden[0] + 1} continues {arrow}"
+            self.more_button.setText(text)
+            self.more_button.setToolTip("Scroll to the kernel out of sight")
             self.more_button.adjustSize()
             corner = viewport.rect().bottomRight() - QPoint(4, 4)
             size = self.more_button.size()

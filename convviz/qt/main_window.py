@@ -41,6 +41,9 @@ DOCK_CONTROLS_SHARE = 0.4
 MESSAGE_MS = 8000  # how long a status message stays
 # Share of the right column, and height in pixels, the filter maps keep above the settings.
 STRIP_SHARE, MIN_STRIP_HEIGHT = 0.4, 150
+# Many filters take more of the column, so that each map keeps this side in pixels, as
+# long as the settings (which scroll) keep SETTINGS_MIN_HEIGHT.
+STRIP_MAP_SIDE, SETTINGS_MIN_HEIGHT = 56, 160
 # Window size on a first start when the screen has room for it; smaller screens get all
 # of their available geometry, maximised.
 PREFERRED_SIZE = QtCore.QSize(1600, 900)
@@ -372,6 +375,18 @@ class MainWindow(QtWidgets.QMainWindow):
         height = form.heightForWidth(width) if form.hasHeightForWidth() else -1
         wanted = max(height, self.layer_panel.minimumSizeHint().height()) + chrome
         bottom = max(min(wanted, total - max(int(total * STRIP_SHARE), MIN_STRIP_HEIGHT)), 0)
+        frame = self.controller.frame
+        panel = self.filters_panel
+        if frame is not None and panel.width() > 0:
+            h, w, n = frame.output_shape
+            aspect = h / w if h > 0 and w > 0 else 1.0
+            strip_chrome = self.right.widget(0).height() - panel.height()
+            lowest = min(bottom, SETTINGS_MIN_HEIGHT)
+            while bottom > lowest:
+                room = total - bottom - strip_chrome - self.right.handleWidth()
+                if panel.best_fit(n, aspect, panel.width(), room)[0] >= STRIP_MAP_SIDE:
+                    break
+                bottom = max(bottom - 8, lowest)
         self.right.setSizes([max(total - bottom, 1), bottom])
 
     def addDockWidget(self, area, dock, *args) -> None:

@@ -357,6 +357,12 @@ class FiltersPanel(MapPanel):
     def best_layout(self, n: int, aspect: float) -> tuple[int, int]:
         """(columns, title style) for `n` maps of height/width `aspect` that make the
         maps largest in the panel's size, with the most explicit title that fits."""
+        return self.best_fit(n, aspect, self.width(), self.height())[1]
+
+    def best_fit(
+        self, n: int, aspect: float, panel_w: int, panel_h: int
+    ) -> tuple[float, tuple[int, int]]:
+        """(map side, (columns, title style)) for `n` maps in a panel of that size."""
         font = QtGui.QFont(self.font())
         font.setPointSizeF(11 * self.scale)
         metrics = QtGui.QFontMetricsF(font)
@@ -365,7 +371,7 @@ class FiltersPanel(MapPanel):
             max(metrics.horizontalAdvance(part) for part in ("▶ " + t.format(f=n)).split("<br>"))
             for t in self.TITLES
         ]
-        width, height = self.width() - 24, self.height() - 24
+        width, height = panel_w - 24, panel_h - 24
         best, choice = -1.0, (1, 0)
         for cols in range(1, n + 1):
             rows = -(-n // cols)
@@ -378,7 +384,7 @@ class FiltersPanel(MapPanel):
             side = min(cell_w, (height / rows - lines * line - 18) / aspect)
             if side > best + 1:  # more columns only for a real gain
                 best, choice = side, (cols, style)
-        return choice
+        return best, choice
 
     def minimumSizeHint(self) -> QtCore.QSize:
         n = self._frame.filters if self._frame is not None else 1

@@ -95,6 +95,14 @@ class Diagram(QtWidgets.QWidget):
             return
         painter = QtGui.QPainter(self)
         painter.setPen(QtGui.QPen(QtGui.QColor(LIGHT), 2))
+        if p.route:  # "wrapped": from the "+" column down to the sum on the line below
+            x_line = p.route[0][0]
+            for x, y in p.joints:
+                painter.drawLine(x + 4, y, x_line, y)
+            painter.drawLine(x_line, p.joints[0][1], x_line, p.joints[-1][1])
+            painter.drawPolyline([QtCore.QPoint(x, y) for x, y in p.route])
+            painter.end()
+            return
         x_line = p.sum_point[0] - p.rects.get("plus0", (0, 0, 12, 0))[2] // 2
         for x, y in p.joints:
             painter.drawLine(x + 4, y, x_line, y)
@@ -209,7 +217,7 @@ class PresentationView(QtWidgets.QWidget):
             f"+ bias\n{_bias_text(bias)}\n=" if bias is not None else "no bias\n="
         )
         act = frame.activation
-        self.act_label.setText(f"{act}\n→" if self.plan.arrangement == "line" else f"↓ {act}")
+        self.act_label.setText(f"↓ {act}" if self.plan.arrangement == "stacked" else f"{act}\n→")
         self.pre.cell.name = f"pre-activation {f + 1}"
         self.pre.cell.set_title("pre-activation")
         pre = None if maps is None else frame.pre_activation[:, :, f]

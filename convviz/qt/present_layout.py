@@ -8,8 +8,10 @@ The diagram reads left to right, one row per kernel of the selected filter::
 
 In the "line" arrangement the pre-activation, the activation and the feature map follow
 on the same line; in the "stacked" one the feature map sits under the pre-activation,
-which leaves the rows more width on narrow screens. :func:`plan` tries both for as many
-rows as fit and keeps the one whose smallest map is largest.
+which leaves the rows more width on narrow screens; in the "wrapped" one the sum, the
+activation and the feature map make a second line under the rows, for wide kernels
+(5×5 and larger) on a narrow screen with height to spare. :func:`plan` tries them all
+for as many rows as fit and keeps the one whose smallest map is largest.
 """
 
 from __future__ import annotations
@@ -55,6 +57,8 @@ class Plan:
     # Kernel-map centres joined by the "+" column, and where the joint meets the sum.
     joints: list[tuple[int, int]] = field(default_factory=list)
     sum_point: tuple[int, int] = (0, 0)
+    # "wrapped": the line from the "+" column down and back to the sum, as points.
+    route: list[tuple[int, int]] = field(default_factory=list)
 
     @property
     def smallest(self) -> int:
@@ -72,12 +76,15 @@ def plan(width: int, height: int, n: int, m: Measures, scale: float = 1.0) -> Pl
         note = m.note + (m.hidden_note if rows < n else 0)
         line = _place("line", rows, width, height, note, m)
         stacked = _place("stacked", rows, width, height, note, m)
-        options = [p for p in (line, stacked) if p is not None]
+        wrapped = _place_wrapped(rows, width, height, note, m)
+        options = [p for p in (line, stacked, wrapped) if p is not None]
         if not options:
             continue
         best = max(options, key=lambda p: p.smallest)
-        if line is not None and line.smallest >= LINE_PREFERENCE * best.smallest:
-            best = line
+        # One line reads best, then the stacked result column, then two lines.
+        for preferred in (stacked, line):
+            if preferred is not None and preferred.smallest >= LINE_PREFERENCE * best.smallest:
+                best = preferred
         if best.side >= MIN_ROW_SIDE * scale:
             return best
         if fallback is None or best.smallest > fallback.smallest:
@@ -113,6 +120,55 @@ def _place(arrangement: str, rows: int, width: int, height: int, note: int, m: M
         _result_line(p, m, height)
     else:
         _result_stacked(p, m, height)
+    return p
+
+
+def _place_wrapped(rows: int, width: int, height: int, note: int, m: Measures):
+    """Rows on top; under them, from the left: + bias = pre-activation → act → feature map."""
+    g = m.gap
+    kernel_w, kernel_h = m.kernel
+    act_w, act_h = m.act_line
+    room = height - 2 * m.margin - (note + g if note else 0)
+    left_fixed = m.margin + kernel_w + 2 * m.op + 4 * g
+    side = (width - left_fixed - g - m.join - m.margin) // 2
+    second_fixed = 2 * m.margin + m.join + m.sum[0] + act_w + m.bar + 4 * g
+    result_by_width = (width - second_fixed) // 2
+
+    def first_line(side: int) -> int:
+        return rows * max(m.title + side, kernel_h) + (rows - 1) * g
+
+    side = min(side, result_by_width)
+    while side >= 8 and first_line(side) + 2 * g + m.title + side > room:
+        side -= 1
+    if side < 8:
+        return None
+    block = first_line(side)
+    result = min(result_by_width, room - block - 2 * g - m.title)
+    p = Plan("wrapped", rows, side, result)
+    _rows(p, m, block + 2 * m.margin, 0)
+    x_line = p.sum_point[0] - m.join // 2
+    top = m.margin + block + 2 * g
+    centre = top + m.title + result // 2
+    x = m.margin + m.join
+    p.rects["sum"] = (x, centre - m.sum[1] // 2, *m.sum)
+    x += m.sum[0] + g
+    p.rects["pre"] = (x, top, result, m.title + result)
+    x += result + g
+    p.rects["act"] = (x, centre - act_h // 2, act_w, act_h)
+    x += act_w + g
+    p.rects["feature"] = (x, top, result + m.bar, m.title + result)
+    if note:
+        p.rects["note"] = (m.margin, top + m.title + result + g, width - 2 * m.margin, note)
+    between = m.margin + block + g
+    lane = m.margin + m.join // 2
+    p.route = [
+        (x_line, p.sum_point[1]),
+        (x_line, between),
+        (lane, between),
+        (lane, centre),
+        (m.margin + m.join - 2, centre),
+    ]
+    p.sum_point = (m.margin + m.join, centre)
     return p
 
 

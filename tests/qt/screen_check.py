@@ -115,8 +115,13 @@ def check_editor(window, where: str, problems: list) -> None:
     viewport = editor._scroll.viewport()
     visible = _visible_rect(viewport)
     hidden = [k for k, box in enumerate(editor._boxes) if not visible.contains(_global_rect(box))]
+    out = [k for k in hidden if not visible.intersects(_global_rect(editor._boxes[k]))]
     more = getattr(editor, "more_button", None)
-    announced = more is not None and more.isVisible() and str(len(hidden)) in more.text()
+    text = more.text() if more is not None and more.isVisible() else ""
+    if out:  # wholly out of sight: counted; only cut off: said to go on
+        announced = f"{len(hidden)} more kernel" in text
+    else:
+        announced = f"kernel {hidden[0] + 1} continues" in text if hidden else True
     if hidden and not announced:
         problems.append(f"{where}: kernels {[k + 1 for k in hidden]} hidden, not announced")
 

@@ -237,3 +237,15 @@ def test_kernels_out_of_sight_are_announced_and_the_badge_shows_the_next(qtbot):
     first = hidden[0]
     ed.more_button.click()
     qtbot.waitUntil(lambda: first not in ed.hidden_kernels(), timeout=PATIENCE_MS)
+
+
+def test_a_kernel_only_cut_off_at_the_edge_is_said_to_go_on_not_counted_as_more(qtbot):
+    ed = KernelEditor()
+    five = np.arange(25, dtype=np.float32).reshape(5, 5, 1) / 10
+    ed.set_filter(five, 0.0, 0, 1, ("grey",))
+    shown(qtbot, ed)
+    ed.resize(300, 150)  # room for a few rows of the one kernel
+    qtbot.waitUntil(lambda: ed.more_button.isVisible(), timeout=PATIENCE_MS)
+    assert ed.hidden_kernels() == [0]
+    assert "more kernel" not in ed.more_button.text()
+    assert ed.more_button.text().startswith("kernel 1 continues")
