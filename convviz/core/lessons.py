@@ -3,12 +3,11 @@
 Each lesson is a session file in ``resources/lessons/`` whose lesson text is shown beside
 the views. The files are generated here from the shipped samples and the kernel presets,
 so their content is verifiable (a test checks that every shipped file equals what
-:func:`build_lesson` makes); regenerate them with ``python -m convviz.core.lessons``.
+:func:`build_lesson` makes); regenerate them with ``python -m convviz.io.lesson_files``.
 """
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -197,7 +196,7 @@ def lesson_path(lesson: Lesson) -> Path:
     return resource_dir() / "lessons" / f"{lesson.key}.convviz"
 
 
-def build_lesson(lesson: Lesson, image: np.ndarray) -> dict:
+def build_lesson(lesson: Lesson, image: np.ndarray, layer=None) -> dict:
     """The document of a lesson, as :meth:`Controller.state` returns it.
 
     Parameters
@@ -205,6 +204,9 @@ def build_lesson(lesson: Lesson, image: np.ndarray) -> dict:
     lesson : Lesson
     image : np.ndarray
         The lesson's sample as loaded from its shipped file, float32 (H, W, C).
+    layer : ConvLayer, optional
+        For a lesson of trained kernels (``lesson.weights``), the first layer read from
+        that file (:func:`convviz.io.lesson_files.shipped_lesson` reads it).
 
     Returns
     -------
@@ -214,7 +216,9 @@ def build_lesson(lesson: Lesson, image: np.ndarray) -> dict:
     """
     s = lesson.settings
     if lesson.weights is not None:
-        return _trained_lesson(lesson, image)
+        if layer is None:
+            raise ValueError(f"lesson {lesson.key}: give the layer read from {lesson.weights}")
+        return _trained_lesson(lesson, image, layer)
     kh, kw = s.kernel_size
     shape = (kh, kw, image.shape[2] // s.groups, s.filters)
     random = glorot_uniform(shape, np.random.default_rng(lesson.seed))
@@ -233,10 +237,7 @@ def build_lesson(lesson: Lesson, image: np.ndarray) -> dict:
     )
 
 
-def _trained_lesson(lesson: Lesson, image: np.ndarray) -> dict:
-    from convviz.io.model_weights import load_weights
-
-    layer = load_weights(resource_dir() / "models" / lesson.weights)[0]
+def _trained_lesson(lesson: Lesson, image: np.ndarray, layer) -> dict:
     s = lesson.settings
     if layer.settings(s) != s:
         raise ValueError(f"lesson {lesson.key}: its settings differ from those of {layer.name}")
@@ -248,24 +249,3 @@ def _trained_lesson(lesson: Lesson, image: np.ndarray) -> dict:
         channel_names=default_channel_names(image.shape[2]),
         selected_filter=0,
     )
-
-
-def write_lessons(folder: Path | None = None) -> list[Path]:
-    """Generate every lesson's session file into ``folder`` (default: the shipped one)."""
-    from convviz.io.samples import load_sample
-    from convviz.io.session import save_session
-
-    folder = resource_dir() / "lessons" if folder is None else Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    written = []
-    for lesson in LESSONS:
-        state = build_lesson(lesson, load_sample(lesson.sample).array)
-        written.append(
-            save_session(folder / f"{lesson.key}.convviz", state, lesson=lesson.markdown)
-        )
-    return written
-
-
-if __name__ == "__main__":
-    for written_path in write_lessons(Path(sys.argv[1]) if len(sys.argv) > 1 else None):
-        print(written_path)

@@ -11,20 +11,19 @@ Architecture (Keras notation)::
 It is trained on 12 000 digits of :func:`convviz.core.digit_data.digit_set` (seed 1) with
 Adam, and tested on 2 000 held-out digits drawn with another seed. Everything is seeded,
 so a rerun gives the same network (up to the rounding of the machine's BLAS). Run
-``python -m convviz.core.trained_example`` to train it again and rewrite
+``python -m convviz.io.trained_model`` to train it again and rewrite
 ``resources/models/digits-cnn.npz``, whose first layer is lesson 8.
 """
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from convviz.core.digit_data import CLASSES, digit_set
+from convviz.core.digit_data import CLASSES
 from convviz.core.resources import resource_dir
 
 TRAIN_COUNT, TRAIN_SEED = 12_000, 1
@@ -178,42 +177,3 @@ def predict(params: Params, images: np.ndarray, batch: int = 500) -> np.ndarray:
         for i in range(0, len(images), batch)
     ]
     return np.concatenate(out)
-
-
-def save(params: Params, path: Path, accuracy: float) -> Path:
-    """Write the network as convviz's weights file: the two Conv2D layers and the pooling
-    between them for ``load_weights``, the dense head as extra arrays."""
-    from convviz.io.model_weights import ConvLayer, PoolLayer, save_weights
-
-    def conv(name, kernel, bias):
-        return ConvLayer(name, kernel, bias, (1, 1), "valid", (1, 1), 1, "relu", "zeros")
-
-    layers = [
-        conv("conv1", params.k1, params.b1),
-        PoolLayer("pool1", "MaxPooling2D", (2, 2), (2, 2)),
-        conv("conv2", params.k2, params.b2),
-        PoolLayer("pool2", "MaxPooling2D", (2, 2), (2, 2)),
-    ]
-    extra = {
-        "dense.kernel": params.w3,
-        "dense.bias": params.b3,
-        "test_accuracy": np.array(accuracy, np.float64),
-    }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return save_weights(path, layers, extra=extra)
-
-
-def main(argv: list[str]) -> int:
-    path = Path(argv[0]) if argv else model_path()
-    print(f"drawing {TRAIN_COUNT} training and {TEST_COUNT} held-out digits…")
-    images, labels = digit_set(TRAIN_COUNT, TRAIN_SEED)
-    test_images, test_labels = digit_set(TEST_COUNT, TEST_SEED)
-    params = train(images, labels, log=print)
-    accuracy = float((predict(params, test_images) == test_labels).mean())
-    print(f"accuracy on the {TEST_COUNT} held-out digits: {accuracy:.2%}")
-    print(save(params, path, accuracy))
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))

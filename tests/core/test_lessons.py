@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from convviz import conv2d
-from convviz.core.lessons import LESSONS, build_lesson, lesson_path, write_lessons
+from convviz.core.lessons import LESSONS, build_lesson, lesson_path
+from convviz.io.lesson_files import shipped_lesson, write_lessons
 from convviz.io.samples import load_sample
 from convviz.io.session import load_session
 
@@ -15,7 +16,7 @@ from convviz.io.session import load_session
 @pytest.mark.parametrize("lesson", LESSONS, ids=lambda lesson: lesson.key)
 def test_shipped_lesson_equals_the_generator(lesson):
     loaded = load_session(lesson_path(lesson))
-    expected = build_lesson(lesson, load_sample(lesson.sample).array)
+    expected = shipped_lesson(lesson)
     for key in ("input", "kernel", "bias"):
         np.testing.assert_array_equal(loaded.state[key], expected[key])
     for key in ("settings", "channel_names", "selected_filter"):
@@ -106,3 +107,9 @@ def test_learning_lesson_starts_random_and_its_training_finds_sobel_x():
     assert losses[-1] < losses[0] * 1e-4
     np.testing.assert_allclose(trainer.kernel[:, :, 0], SOBEL_X, atol=0.01)
     assert abs(trainer.bias) < 0.01
+
+
+def test_a_lesson_of_trained_kernels_needs_its_layer_which_core_does_not_read():
+    trained = next(lesson for lesson in LESSONS if lesson.weights is not None)
+    with pytest.raises(ValueError, match=trained.weights):
+        build_lesson(trained, load_sample(trained.sample).array)
