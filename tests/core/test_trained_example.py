@@ -50,6 +50,7 @@ def test_gradients_match_finite_differences():
             assert grad[index] == pytest.approx((up - down) / 2e-6, rel=1e-4, abs=1e-8)
 
 
+@pytest.mark.slow
 def test_training_is_seeded_and_learns():
     images, labels = digit_set(300, seed=4)
     first = te.train(images, labels, epochs=5, seed=3)

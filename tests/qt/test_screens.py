@@ -13,6 +13,8 @@ import pytest
 
 from convviz.core.lessons import LESSONS
 
+pytestmark = pytest.mark.slow  # run by CI; `pytest -m "not slow"` skips it
+
 ROOT = Path(__file__).resolve().parents[2]
 SCREENS = [(1024, 768), (1280, 720), (1920, 1080)]
 DOCKS = ("Arithmetic of one pixel", "Sliding window", "Shapes and parameters")

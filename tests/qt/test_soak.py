@@ -9,10 +9,13 @@ release that brings the crash back must fail here, not in a classroom.
 
 import numpy as np
 import pyqtgraph as pg
+import pytest
 from PySide6 import QtWidgets
 
 from convviz.qt.views import diverging_colormap
 from tests.qt.helpers import assert_views_match_model
+
+pytestmark = pytest.mark.slow  # run by CI; `pytest -m "not slow"` skips it
 
 REFRESHES = 2000
 

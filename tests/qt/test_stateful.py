@@ -9,6 +9,7 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
@@ -22,6 +23,8 @@ from convviz.qt.app import configure_pyqtgraph
 from convviz.qt.controller import Controller
 from convviz.qt.main_window import MainWindow
 from tests.qt.helpers import assert_views_match_model, drag, image_to_viewport, scene_image
+
+pytestmark = pytest.mark.slow  # run by CI; `pytest -m "not slow"` skips it
 
 ACTIONS = {"count": 0}
 
