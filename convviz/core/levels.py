@@ -4,7 +4,9 @@ Signed maps use symmetric levels (-m, m) around zero on a diverging colour map, 
 is always the same neutral colour. ``m`` is a "nice" number (1, 1.5, 2, 2.5, 3, 4, 5,
 6 or 8 x 10^k) at or above the largest magnitude, and it only changes when the data
 leaves the band
-[m / 3, m]: small edits never rescale the colours.
+[m / 3, m]: small edits never rescale the colours. While a gesture is under way (a
+brush stroke, a dragged or wheeled kernel value) the levels may grow but not shrink, so
+the colours do not jump under the pointer; they shrink to fit when the gesture ends.
 """
 
 from __future__ import annotations
@@ -46,11 +48,15 @@ class SymmetricLevels:
     def __init__(self) -> None:
         self.limit: float | None = None
 
-    def update(self, magnitude: float) -> tuple[float, float]:
-        """Levels (-m, m) for data whose largest magnitude is ``magnitude``."""
+    def update(self, magnitude: float, shrink: bool = True) -> tuple[float, float]:
+        """Levels (-m, m) for data whose largest magnitude is ``magnitude``.
+
+        With ``shrink`` False (during a gesture) the levels only grow.
+        """
         if magnitude <= 0 or not math.isfinite(magnitude):
             magnitude = 0.0
-        if self.limit is None or magnitude > self.limit or magnitude < self.limit / 3:
+        too_wide = shrink and magnitude < self.limit / 3 if self.limit is not None else False
+        if self.limit is None or magnitude > self.limit or too_wide:
             self.limit = nice_ceil(magnitude) if magnitude > 0 else (self.limit or 1.0)
         return (-self.limit, self.limit)
 

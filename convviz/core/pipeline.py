@@ -59,7 +59,13 @@ class Pipeline:
     def __init__(self) -> None:
         self.cache: LayerCache | None = None
         self._largest = 0.0
+        # Per filter: the largest magnitude of its pre-activation and feature map, and of
+        # the selected filter's kernel maps, so that a filter edit can lower the scale.
+        self._filter_largest = np.zeros(0)
+        self._kernel_largest = 0.0
+        self._overestimate = False  # brush boxes only raised the maxima: rescan to lower
         self.levels = SymmetricLevels()
+        self.hold = False  # a gesture is under way: the levels may grow, not shrink
         self.full_recomputes = 0
         self._reset_pending(full=True)
 
@@ -135,7 +141,7 @@ class Pipeline:
         """Install a cache a job computed; its outputs, with everything marked changed."""
         self.cache = cache
         self.full_recomputes += 1
-        self._largest = _largest_value(cache)
+        self._scan(cache)
         return self._outputs(doc, cache, self._geometry(doc), None, True, True)
 
     def compute(self, doc) -> Outputs:
@@ -153,20 +159,26 @@ class Pipeline:
         elif self.wants_full(doc):
             self.cache = cache = LayerCache(doc.input, doc.kernel, bias, kwargs, f)
             self.full_recomputes += 1
-            self._largest = _largest_value(cache)
+            self._scan(cache)
             changed = None
         else:
-            # Only the recomputed parts are scanned for the colour scale, so between full
-            # recomputes the scale can grow but not shrink (the hysteresis hides that).
+            # A recomputed filter is scanned whole, so its edit can lower the scale; a brush
+            # box only raises the maxima, and the whole cache is scanned once it has ended.
             for g in sorted(self.filters):
                 cache.filter_changed(doc.input, doc.kernel, bias, g)
-                self._largest = max(self._largest, _largest_value(cache, f=g))
+                self._scan_filter(cache, g)
             out_boxes = []
             for box in self.boxes:
                 out = cache.input_changed(doc.input, doc.kernel, bias, box)
                 out_boxes.append(out)
                 if out is not None:
-                    self._largest = max(self._largest, _largest_value(cache, box=out))
+                    grown = _largest_value(cache, box=out)
+                    self._filter_largest = np.maximum(self._filter_largest, grown)
+                    self._kernel_largest = max(self._kernel_largest, grown)
+                    self._overestimate = True
+            if self._overestimate and not self.hold and not self.boxes:
+                self._scan(cache)
+            self._largest = max(self._filter_largest.max(initial=0.0), self._kernel_largest)
             if self.boxes:
                 changed = None  # a brush box reaches every filter's maps
                 if not self.filters and not self.weights_changed:
@@ -202,10 +214,32 @@ class Pipeline:
     def _levels(self, cache) -> tuple[float, float]:
         if cache is None:
             return (-1.0, 1.0)
-        return self.levels.update(self._largest)
+        return self.levels.update(self._largest, shrink=not self.hold)
+
+    def _scan(self, cache: LayerCache) -> None:
+        """Measure every map of ``cache`` for the colour scale."""
+        self._filter_largest = np.array(
+            [
+                _largest_value(cache, f=g, kernel_maps=False)
+                for g in range(cache.feature_maps.shape[2])
+            ]
+        )
+        self._kernel_largest = max_abs(cache.kernel_maps)
+        self._overestimate = False
+        self._largest = max(self._filter_largest.max(initial=0.0), self._kernel_largest)
+
+    def _scan_filter(self, cache: LayerCache, g: int) -> None:
+        if self._filter_largest.size != cache.feature_maps.shape[2]:
+            self._scan(cache)
+            return
+        self._filter_largest[g] = _largest_value(cache, f=g, kernel_maps=False)
+        if g == cache.selected:
+            self._kernel_largest = max_abs(cache.kernel_maps)
 
 
-def _largest_value(cache: LayerCache, box=None, f: int | None = None) -> float:
+def _largest_value(
+    cache: LayerCache, box=None, f: int | None = None, kernel_maps: bool = True
+) -> float:
     """The largest magnitude among the maps the views show: all of them, the output
     ``box``, or filter ``f``'s (its kernel maps count only when it is the selected one).
 
@@ -214,7 +248,7 @@ def _largest_value(cache: LayerCache, box=None, f: int | None = None) -> float:
     """
     if f is not None:
         parts = [cache.pre_activation[..., f], cache.feature_maps[..., f]]
-        if f == cache.selected:
+        if kernel_maps and f == cache.selected:
             parts.append(cache.kernel_maps)
     else:
         parts = [cache.pre_activation, cache.feature_maps, cache.kernel_maps]

@@ -32,6 +32,11 @@ OPTIMIZERS = ("sgd", "momentum", "adam")
 STARTS = ("current", "zeros", "glorot")
 """Where training starts: the document's kernels, all zeros, or a seeded Glorot draw."""
 
+# The dock's defaults. A seeded random start is never the teacher (on the start scene the
+# teacher Sobel x is already filter 1, so starting from the current kernels would start at
+# loss 0), and Adam at 0.02 from seed 0 converges on the start scene and on every lesson.
+DEFAULT_START, DEFAULT_SEED, DEFAULT_OPTIMIZER, DEFAULT_LEARNING_RATE = "glorot", 0, "adam", 0.02
+
 MOMENTUM = 0.9
 ADAM_BETA_1, ADAM_BETA_2, ADAM_EPSILON = 0.9, 0.999, 1e-7  # keras.optimizers.Adam defaults
 # Above this many bytes the gathered windows are rebuilt block by block at every step
@@ -335,6 +340,7 @@ class Trainer:
         self._slots = [np.zeros_like(self._theta), np.zeros_like(self._theta)]
         self.steps = 0
         self.losses: list[float] = []
+        self.dead = False  # the last gradient was exactly zero with the loss above zero
 
     @property
     def kernel(self) -> np.ndarray:
@@ -361,7 +367,8 @@ class Trainer:
         Returns
         -------
         numpy.ndarray
-            ``(n,)`` losses, each measured before its update.
+            ``(n,)`` losses, each measured before its update; fewer when the gradient is
+            exactly zero with a loss above zero (`dead` is then True and no update is made).
 
         Raises
         ------
@@ -375,6 +382,9 @@ class Trainer:
             grad = np.append(d_kernel.ravel(), d_bias)
             if not (np.isfinite(loss) and np.isfinite(grad).all()):
                 raise TrainingDiverged(_DIVERGED)
+            self.dead = loss > 0 and not grad.any()
+            if self.dead:
+                return out[:k]  # nothing can move: stop here, see `stalled_message`
             theta = self._theta + self._update(grad)
             with np.errstate(over="ignore"):
                 if not np.isfinite(theta.astype(np.float32)).all():
@@ -401,6 +411,26 @@ class Trainer:
         velocity += (grad - velocity) * (1 - ADAM_BETA_1)
         second += (grad * grad - second) * (1 - ADAM_BETA_2)
         return -alpha * velocity / (np.sqrt(second) + ADAM_EPSILON)
+
+
+def stalled_message(activation: str) -> str:
+    """What to tell a class whose training cannot move: the gradient is exactly zero.
+
+    With ReLU this is a dead ReLU: every pre-activation is at or below 0, where ReLU's
+    slope is 0, so no weight change makes any difference to the loss.
+    """
+    if canonical_activation(activation) == "relu":
+        return (
+            "The gradient is zero: every pre-activation is ≤ 0, so ReLU outputs 0 on every "
+            "pixel and its slope there is 0 (a dead ReLU); gradient descent cannot move. "
+            'Press Reset, then Start from "random (Glorot uniform)" (try another seed or a '
+            "lower learning rate), or use the activation leaky_relu."
+        )
+    return (
+        "The gradient is zero: no small change of the weights changes the loss, so gradient "
+        'descent cannot move. Press Reset and Start from "random (Glorot uniform)" or try '
+        "another activation such as leaky_relu."
+    )
 
 
 _DIVERGED = (

@@ -93,6 +93,7 @@ class Controller(QtCore.QObject):
         self.frame: Frame | None = None
         self.recomputes = 0
         self._stroke = None
+        self._nudging = False  # a burst of nudges on a kernel value or the bias is open
         self.pipeline = Pipeline()
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="convviz-layer")
         self._job = None
@@ -107,6 +108,7 @@ class Controller(QtCore.QObject):
     # -- refresh --------------------------------------------------------------------------
     def _on_changed(self, what: set) -> None:
         self.pipeline.note(what, stroking=self._stroke is not None)
+        self.pipeline.hold = self._stroke is not None or self._nudging
         if not self._timer.isActive():
             self._timer.start()
 
@@ -254,8 +256,17 @@ class Controller(QtCore.QObject):
             st["box"] = brush.union_box(st["box"], box)
             self.doc.notify({INPUT, box_change(box)})
 
+    def _gesture_ended(self) -> None:
+        """A stroke or a nudge burst ended: let the colour scale shrink to fit again."""
+        self._nudging = False
+        if self.pipeline.hold:
+            self.pipeline.hold = False
+            if not self._timer.isActive():
+                self._timer.start()
+
     def end_stroke(self) -> None:
         st, self._stroke = self._stroke, None
+        self._gesture_ended()
         if st is None or st["box"] is None:
             return
         box = st["box"]
@@ -273,6 +284,7 @@ class Controller(QtCore.QObject):
         if st is not None and st["box"] is not None:
             self.doc.input[st["box"]] = st["before"][st["box"]]
             self.doc.notify({INPUT, box_change(st["box"])})
+        self._gesture_ended()
 
     @property
     def stroking(self) -> bool:
@@ -287,10 +299,13 @@ class Controller(QtCore.QObject):
             return
         if not nudge:
             self.history.close_merge()
+            self._gesture_ended()
+        self._nudging = nudge
         self.history.push(SetKernelValue(index, old, value, nudge=nudge))
 
     def end_nudge(self) -> None:
         self.history.close_merge()
+        self._gesture_ended()
 
     def set_bias(self, value: float) -> None:
         f = self.doc.selected_filter

@@ -18,10 +18,15 @@ from convviz.core.conv import conv2d
 from convviz.core.numbers import format_number
 from convviz.core.presets import KERNEL_PRESETS
 from convviz.core.training import (
+    DEFAULT_LEARNING_RATE,
+    DEFAULT_OPTIMIZER,
+    DEFAULT_SEED,
+    DEFAULT_START,
     FilterSetup,
     Trainer,
     TrainingDiverged,
     TrainingRun,
+    stalled_message,
     start_weights,
     teacher_kernels,
     teacher_target,
@@ -80,7 +85,8 @@ class TrainingPanel(QtWidgets.QDockWidget):
         self.controller = window.controller
         self.trainer: Trainer | None = None
         self.teacher_kernels: np.ndarray | None = None
-        self._run = None  # (token, before kernel, before bias, filter, steps at start)
+        self._run = None  # (token, before kernel, before bias, steps at start)
+        self._origin = None  # (kernel, bias) of the document before the trainer's first step
         self._own_change = False
         self._timer = QtCore.QTimer(self)
         self._timer.setInterval(FRAME_MS)
@@ -140,13 +146,18 @@ class TrainingPanel(QtWidgets.QDockWidget):
         lay.addLayout(form)
         self.start = QtWidgets.QComboBox()
         self.start.addItems(STARTS)
+        self.start.setCurrentText(next(k for k, v in STARTS.items() if v == DEFAULT_START))
         self.seed = QtWidgets.QSpinBox(minimum=0, maximum=9999)
+        self.seed.setValue(DEFAULT_SEED)
         _form_row(form, "Start from", self.start, QtWidgets.QLabel("seed"), self.seed)
         self.optimizer = QtWidgets.QComboBox()
         self.optimizer.addItems(OPTIMIZERS)
+        self.optimizer.setCurrentText(
+            next(k for k, v in OPTIMIZERS.items() if v == DEFAULT_OPTIMIZER)
+        )
         form.addRow("Optimiser", self.optimizer)
         self.learning_rate = QtWidgets.QDoubleSpinBox(decimals=4, minimum=1e-4, maximum=10)
-        self.learning_rate.setValue(0.05)
+        self.learning_rate.setValue(DEFAULT_LEARNING_RATE)
         self.learning_rate.setSingleStep(0.01)
         self.steps_per_frame = QtWidgets.QSpinBox(minimum=1, maximum=1000)
         self.steps_per_frame.setValue(10)
@@ -231,7 +242,25 @@ class TrainingPanel(QtWidgets.QDockWidget):
         self._update_reveal()
 
     def reset(self) -> None:
+        """Put the kernels and biases back as they were before training, as one undo step
+        (Undo after Reset brings the trained weights back), and start afresh."""
+        origin, self._origin = self._origin, None
         self.invalidate()
+        self._clear_stalled_message()
+        doc = self.controller.doc
+        if origin is None or origin[0].shape != doc.kernel.shape:
+            return
+        kernel, bias = origin
+        if np.array_equal(kernel, doc.kernel) and np.array_equal(bias, doc.bias):
+            return
+        trained_kernel, trained_bias = doc.kernel.copy(), doc.bias.copy()
+        self._own_change = True
+        try:
+            self.controller.preview_weights(kernel, bias)
+        finally:
+            self._own_change = False
+        self.controller.commit_weights(trained_kernel, trained_bias, "Reset training")
+        self._show_status("Reset: the kernels are back as they were before training.")
 
     def _teacher_presets(self, cg: int):
         name = self.teacher_preset.currentText()
@@ -277,6 +306,9 @@ class TrainingPanel(QtWidgets.QDockWidget):
             return False
         self._filter = state["selected_filter"]
         self._use_bias = state["settings"].use_bias
+        self._activation = state["settings"].activation or "linear"
+        if self._origin is None:
+            self._origin = (state["kernel"].copy(), state["bias"].copy())
         return True
 
     def _begin_run(self) -> None:
@@ -294,7 +326,22 @@ class TrainingPanel(QtWidgets.QDockWidget):
             self.pause()
             self.window_.show_message(str(exc))
             return
+        if self.trainer.dead:
+            message = stalled_message(self._activation)
+            if self.trainer.steps > self._run[3]:
+                self._publish(message)
+            else:
+                self._show_status(message)
+            self.pause()
+            self.window_.show_message(message)
+            return
         self._publish()
+
+    def _clear_stalled_message(self) -> None:
+        """Take the dead-gradient advice off the status bar once it has been acted on."""
+        bar = self.window_.statusBar()
+        if bar.currentMessage().startswith("The gradient is zero"):
+            bar.clearMessage()
 
     def _publish(self, note: str | None = None) -> None:
         """Show the trainer's weights and record the run so far as its one undo step."""
@@ -376,6 +423,7 @@ class TrainingPanel(QtWidgets.QDockWidget):
             self._end_run()
             self._show_status(f"Stopped after {count(steps, 'step')}: the document changed.")
         self._run = None
+        self._origin = None
         self.trainer = None
         self.teacher_kernels = None
 

@@ -34,9 +34,9 @@ def test_training_the_lesson_learns_sobel_x_and_undo_brings_the_random_kernel_ba
     random_kernel = c.doc.kernel.copy()
     panel = install_training(window)
     panel.show()
-    panel.steps_per_frame.setValue(60)  # the class waits ~1.5 s at 10; the test need not
+    panel.steps_per_frame.setValue(100)  # the class waits ~4 s at 10; the test need not
     qtbot.mouseClick(panel.train_button, LEFT)
-    qtbot.waitUntil(lambda: panel.trainer.steps >= 600, timeout=PATIENCE_MS)
+    qtbot.waitUntil(lambda: panel.trainer.steps >= 1200, timeout=PATIENCE_MS)
     qtbot.mouseClick(panel.train_button, LEFT)
     assert panel.trainer.losses[-1] < 1e-4 * panel.trainer.losses[0]
     np.testing.assert_allclose(c.doc.kernel[:, :, 0, 0], SOBEL_X, atol=0.01)
