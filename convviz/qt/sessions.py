@@ -19,6 +19,7 @@ import contextlib
 import os
 import urllib.parse
 import uuid
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from time import monotonic
 
@@ -108,7 +109,8 @@ class SessionManager(QtCore.QObject):
         self.autosave_timer = QtCore.QTimer(self)
         self.autosave_timer.setSingleShot(True)
         self.autosave_timer.setInterval(AUTOSAVE_MS)
-        self.autosave_timer.timeout.connect(self.autosave_now)
+        self.autosave_timer.timeout.connect(lambda: self.autosave_now(wait=False))
+        self.saver = BackgroundSaver(self)
 
         self.dock = LessonDock(window)
         window.addDockWidget(QtCore.Qt.DockWidgetArea.RightDockWidgetArea, self.dock)
@@ -400,22 +402,37 @@ class SessionManager(QtCore.QObject):
         if now - self._pending_since < AUTOSAVE_MAX_DELAY_S or not self.autosave_timer.isActive():
             self.autosave_timer.start()
 
-    def autosave_now(self) -> None:
-        """Write the recovery file (or delete it when nothing is unsaved)."""
+    def autosave_now(self, wait: bool = True) -> None:
+        """Write the recovery file (or delete it when nothing is unsaved).
+
+        The document is copied here, on the GUI thread, and written on a worker thread;
+        ``wait`` False (the autosave timer) returns at once, so painting goes on while a
+        large document is written. A write that is still running when the next is due is
+        not queued behind: the next one replaces any waiting one (the newest copy wins).
+        """
         self.autosave_timer.stop()
         self._pending_since = None
         if not self.modified:
-            self._remove_recovery()
-            self._release_adopted()
-            return
-        view = dict(self._view(), path=str(self.path) if self.path else None)
-        try:
-            self.recovery_path.parent.mkdir(parents=True, exist_ok=True)
-            save_session(
-                self.recovery_path, self.controller.state(), view=view, lesson=self.lesson_text
+            self.saver.submit(_SaveJob(self.recovery_path, None, None, None, self._autosaved))
+        else:
+            view = dict(self._view(), path=str(self.path) if self.path else None)
+            job = _SaveJob(
+                self.recovery_path,
+                self.controller.state(),  # copies of the arrays
+                view,
+                self.lesson_text,
+                self._autosaved,
             )
-        except (OSError, ValueError) as exc:
-            self.window.show_message(f"Autosave failed: {exc}")
+            self.saver.submit(job)
+        if wait:
+            self.saver.wait()
+
+    def _autosaved(self, job: _SaveJob) -> None:
+        """On the GUI thread, after a recovery write (or removal) finished."""
+        if job.error is not None:
+            exc = job.error
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+            self.window.show_message(f"Autosave failed: {display_name(job.path)}: {reason}")
             return
         self._release_adopted()
 
@@ -584,11 +601,88 @@ class SessionManager(QtCore.QObject):
             return
         self._closed = True
         self.autosave_timer.stop()
+        self.saver.wait()  # a write still running must not bring the file back
         self.save_preferences()
         self._remove_recovery()
         self._release_adopted()
         if self._lock is not None:
             self._lock.unlock()
+
+
+class _SaveJob:
+    """One recovery write: ``state`` None removes the file instead."""
+
+    def __init__(self, path: Path, state, view, lesson, done):
+        self.path = path
+        self.state = state
+        self.view = view
+        self.lesson = lesson
+        self.done = done  # called on the GUI thread with the finished job
+        self.error: Exception | None = None
+        self.reported = False
+
+    def run(self) -> None:
+        """On the worker thread."""
+        try:
+            if self.state is None:
+                with contextlib.suppress(FileNotFoundError):
+                    self.path.unlink()
+            else:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                save_session(self.path, self.state, view=self.view, lesson=self.lesson)
+        except Exception as exc:  # reported on the GUI thread; a worker must not die silently
+            self.error = exc
+
+
+class BackgroundSaver(QtCore.QObject):
+    """Writes one job at a time on a worker thread; at most one more waits, the newest.
+
+    Completion is reported on the GUI thread (the job's ``done``), in submission order.
+    """
+
+    _finished = QtCore.Signal(object)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="convviz-save")
+        self._running: tuple[_SaveJob, Future] | None = None
+        self._waiting: _SaveJob | None = None
+        self._finished.connect(self._report, QtCore.Qt.ConnectionType.QueuedConnection)
+
+    @property
+    def busy(self) -> bool:
+        return self._running is not None or self._waiting is not None
+
+    def submit(self, job: _SaveJob) -> None:
+        if self._running is None:
+            self._start(job)
+        else:
+            self._waiting = job  # replaces an older waiting one: the newest copy wins
+
+    def _start(self, job: _SaveJob) -> None:
+        future = self._executor.submit(self._work, job)
+        self._running = (job, future)
+
+    def _work(self, job: _SaveJob) -> None:
+        job.run()
+        self._finished.emit(job)
+
+    def _report(self, job: _SaveJob) -> None:
+        if job.reported or self._running is None or self._running[0] is not job:
+            return  # already reported by wait()
+        job.reported = True
+        self._running = None
+        if self._waiting is not None:
+            waiting, self._waiting = self._waiting, None
+            self._start(waiting)
+        job.done(job)
+
+    def wait(self) -> None:
+        """Block until every submitted job is written and reported."""
+        while self._running is not None:
+            job, future = self._running
+            future.result()
+            self._report(job)
 
 
 def _lesson_name(index: int) -> str:
