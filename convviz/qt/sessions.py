@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import urllib.parse
 import uuid
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -26,6 +27,7 @@ from time import monotonic
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from convviz.core.lessons import LESSONS, lesson_path
+from convviz.io.atomic import remove_stale_temp_files
 from convviz.io.file_names import display_name
 from convviz.io.inputs import InputError
 from convviz.io.session import SUFFIX, load_session, save_session
@@ -41,6 +43,7 @@ AUTOSAVE_MAX_DELAY_S = 10.0
 # Recovery files are "recovery-<id>.convviz"; earlier versions shared one "recovery.convviz",
 # which the pattern matches too, so work such a version left behind is still offered.
 RECOVERY_PATTERN = "recovery*" + SUFFIX
+_RECOVERY_NAME = r"recovery[^/]*" + re.escape(SUFFIX)  # the same, as a regular expression
 LOCK_SUFFIX = ".lock"
 _FILTER = f"convviz sessions (*{SUFFIX});;All files (*)"
 
@@ -99,6 +102,8 @@ class SessionManager(QtCore.QObject):
         self.recovery_path = folder / f"recovery-{uuid.uuid4().hex[:12]}{SUFFIX}"
         with contextlib.suppress(OSError):
             folder.mkdir(parents=True, exist_ok=True)
+        # Saves of recovery files killed midway (a crash, a power cut) left these behind.
+        remove_stale_temp_files(folder, _RECOVERY_NAME)
         # Held while this instance runs: it marks the recovery file as a live instance's.
         self._lock = _try_lock(self.recovery_path)
         # A restored recovery file of a gone instance, with its lock held: deleted once this
@@ -384,6 +389,8 @@ class SessionManager(QtCore.QObject):
         except (OSError, ValueError) as exc:
             self.warn("Cannot save the session", f"{display_name(path)}: {exc}")
             return False
+        # Saves into this folder that were killed midway left their temporary files.
+        remove_stale_temp_files(path.parent, rf"[^/]*(?i:{re.escape(SUFFIX)})")
         self.path = path
         self.restored = False
         self.controller.history.set_clean()
