@@ -66,7 +66,11 @@ class StateCommand(Command):
     def applied(self) -> None:
         if self.before is None:
             raise ValueError("an applied state command needs its before values")
-        self._stash, self.before, self.after = self.before, None, None
+        self._stash = {
+            k: (v.copy() if isinstance(v, np.ndarray) and v.base is not None else v)
+            for k, v in self.before.items()
+        }
+        self.before = self.after = None
 
     def redo(self, doc: Document) -> None:
         if self._stash is None:  # first application: the document hands over its values
@@ -105,7 +109,9 @@ class PaintCommand(Command):
         self._stash = None
 
     def applied(self) -> None:
-        self._stash, self._pending = self._pending[0], None
+        old, self._pending = self._pending[0], None
+        # A view (of the input as the stroke began) would keep the whole array alive.
+        self._stash = old.copy() if old.base is not None else old
 
     def _swap(self, doc: Document, values) -> None:
         current = doc.input[self.box].copy()

@@ -82,3 +82,21 @@ def test_a_step_bigger_than_the_cap_is_dropped_with_a_word():
     assert h.nbytes == 0 and h.undo_label is None
     assert (doc.input == 1).all()
     assert said and "too large to undo" in said[0]
+
+
+def test_strokes_do_not_keep_the_whole_input_alive():
+    import tracemalloc
+
+    c = _controller(256, 256, 8)
+    tracemalloc.start()
+    try:
+        for i in range(10):
+            c.begin_stroke(0, 128, 128, radius=2, value=float(i % 2))
+            c.stroke_to(128, 135)
+            c.end_stroke()
+        held, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    (cmd, *_) = c.history._done
+    assert cmd._stash.base is None  # its own small copy, not a view of a full one
+    assert held < 2 * c.doc.input.nbytes  # ten full copies if the views kept them
