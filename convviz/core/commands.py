@@ -12,6 +12,11 @@ import numpy as np
 
 from convviz.core.model import INPUT, SELECTION, SETTINGS, WEIGHTS, Document
 from convviz.core.pipeline import box_change, filter_change
+from convviz.core.words import count
+
+# The most memory the undo history may hold (the arrays its steps keep); beyond it the
+# oldest steps are dropped.
+HISTORY_BYTES = 256 * 2**20
 
 
 class Command:
@@ -29,48 +34,105 @@ class Command:
         """Absorb ``other`` (already applied) into self; True if it did."""
         return False
 
+    def applied(self) -> None:
+        """The command was applied by its maker (a finished brush stroke): keep only what
+        undo needs."""
+
+    def nbytes(self) -> int:
+        """Memory the command keeps (its arrays), which the history's byte cap counts."""
+        return 0
+
+
+def _bytes(values) -> int:
+    return sum(v.nbytes for v in values if isinstance(v, np.ndarray))
+
 
 class StateCommand(Command):
     """Replace some of the document's fields (input, kernel, bias, settings, ...) at once.
 
     ``before`` and ``after`` are partial snapshots with the same keys, as produced by
-    :meth:`Document.snapshot`.
+    :meth:`Document.snapshot`; ``before`` may be None when the command is applied by the
+    history. Once applied, the command keeps one copy only: the values that are not in the
+    document, which undo and redo swap with the document's own.
     """
 
-    def __init__(self, label: str, before: dict, after: dict, what: set[str]):
+    def __init__(self, label: str, before: dict | None, after: dict, what: set[str]):
         self.label = label
         self.before = before
         self.after = after
         self.what = what
+        self._stash: dict | None = None  # the values the document does not hold now
 
-    def _apply(self, doc: Document, state: dict) -> None:
-        full = doc.snapshot()
-        full.update({k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in state.items()})
-        doc.restore(full, self.what)
+    def applied(self) -> None:
+        if self.before is None:
+            raise ValueError("an applied state command needs its before values")
+        self._stash = {
+            k: (v.copy() if isinstance(v, np.ndarray) and v.base is not None else v)
+            for k, v in self.before.items()
+        }
+        self.before = self.after = None
 
     def redo(self, doc: Document) -> None:
-        self._apply(doc, self.after)
+        if self._stash is None:  # first application: the document hands over its values
+            after = {
+                k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in self.after.items()
+            }
+            self._stash = doc.swap(after, self.what)
+            self.before = self.after = None
+        else:
+            self._stash = doc.swap(self._stash, self.what)
 
     def undo(self, doc: Document) -> None:
-        self._apply(doc, self.before)
+        self._stash = doc.swap(self._stash, self.what)
+
+    def nbytes(self) -> int:
+        if self._stash is not None:
+            return _bytes(self._stash.values())
+        return _bytes((self.before or {}).values()) + _bytes(self.after.values())
 
 
 class PaintCommand(Command):
-    """One finished brush stroke: the changed box of the input with old and new values."""
+    """One changed box of the input (a brush stroke, a fill): the values it does not hold.
 
-    def __init__(self, label: str, box: tuple[slice, slice], old: np.ndarray, new: np.ndarray):
+    ``box`` is (rows, cols) or (rows, cols, channels) slices; ``new`` may be one number
+    (a fill). After the first redo, or :meth:`applied`, the command keeps only the box's
+    values that are not in the document, and undo and redo swap them with the document's.
+    ``local`` False announces a change of the whole input (a fill: the maps find a new
+    scale).
+    """
+
+    def __init__(self, label: str, box: tuple, old, new, *, local: bool = True):
         self.label = label
-        self.box = box
-        self.old = old
-        self.new = new
+        self.box = tuple(slice(int(b.start), int(b.stop)) for b in box)
+        self.local = local
+        self._pending: tuple | None = (old, new)
+        self._stash = None
+
+    def applied(self) -> None:
+        old, self._pending = self._pending[0], None
+        # A view (of the input as the stroke began) would keep the whole array alive.
+        self._stash = old.copy() if old.base is not None else old
+
+    def _swap(self, doc: Document, values) -> None:
+        current = doc.input[self.box].copy()
+        doc.input[self.box] = values
+        self._stash = current
+        doc.notify({INPUT, box_change(self.box[:2])} if self.local else {INPUT})
 
     def redo(self, doc: Document) -> None:
-        doc.input[self.box] = self.new
-        doc.notify({INPUT, box_change(self.box)})
+        if self._pending is not None:
+            new, self._pending = self._pending[1], None
+            self._swap(doc, new)
+        else:
+            self._swap(doc, self._stash)
 
     def undo(self, doc: Document) -> None:
-        doc.input[self.box] = self.old
-        doc.notify({INPUT, box_change(self.box)})
+        self._swap(doc, self._stash)
+
+    def nbytes(self) -> int:
+        if self._pending is not None:
+            return _bytes(self._pending)
+        return self._stash.nbytes
 
 
 class SetKernelValue(Command):
@@ -130,11 +192,9 @@ class SetBias(Command):
 
 def state_command(doc: Document, label: str, what: set[str], **after) -> StateCommand:
     """A :class:`StateCommand` from the document's current values to ``after``."""
-    snap = doc.snapshot()
-    before = {k: snap[k] for k in after}
     if SETTINGS in what or INPUT in what:
         what = what | {WEIGHTS, SELECTION}
-    return StateCommand(label, before, after, what)
+    return StateCommand(label, None, after, what)  # the document's values become "before"
 
 
 class History:
@@ -142,12 +202,16 @@ class History:
 
     ``push`` applies a command (unless it was applied while the user was still acting, as a
     brush stroke is) and keeps it for undo; listeners hear about every change of the
-    stack, which the Edit menu and the title bar's unsaved-changes mark use.
+    stack, which the Edit menu and the title bar's unsaved-changes mark use. The history
+    keeps at most ``limit`` steps and ``byte_limit`` bytes of arrays; the oldest steps go
+    first, and notice listeners are told in words.
     """
 
-    def __init__(self, doc: Document, limit: int = 500):
+    def __init__(self, doc: Document, limit: int = 500, byte_limit: int = HISTORY_BYTES):
         self.doc = doc
         self.limit = limit
+        self.byte_limit = byte_limit
+        self._notices: list[Callable[[str], None]] = []
         self._done: list[Command] = []
         self._undone: list[Command] = []
         self._open_merge = False
@@ -156,6 +220,15 @@ class History:
 
     def subscribe(self, listener: Callable[[], None]) -> None:
         self._listeners.append(listener)
+
+    def subscribe_notice(self, listener: Callable[[str], None]) -> None:
+        """``listener(text)`` hears when steps are dropped to keep within the limits."""
+        self._notices.append(listener)
+
+    @property
+    def nbytes(self) -> int:
+        """Memory the kept steps hold (undo and redo)."""
+        return sum(c.nbytes() for c in self._done) + sum(c.nbytes() for c in self._undone)
 
     def _changed(self) -> None:
         for listener in list(self._listeners):
@@ -171,13 +244,38 @@ class History:
             return
         if self._clean is not None and self._clean > len(self._done):
             self._clean = None  # the saved state was undone and is now unreachable
+        if applied:
+            cmd.applied()
         self._done.append(cmd)
         self._undone.clear()
         self._open_merge = True
-        if len(self._done) > self.limit:
-            del self._done[0]
-            self._clean = None if self._clean in (None, 0) else self._clean - 1
+        self._drop_oldest()
         self._changed()
+
+    def _drop_oldest(self) -> None:
+        sizes = [c.nbytes() for c in self._done]
+        by_count = max(0, len(self._done) - self.limit)
+        n, kept = by_count, sum(sizes[by_count:])
+        while n < len(sizes) and kept > self.byte_limit:
+            kept -= sizes[n]
+            n += 1
+        if not n:
+            return
+        del self._done[:n]
+        # The saved state stays reachable only if it was not before a dropped step.
+        self._clean = None if self._clean is None or self._clean < n else self._clean - n
+        if n == by_count:
+            return  # the step count alone: as old as the app, not worth a word
+        mib = f"{self.byte_limit / 2**20:g} MiB"
+        if self._done:
+            text = (
+                f"The oldest {count(n - by_count, 'step')} can no longer be undone: "
+                f"the undo history keeps at most {mib}"
+            )
+        else:
+            text = f"This step is too large to undo: the undo history keeps at most {mib}"
+        for listener in list(self._notices):
+            listener(text)
 
     def close_merge(self) -> None:
         """End the current gesture: the next command starts a new undo step."""

@@ -155,6 +155,24 @@ class Document:
             selected_filter=self.selected_filter,
         )
 
+    def swap(self, values: dict, what: Iterable[str]) -> dict:
+        """Put ``values`` (some fields, arrays handed over uncopied) in place of the
+        document's own, which are returned; on a contradiction nothing changes and
+        ValueError is raised."""
+        old = {k: getattr(self, k) for k in values}
+        for k, v in values.items():
+            if k in ("input", "kernel", "bias"):
+                v = np.ascontiguousarray(v, dtype=np.float32)
+            setattr(self, k, v)
+        try:
+            self.check()
+        except ValueError:
+            for k, v in old.items():
+                setattr(self, k, v)
+            raise
+        self.notify(what)
+        return old
+
     def restore(self, snap: dict, what: Iterable[str]) -> None:
         self.input = snap["input"].copy()
         self.kernel = snap["kernel"].copy()

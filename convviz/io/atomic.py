@@ -9,12 +9,20 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
 import numpy as np
+
+TEMP_SUFFIX = ".tmp"
+# A temporary file older than this is not being written any more: its save was killed.
+STALE_TEMP_S = 60.0
+# mkstemp's names: the prefix, 8 characters of this alphabet, the suffix.
+_RANDOM_PART = r"[a-z0-9_]{8}"
 
 
 @contextlib.contextmanager
@@ -42,7 +50,7 @@ def atomic_writer(path: str | os.PathLike[str], mode: int = 0o644) -> Iterator[B
     """
     path = Path(path)
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TEMP_SUFFIX, dir=path.parent)
     except OSError as exc:
         raise _about(exc, path) from None
     try:
@@ -80,3 +88,39 @@ def save_npy_atomic(path: str | os.PathLike[str], array: np.ndarray) -> None:
     """Write ``array`` to ``path`` as .npy (never pickled) through :func:`atomic_writer`."""
     with atomic_writer(path) as f:
         np.save(f, array, allow_pickle=False)
+
+
+def stale_temp_files(
+    folder: str | os.PathLike[str], target: str = ".+", older_than: float = STALE_TEMP_S
+) -> list[Path]:
+    """The temporary files :func:`atomic_writer` left in ``folder`` when a save was killed.
+
+    Only names of exactly the form it makes (``.NAME.xxxxxxxx.tmp``) whose NAME matches
+    the regular expression ``target``, regular files of this user, last written more than
+    ``older_than`` seconds ago (so a save still running in another instance is left alone).
+    """
+    pattern = re.compile(rf"\.(?:{target})\.{_RANDOM_PART}{re.escape(TEMP_SUFFIX)}", re.DOTALL)
+    now = time.time()
+    found = []
+    with contextlib.suppress(OSError), os.scandir(folder) as entries:
+        for entry in entries:
+            if not pattern.fullmatch(entry.name):
+                continue
+            with contextlib.suppress(OSError):
+                st = entry.stat(follow_symlinks=False)
+                mine = not hasattr(os, "getuid") or st.st_uid == os.getuid()
+                if entry.is_file(follow_symlinks=False) and mine and now - st.st_mtime > older_than:
+                    found.append(Path(entry.path))
+    return found
+
+
+def remove_stale_temp_files(
+    folder: str | os.PathLike[str], target: str = ".+", older_than: float = STALE_TEMP_S
+) -> list[Path]:
+    """Delete :func:`stale_temp_files` (same parameters); the ones deleted."""
+    removed = []
+    for path in stale_temp_files(folder, target, older_than):
+        with contextlib.suppress(OSError):
+            path.unlink()
+            removed.append(path)
+    return removed

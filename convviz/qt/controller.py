@@ -89,6 +89,7 @@ class Controller(QtCore.QObject):
         self.doc = doc
         self.history = History(doc)
         self.history.subscribe(self.historyChanged.emit)
+        self.history.subscribe_notice(self.status.emit)
         self.rng = np.random.default_rng(1)
         self.frame: Frame | None = None
         self.recomputes = 0
@@ -427,16 +428,25 @@ class Controller(QtCore.QObject):
     def fill_channel(self, channel: int, value: float) -> None:
         """Fill one channel (-1: all) with ``value``; value 0 is 'clear'."""
         self.end_stroke()
-        image = self.doc.input.copy()
+        doc = self.doc
         if channel < 0:
-            image[:] = value
+            channels = slice(0, doc.channels)
             where = "all channels"
         else:
-            image[:, :, channel] = value
-            where = self.doc.channel_names[channel]
+            channels = slice(channel, channel + 1)
+            where = doc.channel_names[channel]
+        # Only the box of pixels the fill changes is kept for undo.
+        changed = np.any(doc.input[:, :, channels] != np.float32(value), axis=2)
+        rows, cols = np.flatnonzero(changed.any(axis=1)), np.flatnonzero(changed.any(axis=0))
+        if rows.size:
+            box = (slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1), channels)
+        else:
+            box = (slice(0, 0), slice(0, 0), channels)
         verb = "Clear" if value == 0 else f"Fill {value:g} on"
         self.history.close_merge()
-        self.history.push(state_command(self.doc, f"{verb} {where}", {INPUT}, input=image))
+        self.history.push(
+            PaintCommand(f"{verb} {where}", box, None, np.float32(value), local=False)
+        )
 
     # -- whole documents (sessions) and previews (training) --------------------------------
     def state(self) -> dict:

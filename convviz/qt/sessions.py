@@ -17,14 +17,17 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import urllib.parse
 import uuid
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from time import monotonic
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from convviz.core.lessons import LESSONS, lesson_path
+from convviz.io.atomic import remove_stale_temp_files
 from convviz.io.file_names import display_name
 from convviz.io.inputs import InputError
 from convviz.io.session import SUFFIX, load_session, save_session
@@ -40,6 +43,7 @@ AUTOSAVE_MAX_DELAY_S = 10.0
 # Recovery files are "recovery-<id>.convviz"; earlier versions shared one "recovery.convviz",
 # which the pattern matches too, so work such a version left behind is still offered.
 RECOVERY_PATTERN = "recovery*" + SUFFIX
+_RECOVERY_NAME = r"recovery[^/]*" + re.escape(SUFFIX)  # the same, as a regular expression
 LOCK_SUFFIX = ".lock"
 _FILTER = f"convviz sessions (*{SUFFIX});;All files (*)"
 
@@ -98,6 +102,8 @@ class SessionManager(QtCore.QObject):
         self.recovery_path = folder / f"recovery-{uuid.uuid4().hex[:12]}{SUFFIX}"
         with contextlib.suppress(OSError):
             folder.mkdir(parents=True, exist_ok=True)
+        # Saves of recovery files killed midway (a crash, a power cut) left these behind.
+        remove_stale_temp_files(folder, _RECOVERY_NAME)
         # Held while this instance runs: it marks the recovery file as a live instance's.
         self._lock = _try_lock(self.recovery_path)
         # A restored recovery file of a gone instance, with its lock held: deleted once this
@@ -108,7 +114,8 @@ class SessionManager(QtCore.QObject):
         self.autosave_timer = QtCore.QTimer(self)
         self.autosave_timer.setSingleShot(True)
         self.autosave_timer.setInterval(AUTOSAVE_MS)
-        self.autosave_timer.timeout.connect(self.autosave_now)
+        self.autosave_timer.timeout.connect(lambda: self.autosave_now(wait=False))
+        self.saver = BackgroundSaver(self)
 
         self.dock = LessonDock(window)
         window.addDockWidget(QtCore.Qt.DockWidgetArea.RightDockWidgetArea, self.dock)
@@ -382,6 +389,8 @@ class SessionManager(QtCore.QObject):
         except (OSError, ValueError) as exc:
             self.warn("Cannot save the session", f"{display_name(path)}: {exc}")
             return False
+        # Saves into this folder that were killed midway left their temporary files.
+        remove_stale_temp_files(path.parent, rf"[^/]*(?i:{re.escape(SUFFIX)})")
         self.path = path
         self.restored = False
         self.controller.history.set_clean()
@@ -400,22 +409,37 @@ class SessionManager(QtCore.QObject):
         if now - self._pending_since < AUTOSAVE_MAX_DELAY_S or not self.autosave_timer.isActive():
             self.autosave_timer.start()
 
-    def autosave_now(self) -> None:
-        """Write the recovery file (or delete it when nothing is unsaved)."""
+    def autosave_now(self, wait: bool = True) -> None:
+        """Write the recovery file (or delete it when nothing is unsaved).
+
+        The document is copied here, on the GUI thread, and written on a worker thread;
+        ``wait`` False (the autosave timer) returns at once, so painting goes on while a
+        large document is written. A write that is still running when the next is due is
+        not queued behind: the next one replaces any waiting one (the newest copy wins).
+        """
         self.autosave_timer.stop()
         self._pending_since = None
         if not self.modified:
-            self._remove_recovery()
-            self._release_adopted()
-            return
-        view = dict(self._view(), path=str(self.path) if self.path else None)
-        try:
-            self.recovery_path.parent.mkdir(parents=True, exist_ok=True)
-            save_session(
-                self.recovery_path, self.controller.state(), view=view, lesson=self.lesson_text
+            self.saver.submit(_SaveJob(self.recovery_path, None, None, None, self._autosaved))
+        else:
+            view = dict(self._view(), path=str(self.path) if self.path else None)
+            job = _SaveJob(
+                self.recovery_path,
+                self.controller.state(),  # copies of the arrays
+                view,
+                self.lesson_text,
+                self._autosaved,
             )
-        except (OSError, ValueError) as exc:
-            self.window.show_message(f"Autosave failed: {exc}")
+            self.saver.submit(job)
+        if wait:
+            self.saver.wait()
+
+    def _autosaved(self, job: _SaveJob) -> None:
+        """On the GUI thread, after a recovery write (or removal) finished."""
+        if job.error is not None:
+            exc = job.error
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+            self.window.show_message(f"Autosave failed: {display_name(job.path)}: {reason}")
             return
         self._release_adopted()
 
@@ -584,11 +608,88 @@ class SessionManager(QtCore.QObject):
             return
         self._closed = True
         self.autosave_timer.stop()
+        self.saver.wait()  # a write still running must not bring the file back
         self.save_preferences()
         self._remove_recovery()
         self._release_adopted()
         if self._lock is not None:
             self._lock.unlock()
+
+
+class _SaveJob:
+    """One recovery write: ``state`` None removes the file instead."""
+
+    def __init__(self, path: Path, state, view, lesson, done):
+        self.path = path
+        self.state = state
+        self.view = view
+        self.lesson = lesson
+        self.done = done  # called on the GUI thread with the finished job
+        self.error: Exception | None = None
+        self.reported = False
+
+    def run(self) -> None:
+        """On the worker thread."""
+        try:
+            if self.state is None:
+                with contextlib.suppress(FileNotFoundError):
+                    self.path.unlink()
+            else:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                save_session(self.path, self.state, view=self.view, lesson=self.lesson)
+        except Exception as exc:  # reported on the GUI thread; a worker must not die silently
+            self.error = exc
+
+
+class BackgroundSaver(QtCore.QObject):
+    """Writes one job at a time on a worker thread; at most one more waits, the newest.
+
+    Completion is reported on the GUI thread (the job's ``done``), in submission order.
+    """
+
+    _finished = QtCore.Signal(object)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="convviz-save")
+        self._running: tuple[_SaveJob, Future] | None = None
+        self._waiting: _SaveJob | None = None
+        self._finished.connect(self._report, QtCore.Qt.ConnectionType.QueuedConnection)
+
+    @property
+    def busy(self) -> bool:
+        return self._running is not None or self._waiting is not None
+
+    def submit(self, job: _SaveJob) -> None:
+        if self._running is None:
+            self._start(job)
+        else:
+            self._waiting = job  # replaces an older waiting one: the newest copy wins
+
+    def _start(self, job: _SaveJob) -> None:
+        future = self._executor.submit(self._work, job)
+        self._running = (job, future)
+
+    def _work(self, job: _SaveJob) -> None:
+        job.run()
+        self._finished.emit(job)
+
+    def _report(self, job: _SaveJob) -> None:
+        if job.reported or self._running is None or self._running[0] is not job:
+            return  # already reported by wait()
+        job.reported = True
+        self._running = None
+        if self._waiting is not None:
+            waiting, self._waiting = self._waiting, None
+            self._start(waiting)
+        job.done(job)
+
+    def wait(self) -> None:
+        """Block until every submitted job is written and reported."""
+        while self._running is not None:
+            job, future = self._running
+            future.result()
+            self._report(job)
 
 
 def _lesson_name(index: int) -> str:
