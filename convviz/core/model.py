@@ -7,7 +7,7 @@ it and it tells its listeners which parts changed.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -245,7 +245,3 @@ def reshaped_weights(
     bias = np.zeros(new.filters, dtype=np.float32)
     bias[:keep_f] = doc.bias[:keep_f]
     return fresh, bias
-
-
-def with_settings(settings: LayerSettings, **changes) -> LayerSettings:
-    return replace(settings, **changes)

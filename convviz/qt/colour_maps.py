@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
+from PySide6.QtGui import QColor
 
 __all__ = ["COLOUR_MAPS", "DEFAULT", "RENAMED", "make_colormap"]
 
@@ -88,3 +89,14 @@ def make_colormap(name: str) -> pg.ColorMap:
     cmap = pg.ColorMap(pos, np.round(rgb).astype(np.uint8))
     cmap.name = name
     return cmap
+
+
+def readable_text(bg: QColor) -> QColor:
+    """Black or white, whichever contrasts more with ``bg`` (WCAG relative luminance)."""
+
+    def linear(c: float) -> float:
+        return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+
+    lum = 0.2126 * linear(bg.redF()) + 0.7152 * linear(bg.greenF()) + 0.0722 * linear(bg.blueF())
+    # Contrast with black is (lum+0.05)/0.05, with white 1.05/(lum+0.05); equal at ~0.179.
+    return QColor(0, 0, 0) if lum > 0.179 else QColor(255, 255, 255)

@@ -27,6 +27,7 @@ from convviz.core.conv import conv2d
 from convviz.core.levels import SymmetricLevels, input_levels, max_abs
 from convviz.core.model import LayerSettings
 from convviz.core.numbers import format_number
+from convviz.qt.colour_maps import readable_text
 from convviz.qt.figure_layout import PipelineLayout, pipeline_layout
 from convviz.qt.views import OVERFLOW, diverging_colormap, tint_colormap
 
@@ -216,16 +217,6 @@ def _qimage(rgba: np.ndarray) -> QImage:
     return QImage(rgba.tobytes(), w, h, 4 * w, QImage.Format.Format_RGBA8888).copy()
 
 
-def _readable_text(bg: QColor) -> QColor:
-    """Black or white, whichever contrasts more with ``bg`` (WCAG relative luminance)."""
-
-    def linear(c: float) -> float:
-        return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
-
-    lum = 0.2126 * linear(bg.redF()) + 0.7152 * linear(bg.greenF()) + 0.0722 * linear(bg.blueF())
-    return QColor(0, 0, 0) if lum > 0.179 else QColor(255, 255, 255)
-
-
 def _map_array(data: PipelineData, key: tuple) -> tuple[np.ndarray, tuple, pg.ColorMap]:
     kind, i = key[0], key[1]
     row = data.rows[i]
@@ -264,7 +255,7 @@ def _draw_kernel(
             bg = QColor(*(int(v) for v in colours[r, c, :3]))
             painter.fillRect(box, bg)
             if layout.kernel_numbers:
-                painter.setPen(_readable_text(bg))
+                painter.setPen(readable_text(bg))
                 painter.drawText(box, Qt.AlignmentFlag.AlignCenter, format_number(kernel[r, c]))
     painter.setPen(QPen(theme.frame, 1.0))
     for r in range(1, kh):

@@ -15,6 +15,7 @@ from convviz.io.file_names import display_name
 from convviz.io.inputs import SUPPORTED_SUFFIXES, InputError, read_input
 from convviz.io.model_weights import is_weights_file
 from convviz.io.samples import SAMPLES, load_sample
+from convviz.io.session import SUFFIX as SESSION_SUFFIX
 from convviz.qt.animation_menu import install_animation_export
 from convviz.qt.controller import Controller, Frame
 from convviz.qt.exports import install_exports
@@ -523,7 +524,7 @@ class MainWindow(QtWidgets.QMainWindow):
         """Load an image or array, or import a model file's weights; on failure show why
         and keep the current work."""
         sessions = getattr(self, "sessions", None)
-        if sessions is not None and str(path).lower().endswith(".convviz"):
+        if sessions is not None and str(path).lower().endswith(SESSION_SUFFIX):
             return sessions.open_session(path)
         if is_weights_file(path):
             return self.weights_import.import_path(path)

@@ -9,6 +9,7 @@ from PySide6.QtGui import QColor, QFont, QPainter, QPalette, QPen
 from PySide6.QtWidgets import QLineEdit
 
 from convviz.core.numbers import NUDGE_STEP, format_number, parse_number
+from convviz.qt.colour_maps import readable_text
 from convviz.qt.safe_paint import never_raises
 from convviz.qt.views import diverging_colormap, diverging_rgb
 
@@ -37,17 +38,6 @@ def _tint(value: float, vmax: float) -> QColor:
     t = value / vmax if math.isfinite(vmax) and vmax > 0 else value
     t = 0.0 if math.isnan(t) else max(-1.0, min(1.0, t))
     return QColor(*diverging_rgb(0.5 + 0.5 * t))
-
-
-def _readable_text(bg: QColor) -> QColor:
-    """Black or white, whichever contrasts more with ``bg`` (WCAG relative luminance)."""
-
-    def linear(c: float) -> float:
-        return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
-
-    lum = 0.2126 * linear(bg.redF()) + 0.7152 * linear(bg.greenF()) + 0.0722 * linear(bg.blueF())
-    # Contrast with black is (lum+0.05)/0.05, with white 1.05/(lum+0.05); equal at ~0.179.
-    return QColor(Qt.GlobalColor.black) if lum > 0.179 else QColor(Qt.GlobalColor.white)
 
 
 def _step(modifiers: Qt.KeyboardModifier) -> float:
@@ -124,7 +114,7 @@ class NumberCell(QLineEdit):
             bg = _tint(value, vmax)
             if bg != self._bg:
                 self._bg = bg
-                fg = _readable_text(bg)
+                fg = readable_text(bg)
                 if fg != self.palette().color(QPalette.ColorRole.Text):
                     palette = self.palette()
                     palette.setColor(QPalette.ColorRole.Text, fg)

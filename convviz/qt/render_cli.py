@@ -20,10 +20,10 @@ from convviz.core.presets import KERNEL_PRESETS
 from convviz.core.words import count
 from convviz.io.file_names import display_name
 from convviz.io.inputs import InputError, read_input
+from convviz.io.session import SUFFIX as SESSION_SUFFIX
 from convviz.qt.app import check_layer_options
 from convviz.qt.platform_check import missing_window_library
 
-SESSION_SUFFIX = ".convviz"
 MAX_SCALE = 8.0
 
 

@@ -154,3 +154,14 @@ def test_the_play_button_shows_a_real_icon_for_play_and_pause(window, qtbot):
     assert looks(bar.play.icon()) == looks(pause) and bar.play.text() == "pause"
     bar.set_playing(False)
     assert looks(bar.play.icon()) == looks(play)
+
+
+def test_text_on_a_cell_is_black_on_light_and_white_on_dark_colours():
+    from PySide6.QtGui import QColor
+
+    from convviz.qt.colour_maps import readable_text
+
+    assert readable_text(QColor(255, 255, 255)) == QColor(0, 0, 0)
+    assert readable_text(QColor(255, 230, 120)) == QColor(0, 0, 0)  # light yellow
+    assert readable_text(QColor(20, 40, 160)) == QColor(255, 255, 255)  # dark blue
+    assert readable_text(QColor(160, 20, 30)) == QColor(255, 255, 255)  # dark red
