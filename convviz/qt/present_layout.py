@@ -25,6 +25,9 @@ Rect = tuple[int, int, int, int]  # x, y, width, height
 MIN_ROW_SIDE = 64
 # "line" wins unless "stacked" makes the smallest map this much larger.
 LINE_PREFERENCE = 0.9
+# A one-line arrangement whose maps are this large (pixels, at scale 1) is kept over
+# "wrapped" even when two lines would make them larger: the lesson text keeps its room.
+ENOUGH_SIDE = 140
 
 
 @dataclass(frozen=True)
@@ -83,7 +86,10 @@ def plan(width: int, height: int, n: int, m: Measures, scale: float = 1.0) -> Pl
         best = max(options, key=lambda p: p.smallest)
         # One line reads best, then the stacked result column, then two lines.
         for preferred in (stacked, line):
-            if preferred is not None and preferred.smallest >= LINE_PREFERENCE * best.smallest:
+            if preferred is not None and (
+                preferred.smallest >= LINE_PREFERENCE * best.smallest
+                or preferred.smallest >= ENOUGH_SIDE * scale
+            ):
                 best = preferred
         if best.side >= MIN_ROW_SIDE * scale:
             return best
