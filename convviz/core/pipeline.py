@@ -2,13 +2,15 @@
 
 The controller tells the pipeline what changed (the same sets the document announces);
 at the next refresh :meth:`Pipeline.compute` brings its :class:`LayerCache` up to date:
-a brush box recomputes the outputs that read it, a kernel or bias edit recomputes that
-filter, anything else recomputes the layer.
+a brush box recomputes the outputs that read it, a kernel value or bias edit updates that
+filter tap by tap (recomputing it when many values changed), anything else recomputes
+the layer. :meth:`Pipeline.resync` recomputes the filters edited incrementally, for when
+the user pauses.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -53,6 +55,8 @@ class Outputs:
     # cols slices) holding every changed value; None means anything may have changed.
     input_box: tuple[slice, slice] | None = None
     output_box: tuple[slice, slice] | None = None
+    # Channels of the selected filter whose kernel maps changed; None means any may have.
+    changed_kernel_maps: frozenset | None = None
 
 
 class Pipeline:
@@ -146,6 +150,7 @@ class Pipeline:
         kwargs = s.conv_kwargs()
         geometry = self._geometry(doc)
         changed = None if self.full else frozenset(self.filters)
+        changed_maps = frozenset()  # kernel maps of the selected filter that changed
         boxes = None
         cache = self.cache
         if min(geometry.output_size) <= 0:
@@ -154,13 +159,15 @@ class Pipeline:
             self.cache = cache = LayerCache(doc.input, doc.kernel, bias, kwargs, f)
             self.full_recomputes += 1
             self._largest = _largest_value(cache)
-            changed = None
+            changed = changed_maps = None
         else:
             # Only the recomputed parts are scanned for the colour scale, so between full
             # recomputes the scale can grow but not shrink (the hysteresis hides that).
             for g in sorted(self.filters):
-                cache.filter_changed(doc.input, doc.kernel, bias, g)
-                self._largest = max(self._largest, _largest_value(cache, f=g))
+                maps = cache.weights_changed(doc.input, doc.kernel, bias, g)
+                self._largest = max(self._largest, _largest_value(cache, f=g, maps=maps))
+                if g == f:
+                    changed_maps = None if maps is None else changed_maps.union(maps)
             out_boxes = []
             for box in self.boxes:
                 out = cache.input_changed(doc.input, doc.kernel, bias, box)
@@ -168,12 +175,16 @@ class Pipeline:
                 if out is not None:
                     self._largest = max(self._largest, _largest_value(cache, box=out))
             if self.boxes:
-                changed = None  # a brush box reaches every filter's maps
+                changed = changed_maps = None  # a brush box reaches every filter's maps
                 if not self.filters and not self.weights_changed:
                     boxes = (box_union(self.boxes), box_union(out_boxes))
+        if cache is None:
+            changed_maps = None
         outputs = self._outputs(
             doc, cache, geometry, changed, self.input_changed, self.weights_changed, boxes
         )
+        if changed is not None:
+            outputs = replace(outputs, changed_kernel_maps=changed_maps)
         self._reset_pending(full=False)
         return outputs
 
@@ -194,6 +205,21 @@ class Pipeline:
             output_box=None if boxes is None else boxes[1],
         )
 
+    def resync(self, doc) -> Outputs | None:
+        """Recompute the filters updated incrementally since their last full compute, so
+        no float32 rounding of the updates stays; their outputs, or None if none was."""
+        cache = self.cache
+        if cache is None or self.pending or self.wants_full(doc):
+            return None
+        bias = doc.bias if doc.settings.use_bias else None
+        stale = cache.resync(doc.input, doc.kernel, bias)
+        if not stale:
+            return None
+        for g in stale:
+            self._largest = max(self._largest, _largest_value(cache, f=g))
+        out = self._outputs(doc, cache, self._geometry(doc), frozenset(stale), False, True)
+        return replace(out, changed_kernel_maps=None if cache.selected in stale else frozenset())
+
     @property
     def pending(self) -> bool:
         """Whether changes were noted since the last compute."""
@@ -205,9 +231,10 @@ class Pipeline:
         return self.levels.update(self._largest)
 
 
-def _largest_value(cache: LayerCache, box=None, f: int | None = None) -> float:
+def _largest_value(cache: LayerCache, box=None, f: int | None = None, maps=None) -> float:
     """The largest magnitude among the maps the views show: all of them, the output
-    ``box``, or filter ``f``'s (its kernel maps count only when it is the selected one).
+    ``box``, or filter ``f``'s (its kernel maps count only when it is the selected one,
+    and only the channels ``maps`` unless that is None).
 
     One scale serves kernel maps, sums and feature maps, so that colours add up:
     map 1 + map 2 + map 3 + bias looks like the pre-activation it makes.
@@ -215,7 +242,10 @@ def _largest_value(cache: LayerCache, box=None, f: int | None = None) -> float:
     if f is not None:
         parts = [cache.pre_activation[..., f], cache.feature_maps[..., f]]
         if f == cache.selected:
-            parts.append(cache.kernel_maps)
+            if maps is None:
+                parts.append(cache.kernel_maps)
+            else:
+                parts += [cache.kernel_maps[..., c] for c in maps]
     else:
         parts = [cache.pre_activation, cache.feature_maps, cache.kernel_maps]
         if box is not None:
