@@ -96,6 +96,9 @@ class LayerCache:
         self.bias = np.zeros(kernel.shape[3], np.float32) if bias is None else np.array(bias)
         self.bias = self.bias.astype(np.float32)
         self.edits = np.zeros(kernel.shape[3], dtype=np.int64)
+        # Contiguous copies of the input channels whose kernel values were edited: the
+        # input is channels-last, and gathering one channel from it is most of an edit.
+        self._planes: dict[int, np.ndarray] = {}
 
     @property
     def zero_padded(self) -> bool:
@@ -110,6 +113,8 @@ class LayerCache:
         """
         if not self.zero_padded:
             raise ValueError("regional updates need zero padding")
+        for channel, plane in self._planes.items():
+            plane[box] = x[box[0], box[1], channel]
         out = affected_outputs(self.geometry, box)
         if out is None:
             return None
@@ -211,7 +216,10 @@ class LayerCache:
             start = lo * s + offset[axis] - pad
             out.append(slice(lo, hi + 1))
             src.append(slice(start, start + (hi - lo) * s + 1, s))
-        return (out[0], out[1]), x[src[0], src[1], channel]
+        plane = self._planes.get(channel)
+        if plane is None:
+            plane = self._planes[channel] = np.ascontiguousarray(x[..., channel])
+        return (out[0], out[1]), plane[src[0], src[1]]
 
     def tap_changed(self, x, i: int, j: int, c: int, f: int, delta: float) -> None:
         """Add ``delta`` to kernel value ``w[i, j, c, f]``'s contribution; re-activate f.
@@ -226,12 +234,13 @@ class LayerCache:
         f_group = self.pre_activation.shape[2] // groups
         box, tap = self._tap_input(x, i, j, (f // f_group) * cg + c)
         if box is not None:
-            d = np.float32(delta)
+            # One pass over the input channel, reused for both maps.
+            contribution = np.multiply(tap, np.float32(delta), dtype=np.float32)
             pre = self.pre_activation[..., f][box]
-            pre += d * tap
+            pre += contribution
             if f == self.selected:
                 kmap = self.kernel_maps[..., c][box]
-                kmap += d * tap
+                kmap += contribution
         self._activate(f)
         self.edits[f] += 1
 

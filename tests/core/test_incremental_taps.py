@@ -76,7 +76,12 @@ def test_long_random_edit_sequences_match_a_fresh_conv2d(kwargs, groups, channel
     cache = LayerCache(x, kernel, bias, kwargs, selected)
     for step in range(400):
         f = int(rng.integers(filters))
-        if rng.random() < 0.3:
+        if cache.zero_padded and rng.random() < 0.1:  # a brush box between value edits
+            r, c = int(rng.integers(15)), int(rng.integers(13))
+            box = (slice(r, r + 2), slice(c, c + 3))
+            x[box] = rng.standard_normal(x[box].shape).astype(np.float32)
+            cache.input_changed(x, kernel, bias, box)
+        elif rng.random() < 0.3:
             bias[f] += np.float32(rng.standard_normal())
         else:
             i, j, c = (int(rng.integers(n)) for n in kernel.shape[:3])
