@@ -272,7 +272,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from convviz.qt.bench_gui import bench_gui, format_gui_table
 
         gui_rows = bench_gui(repeats=5 if args.quick else 15)
-        print("edit to screen in the main window, 8 filters, padding same (times in ms)")
+        print("edit to screen in the main window, padding same (times in ms)")
         print(format_gui_table(gui_rows))
         result["gui"] = gui_rows
     if args.json:

@@ -5,6 +5,12 @@ fields touch it (the box plus the kernel's halo) change. A kernel value or bias 
 changes one filter: only that filter's maps change. :class:`LayerCache` holds the last
 result and recomputes just those parts with :func:`convviz.conv2d`, so what it holds is
 always what a full recompute would give (up to float32 rounding of the summation order).
+
+A single kernel value is cheaper still: changing ``w[i, j, c, f]`` by δ changes kernel
+map (c, f) and pre-activation f by δ times input channel c shifted by the tap's offset
+(one axpy over the output), and a bias change adds δ to pre-activation f; the feature
+map f is then re-activated. Such updates round differently from a full recompute, so
+after :data:`RESYNC_EDITS` of them the filter is recomputed (:meth:`LayerCache.resync`).
 """
 
 from __future__ import annotations
@@ -13,7 +19,13 @@ import math
 
 import numpy as np
 
+from convviz.core.activations import activate_into, canonical_activation
 from convviz.core.conv import conv2d, conv_geometry
+from convviz.core.geometry import canonical_padding_mode, pad_input
+
+# Incremental edits of one filter after which it is recomputed in full, so that float32
+# rounding of the updates cannot pile up (each adds about one ulp of the map's scale).
+RESYNC_EDITS = 64
 
 
 def box_union(boxes) -> tuple[slice, slice]:
@@ -78,6 +90,15 @@ class LayerCache:
         self.pre_activation = _own(res.pre_activation)
         self.feature_maps = _own(res.feature_maps)
         self.kernel_maps = _own(res.kernel_maps_of(selected))
+        # The weights the outputs were computed from, to tell which values an edit
+        # changed; and incremental edits per filter since it was last computed in full.
+        self.kernel = np.array(kernel, dtype=np.float32)
+        self.bias = np.zeros(kernel.shape[3], np.float32) if bias is None else np.array(bias)
+        self.bias = self.bias.astype(np.float32)
+        self.edits = np.zeros(kernel.shape[3], dtype=np.int64)
+        # Contiguous copies of the input channels whose kernel values were edited: the
+        # input is channels-last, and gathering one channel from it is most of an edit.
+        self._planes: dict[int, np.ndarray] = {}
 
     @property
     def zero_padded(self) -> bool:
@@ -92,6 +113,8 @@ class LayerCache:
         """
         if not self.zero_padded:
             raise ValueError("regional updates need zero padding")
+        for channel, plane in self._planes.items():
+            plane[box] = x[box[0], box[1], channel]
         out = affected_outputs(self.geometry, box)
         if out is None:
             return None
@@ -133,6 +156,121 @@ class LayerCache:
         self.feature_maps[..., f] = res.feature_maps[..., 0]
         if f == self.selected:
             self.kernel_maps[...] = res.kernel_maps_of(0)
+        self.kernel[..., f] = kernel[..., f]
+        self.bias[f] = 0 if bias is None else bias[f]
+        self.edits[f] = 0
+
+    def weights_changed(self, x, kernel, bias, f: int) -> list[int] | None:
+        """Bring filter ``f`` up to date with ``kernel`` and ``bias``, however they changed.
+
+        A few changed kernel values are applied tap by tap, a bias change as a shift;
+        many at once, or a filter due for :meth:`resync`, is recomputed. Returns the
+        kernel-map channels that changed (empty if only the bias did), or None for all.
+        """
+        changed = np.argwhere(kernel[..., f] != self.kernel[..., f])
+        new_bias = np.float32(0 if bias is None else bias[f])
+        cost = len(changed) + (new_bias != self.bias[f])
+        kh, kw, cg = self.kernel.shape[:3]
+        if cost == 0:
+            return []
+        if self.needs_resync(f) or len(changed) > max(1, kh * kw * cg // 8):
+            self.filter_changed(x, kernel, bias, f)
+            return None
+        for i, j, c in changed:
+            new = np.float32(kernel[i, j, c, f])
+            delta = np.float64(new) - np.float64(self.kernel[i, j, c, f])
+            self.tap_changed(x, int(i), int(j), int(c), f, delta)
+            self.kernel[i, j, c, f] = new
+        if new_bias != self.bias[f]:
+            self.bias_changed(f, np.float64(new_bias) - np.float64(self.bias[f]))
+            self.bias[f] = new_bias
+        return sorted({int(c) for c in changed[:, 2]})
+
+    def _tap_input(self, x, i: int, j: int, channel: int) -> np.ndarray:
+        """The output box tap (i, j) reads input ``channel`` at, and what it reads there.
+
+        With zero padding, outputs whose tap falls in the padding are left out, so the
+        values are a strided view of ``x``; (None, None) if the tap reads only padding.
+        """
+        g = self.geometry
+        if self.conv_kwargs.get("flip_kernel", False):
+            i, j = g.kernel_size[0] - 1 - i, g.kernel_size[1] - 1 - j
+        sh, sw = g.strides
+        oh, ow = g.output_size
+        offset = (i * g.dilation[0], j * g.dilation[1])
+        mode = canonical_padding_mode(self.conv_kwargs.get("padding_mode", "zeros"))
+        if mode != "zeros":
+            padded = pad_input(x[..., channel : channel + 1], g.padding, mode)
+            r, c = offset
+            return (slice(0, oh), slice(0, ow)), padded[
+                r : r + (oh - 1) * sh + 1 : sh, c : c + (ow - 1) * sw + 1 : sw, 0
+            ]
+        out, src = [], []
+        for axis, n_out in enumerate((oh, ow)):
+            s, pad, size = g.strides[axis], g.padding[2 * axis], x.shape[axis]
+            # Output o reads input o*s + offset - pad; keep those inside the input.
+            lo = max(0, math.ceil((pad - offset[axis]) / s))
+            hi = min(n_out - 1, (size - 1 + pad - offset[axis]) // s)
+            if lo > hi:
+                return None, None
+            start = lo * s + offset[axis] - pad
+            out.append(slice(lo, hi + 1))
+            src.append(slice(start, start + (hi - lo) * s + 1, s))
+        plane = self._planes.get(channel)
+        if plane is None:
+            plane = self._planes[channel] = np.ascontiguousarray(x[..., channel])
+        return (out[0], out[1]), plane[src[0], src[1]]
+
+    def tap_changed(self, x, i: int, j: int, c: int, f: int, delta: float) -> None:
+        """Add ``delta`` to kernel value ``w[i, j, c, f]``'s contribution; re-activate f.
+
+        ``c`` is the channel within the filter's group, as in the kernel's third axis.
+        """
+        if delta == 0:
+            return
+        self.kernel[i, j, c, f] += np.float32(delta)
+        groups = self.conv_kwargs.get("groups", 1)
+        cg = self.kernel_maps.shape[2]
+        f_group = self.pre_activation.shape[2] // groups
+        box, tap = self._tap_input(x, i, j, (f // f_group) * cg + c)
+        if box is not None:
+            # One pass over the input channel, reused for both maps.
+            contribution = np.multiply(tap, np.float32(delta), dtype=np.float32)
+            pre = self.pre_activation[..., f][box]
+            pre += contribution
+            if f == self.selected:
+                kmap = self.kernel_maps[..., c][box]
+                kmap += contribution
+        self._activate(f)
+        self.edits[f] += 1
+
+    def bias_changed(self, f: int, delta: float) -> None:
+        """Add ``delta`` to filter ``f``'s bias: shift its pre-activation, re-activate."""
+        if delta == 0:
+            return
+        self.bias[f] += np.float32(delta)
+        pre = self.pre_activation[..., f]
+        pre += np.float32(delta)
+        self._activate(f)
+        self.edits[f] += 1
+
+    def _activate(self, f: int) -> None:
+        act = canonical_activation(self.conv_kwargs.get("activation"))
+        pre, out = self.pre_activation[..., f], self.feature_maps[..., f]
+        if act != "linear" and not np.shares_memory(pre, out):
+            activate_into(act, pre, out)
+
+    def needs_resync(self, f: int) -> bool:
+        """Whether filter ``f`` has had enough incremental edits to be recomputed."""
+        return bool(self.edits[f] >= RESYNC_EDITS)
+
+    def resync(self, x, kernel, bias) -> list[int]:
+        """Recompute every filter edited incrementally since its last full compute;
+        return those filters."""
+        stale = [int(f) for f in np.flatnonzero(self.edits)]
+        for f in stale:
+            self.filter_changed(x, kernel, bias, f)
+        return stale
 
     def same_layout(self, x_shape, kernel_shape, conv_kwargs, selected) -> bool:
         """Whether this cache still describes a layer of these shapes and settings."""

@@ -103,16 +103,20 @@ class OverflowWatch:
         activation: str = "linear",
         box: tuple[slice, slice] | None = None,
         filters=None,
+        kernel_map_channels=None,
     ) -> str | None:
         """The note for these maps; ``box`` (rows, cols) or ``filters`` (indices), when
-        given, promise that nothing else changed since the previous call."""
+        given, promise that nothing else changed since the previous call, and so do
+        ``kernel_map_channels`` for the selected filter's kernel maps."""
         if self.clean and box is not None:
             parts = (kernel_maps[box], pre_activation[box], feature_maps[box])
         elif self.clean and filters is not None:
             picked = sorted(filters)
             parts = [pre_activation[..., picked], feature_maps[..., picked]]
-            if selected in filters:
+            if selected in filters and kernel_map_channels is None:
                 parts.append(kernel_maps)
+            elif selected in filters:
+                parts += [kernel_maps[..., c] for c in kernel_map_channels]
         else:
             parts = None
         if parts is not None and all(_finite(p) for p in parts):

@@ -2,13 +2,15 @@
 
 The controller tells the pipeline what changed (the same sets the document announces);
 at the next refresh :meth:`Pipeline.compute` brings its :class:`LayerCache` up to date:
-a brush box recomputes the outputs that read it, a kernel or bias edit recomputes that
-filter, anything else recomputes the layer.
+a brush box recomputes the outputs that read it, a kernel value or bias edit updates that
+filter tap by tap (recomputing it when many values changed), anything else recomputes
+the layer. :meth:`Pipeline.resync` recomputes the filters edited incrementally, for when
+the user pauses.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -53,6 +55,8 @@ class Outputs:
     # cols slices) holding every changed value; None means anything may have changed.
     input_box: tuple[slice, slice] | None = None
     output_box: tuple[slice, slice] | None = None
+    # Channels of the selected filter whose kernel maps changed; None means any may have.
+    changed_kernel_maps: frozenset | None = None
 
 
 class Pipeline:
@@ -62,7 +66,7 @@ class Pipeline:
         # Per filter: the largest magnitude of its pre-activation and feature map, and of
         # the selected filter's kernel maps, so that a filter edit can lower the scale.
         self._filter_largest = np.zeros(0)
-        self._kernel_largest = 0.0
+        self._kernel_largest = np.zeros(0)  # of each kernel map of the selected filter
         self._overestimate = False  # brush boxes only raised the maxima: rescan to lower
         self.levels = SymmetricLevels()
         self.hold = False  # a gesture is under way: the levels may grow, not shrink
@@ -152,6 +156,7 @@ class Pipeline:
         kwargs = s.conv_kwargs()
         geometry = self._geometry(doc)
         changed = None if self.full else frozenset(self.filters)
+        changed_maps = frozenset()  # kernel maps of the selected filter that changed
         boxes = None
         cache = self.cache
         if min(geometry.output_size) <= 0:
@@ -160,13 +165,15 @@ class Pipeline:
             self.cache = cache = LayerCache(doc.input, doc.kernel, bias, kwargs, f)
             self.full_recomputes += 1
             self._scan(cache)
-            changed = None
+            changed = changed_maps = None
         else:
             # A recomputed filter is scanned whole, so its edit can lower the scale; a brush
             # box only raises the maxima, and the whole cache is scanned once it has ended.
             for g in sorted(self.filters):
-                cache.filter_changed(doc.input, doc.kernel, bias, g)
-                self._scan_filter(cache, g)
+                maps = cache.weights_changed(doc.input, doc.kernel, bias, g)
+                self._scan_filter(cache, g, maps)
+                if g == f:
+                    changed_maps = None if maps is None else changed_maps.union(maps)
             out_boxes = []
             for box in self.boxes:
                 out = cache.input_changed(doc.input, doc.kernel, bias, box)
@@ -174,18 +181,22 @@ class Pipeline:
                 if out is not None:
                     grown = _largest_value(cache, box=out)
                     self._filter_largest = np.maximum(self._filter_largest, grown)
-                    self._kernel_largest = max(self._kernel_largest, grown)
+                    self._kernel_largest = np.maximum(self._kernel_largest, grown)
                     self._overestimate = True
             if self._overestimate and not self.hold and not self.boxes:
                 self._scan(cache)
-            self._largest = max(self._filter_largest.max(initial=0.0), self._kernel_largest)
+            self._largest = self._measured()
             if self.boxes:
-                changed = None  # a brush box reaches every filter's maps
+                changed = changed_maps = None  # a brush box reaches every filter's maps
                 if not self.filters and not self.weights_changed:
                     boxes = (box_union(self.boxes), box_union(out_boxes))
+        if cache is None:
+            changed_maps = None
         outputs = self._outputs(
             doc, cache, geometry, changed, self.input_changed, self.weights_changed, boxes
         )
+        if changed is not None:
+            outputs = replace(outputs, changed_kernel_maps=changed_maps)
         self._reset_pending(full=False)
         return outputs
 
@@ -206,6 +217,22 @@ class Pipeline:
             output_box=None if boxes is None else boxes[1],
         )
 
+    def resync(self, doc) -> Outputs | None:
+        """Recompute the filters updated incrementally since their last full compute, so
+        no float32 rounding of the updates stays; their outputs, or None if none was."""
+        cache = self.cache
+        if cache is None or self.pending or self.wants_full(doc):
+            return None
+        bias = doc.bias if doc.settings.use_bias else None
+        stale = cache.resync(doc.input, doc.kernel, bias)
+        if not stale:
+            return None
+        for g in stale:
+            self._scan_filter(cache, g)
+        self._largest = self._measured()
+        out = self._outputs(doc, cache, self._geometry(doc), frozenset(stale), False, True)
+        return replace(out, changed_kernel_maps=None if cache.selected in stale else frozenset())
+
     @property
     def pending(self) -> bool:
         """Whether changes were noted since the last compute."""
@@ -224,24 +251,40 @@ class Pipeline:
                 for g in range(cache.feature_maps.shape[2])
             ]
         )
-        self._kernel_largest = max_abs(cache.kernel_maps)
+        self._kernel_largest = _channel_largest(cache.kernel_maps)
         self._overestimate = False
-        self._largest = max(self._filter_largest.max(initial=0.0), self._kernel_largest)
+        self._largest = self._measured()
 
-    def _scan_filter(self, cache: LayerCache, g: int) -> None:
+    def _scan_filter(self, cache: LayerCache, g: int, maps=None) -> None:
+        """Measure filter ``g`` again: its sum and feature map, and when it is the selected
+        one its kernel maps of the channels ``maps`` (all of them when None)."""
         if self._filter_largest.size != cache.feature_maps.shape[2]:
             self._scan(cache)
             return
         self._filter_largest[g] = _largest_value(cache, f=g, kernel_maps=False)
         if g == cache.selected:
-            self._kernel_largest = max_abs(cache.kernel_maps)
+            if maps is None or self._kernel_largest.size != cache.kernel_maps.shape[2]:
+                self._kernel_largest = _channel_largest(cache.kernel_maps)
+            else:
+                for c in maps:
+                    self._kernel_largest[c] = max_abs(cache.kernel_maps[..., c])
+        self._largest = self._measured()
+
+    def _measured(self) -> float:
+        return max(self._filter_largest.max(initial=0.0), self._kernel_largest.max(initial=0.0))
+
+
+def _channel_largest(kernel_maps: np.ndarray) -> np.ndarray:
+    """The largest magnitude of each channel's kernel map (H', W', C)."""
+    return np.array([max_abs(kernel_maps[..., c]) for c in range(kernel_maps.shape[2])])
 
 
 def _largest_value(
     cache: LayerCache, box=None, f: int | None = None, kernel_maps: bool = True
 ) -> float:
     """The largest magnitude among the maps the views show: all of them, the output
-    ``box``, or filter ``f``'s (its kernel maps count only when it is the selected one).
+    ``box``, or filter ``f``'s (its kernel maps count only when it is the selected one,
+    and not at all without ``kernel_maps``).
 
     One scale serves kernel maps, sums and feature maps, so that colours add up:
     map 1 + map 2 + map 3 + bias looks like the pre-activation it makes.

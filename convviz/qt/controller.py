@@ -70,6 +70,8 @@ class Frame:
     # outside which nothing changed; None: anything may have changed.
     input_box: tuple[slice, slice] | None = None
     output_box: tuple[slice, slice] | None = None
+    # Kernel maps of the selected filter that changed; None: any of them.
+    changed_kernel_maps: frozenset | None = None
 
 
 class Controller(QtCore.QObject):
@@ -83,6 +85,8 @@ class Controller(QtCore.QObject):
     # Whole-layer recomputes above this many multiply-adds (about 20 ms here) go to a
     # worker thread; numpy releases the GIL in its loops and BLAS calls.
     background_work = 40_000_000
+    # Pause after the last edit before incrementally updated filters are recomputed.
+    resync_delay_ms = 1500
 
     def __init__(self, doc: Document, parent=None):
         super().__init__(parent)
@@ -104,6 +108,12 @@ class Controller(QtCore.QObject):
         self._timer.setSingleShot(True)
         self._timer.setInterval(0)
         self._timer.timeout.connect(self.refresh_now)
+        # Once edits pause, filters updated value by value are recomputed in full so
+        # float32 rounding of the updates does not stay on screen.
+        self._resync_timer = QtCore.QTimer(self)
+        self._resync_timer.setSingleShot(True)
+        self._resync_timer.setInterval(self.resync_delay_ms)
+        self._resync_timer.timeout.connect(self.resync_now)
         doc.subscribe(self._on_changed)
 
     # -- refresh --------------------------------------------------------------------------
@@ -112,6 +122,20 @@ class Controller(QtCore.QObject):
         self.pipeline.hold = self._stroke is not None or self._nudging
         if not self._timer.isActive():
             self._timer.start()
+        self._resync_timer.start()
+
+    def resync_now(self) -> Frame | None:
+        """Recompute the filters updated value by value since their last full compute."""
+        if self._job is not None or self._stroke is not None or self.pipeline.pending:
+            self._resync_timer.start()
+            return None
+        if Pipeline.work(self.doc) // max(self.doc.settings.filters, 1) > self.background_work:
+            return None  # one filter would stall the window; the edit count bounds drift
+        try:
+            out = self.pipeline.resync(self.doc)
+        except ValueError:
+            return None
+        return None if out is None else self._push(out)
 
     def refresh_now(self) -> Frame:
         """Recompute what changed and push a frame now (normally the coalescing timer's job).
@@ -199,6 +223,7 @@ class Controller(QtCore.QObject):
             changed_filters=None if previous is None else out.changed_filters,
             input_box=None if previous is None else out.input_box,
             output_box=None if previous is None else out.output_box,
+            changed_kernel_maps=None if previous is None else out.changed_kernel_maps,
         )
         self.frameReady.emit(self.frame)
         return self.frame

@@ -188,7 +188,14 @@ class Inspector(QtCore.QObject):
             self.overflow.clean = False
         else:
             note = self.overflow.update(
-                maps, pre, feature, f, frame.activation, frame.output_box, frame.changed_filters
+                maps,
+                pre,
+                feature,
+                f,
+                frame.activation,
+                frame.output_box,
+                frame.changed_filters,
+                frame.changed_kernel_maps,
             )
         if note is not None:
             message = note if message is None else f"{message}\n{note}"
@@ -208,7 +215,9 @@ class Inspector(QtCore.QObject):
         shown = self.view_frame(self.source)
         if self.muted or self.anim.step >= 0 or not getattr(self, "_fresh", False):
             # Muting or the animation changed maps the controller did not: redraw them all.
-            shown = replace(shown, weights_changed=True, changed_filters=None)
+            shown = replace(
+                shown, weights_changed=True, changed_filters=None, changed_kernel_maps=None
+            )
         self._fresh = False
         self.shown = shown
         self.window.show_frame(self.shown)

@@ -331,7 +331,8 @@ class MainWindow(QtWidgets.QMainWindow):
         levels_moved = frame.map_levels != getattr(self, "_shown_levels", None)
         self._shown_levels = frame.map_levels
         if levels_moved or changed is None or frame.selected in changed or frame.input_changed:
-            self.sum_panel.show_filter(frame)
+            maps = None if levels_moved or frame.input_changed else frame.changed_kernel_maps
+            self.sum_panel.show_filter(frame, maps)
         self.filters_panel.show_filters(frame, None if levels_moved else changed)
         self.layer_panel.show_settings(frame.settings)
         self._rebuild_channel_menus(frame)

@@ -276,12 +276,15 @@ class SumPanel(MapPanel):
         self.ci.layout.setRowStretchFactor(1, 1)
         self.updateGeometry()
 
-    def show_filter(self, frame) -> None:
+    def show_filter(self, frame, changed_maps=None) -> None:
+        """Show the selected filter's kernel maps, sum and feature map; of the kernel
+        maps only those in ``changed_maps`` (channel indices) unless it is None."""
         maps = frame.kernel_maps  # (H', W', Cg) or None when the output is empty
         n = len(frame.kernel_channel_names)
         if n != self._key:
             self._build(n)
             self._key = n
+            changed_maps = None
         f = frame.selected + 1
         for k, cell in enumerate(self.cells[:n]):
             name = frame.kernel_channel_names[k]
@@ -320,7 +323,8 @@ class SumPanel(MapPanel):
         cmap = diverging_colormap()
         box = frame.output_box
         for k, cell in enumerate(self.cells[:n]):
-            cell.set_image(maps[:, :, k], frame.map_levels, cmap, box)
+            if changed_maps is None or k in changed_maps:
+                cell.set_image(maps[:, :, k], frame.map_levels, cmap, box)
         f = frame.selected
         self.pre.set_image(frame.pre_activation[:, :, f], frame.map_levels, cmap, box)
         self.feature.set_image(frame.feature_maps[:, :, f], frame.map_levels, cmap, box)
@@ -435,8 +439,8 @@ class FiltersPanel(MapPanel):
         box = frame.output_box
         for cell in self.cells:
             f = cell.index
-            if only is not None and f not in only and f != frame.selected:
-                cell.set_highlight(False)
+            if only is not None and f not in only:
+                cell.set_highlight(f == frame.selected)
                 continue
             cell.name = f"feature map {f + 1}"
             selected = f == frame.selected
