@@ -199,6 +199,8 @@ class VariantsView(QtWidgets.QWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
         form = QtWidgets.QFormLayout(self)
+        # Fields go under their labels, and kernels two to a line, in a narrow dock.
+        form.setRowWrapPolicy(QtWidgets.QFormLayout.RowWrapPolicy.WrapLongRows)
         self.groups = QtWidgets.QComboBox()
         self.groups.setToolTip("split the input channels and the filters into groups")
         form.addRow("groups", self.groups)
@@ -213,10 +215,14 @@ class VariantsView(QtWidgets.QWidget):
             ),
         )
         self.mutes = QtWidgets.QWidget()
-        self.mute_layout = QtWidgets.QHBoxLayout(self.mutes)
+        self.mute_layout = QtWidgets.QGridLayout(self.mutes)
         self.mute_layout.setContentsMargins(0, 0, 0, 0)
         form.addRow("in the sum", self.mutes)
         self.solo = QtWidgets.QComboBox()
+        self.solo.setSizeAdjustPolicy(
+            QtWidgets.QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
+        self.solo.setMinimumContentsLength(12)
         self.solo.setToolTip("show only one kernel's contribution to the sum")
         form.addRow("solo", self.solo)
         self.boxes: list[QtWidgets.QCheckBox] = []
@@ -237,12 +243,14 @@ class VariantsView(QtWidgets.QWidget):
         if tuple(names) != self._key:
             self._key = tuple(names)
             for box in self.boxes:
+                self.mute_layout.removeWidget(box)
+                box.hide()  # gone now, not once the event loop deletes it
                 box.deleteLater()
             self.boxes = []
             for k, name in enumerate(names):
                 box = QtWidgets.QCheckBox(f"kernel {k + 1} ({name})")
                 box.toggled.connect(self._emit_muted)
-                self.mute_layout.addWidget(box)
+                self.mute_layout.addWidget(box, k // 2, k % 2)
                 self.boxes.append(box)
             with QtCore.QSignalBlocker(self.solo):
                 self.solo.clear()

@@ -65,12 +65,35 @@ def install_training(window) -> TrainingPanel:
     return panel
 
 
+def _narrow_form() -> QtWidgets.QFormLayout:
+    """A form whose fields go under their labels when the dock is narrow (a projector)."""
+    form = QtWidgets.QFormLayout()
+    form.setRowWrapPolicy(QtWidgets.QFormLayout.RowWrapPolicy.WrapLongRows)
+    form.setFieldGrowthPolicy(QtWidgets.QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+    return form
+
+
+def _shrinkable(combo: QtWidgets.QComboBox) -> QtWidgets.QComboBox:
+    """A combo box as narrow as ten characters, not as wide as its longest choice."""
+    combo.setSizeAdjustPolicy(
+        QtWidgets.QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+    )
+    combo.setMinimumContentsLength(10)
+    return combo
+
+
 def _form_row(form: QtWidgets.QFormLayout, label: str, *widgets) -> QtWidgets.QWidget:
+    """One form row: the first field on its own line, then each (label, field) pair on
+    a line under it, so the row stays narrow enough for a dock on a projector."""
     row = QtWidgets.QWidget()
-    lay = QtWidgets.QHBoxLayout(row)
-    lay.setContentsMargins(0, 0, 0, 0)
-    for w in widgets:
-        lay.addWidget(w)
+    grid = QtWidgets.QGridLayout(row)
+    grid.setContentsMargins(0, 0, 0, 0)
+    grid.addWidget(widgets[0], 0, 0, 1, 2)
+    rest = widgets[1:]
+    for i in range(0, len(rest), 2):
+        grid.addWidget(rest[i], 1 + i // 2, 0)
+        grid.addWidget(rest[i + 1], 1 + i // 2, 1)
+    grid.setColumnStretch(1, 1)
     form.addRow(label, row)
     return row
 
@@ -106,13 +129,13 @@ class TrainingPanel(QtWidgets.QDockWidget):
         self.heading.setWordWrap(True)
         self.heading.setStyleSheet("font-size: 13pt; font-weight: 600;")
         lay.addWidget(self.heading)
-        form = self._form = QtWidgets.QFormLayout()
+        form = self._form = _narrow_form()
         lay.addLayout(form)
 
-        self.target_kind = QtWidgets.QComboBox()
+        self.target_kind = _shrinkable(QtWidgets.QComboBox())
         self.target_kind.addItems(TARGETS)
         form.addRow("Target", self.target_kind)
-        self.teacher_preset = QtWidgets.QComboBox()
+        self.teacher_preset = _shrinkable(QtWidgets.QComboBox())
         self.teacher_preset.addItems((*TEACHER_PRESETS, MIXED))
         self.teacher_preset.setCurrentText("sobel x")
         self.teacher_bias = QtWidgets.QDoubleSpinBox(decimals=2, minimum=-10, maximum=10)
@@ -142,15 +165,15 @@ class TrainingPanel(QtWidgets.QDockWidget):
         lay.addWidget(self.paint_row)
         lay.addWidget(self.canvas)
 
-        form = QtWidgets.QFormLayout()
+        form = _narrow_form()
         lay.addLayout(form)
-        self.start = QtWidgets.QComboBox()
+        self.start = _shrinkable(QtWidgets.QComboBox())
         self.start.addItems(STARTS)
         self.start.setCurrentText(next(k for k, v in STARTS.items() if v == DEFAULT_START))
         self.seed = QtWidgets.QSpinBox(minimum=0, maximum=9999)
         self.seed.setValue(DEFAULT_SEED)
         _form_row(form, "Start from", self.start, QtWidgets.QLabel("seed"), self.seed)
-        self.optimizer = QtWidgets.QComboBox()
+        self.optimizer = _shrinkable(QtWidgets.QComboBox())
         self.optimizer.addItems(OPTIMIZERS)
         self.optimizer.setCurrentText(
             next(k for k, v in OPTIMIZERS.items() if v == DEFAULT_OPTIMIZER)
@@ -169,16 +192,18 @@ class TrainingPanel(QtWidgets.QDockWidget):
             self.steps_per_frame,
         )
 
-        buttons = QtWidgets.QHBoxLayout()
+        buttons = QtWidgets.QGridLayout()  # two by two: whole in a narrow dock
         self.train_button = QtWidgets.QPushButton("Train")
         self.train_button.setCheckable(True)
         self.step_button = QtWidgets.QPushButton("Step")
         self.reset_button = QtWidgets.QPushButton("Reset")
         self.reveal_button = QtWidgets.QPushButton("Reveal teacher")
         self.reveal_button.setCheckable(True)
-        for b in (self.train_button, self.step_button, self.reset_button, self.reveal_button):
+        for i, b in enumerate(
+            (self.train_button, self.step_button, self.reset_button, self.reveal_button)
+        ):
             b.setMinimumHeight(34)
-            buttons.addWidget(b)
+            buttons.addWidget(b, i // 2, i % 2)
         lay.addLayout(buttons)
         self.status = QtWidgets.QLabel()
         self.status.setWordWrap(True)

@@ -156,6 +156,13 @@ def check_normal(window, available, where, problems, sizes) -> None:
     check_editor(window, where, problems)
     dock = window.sessions.dock
     check_lesson_text(dock.text, LESSON_MIN_PT, where, problems)
+    for side in window.findChildren(QtWidgets.QDockWidget):
+        inner = side.widget()
+        if not side.isVisible() or not isinstance(inner, QtWidgets.QScrollArea):
+            continue
+        body = inner.widget()
+        if body is not None and body.minimumSizeHint().width() > inner.viewport().width():
+            problems.append(f"{where}: {side.windowTitle()} must be scrolled sideways")
     if window.statusBar().isVisible():
         bar = window.statusBar()
         if not available.contains(_global_rect(bar)):
