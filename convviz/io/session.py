@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from convviz import __version__
+from convviz.core.budget import MEMORY_BUDGET, fitting_side, gib, layer_peak_bytes
 from convviz.core.model import MAX_CHANNELS, Document, LayerSettings
 from convviz.core.words import count
 from convviz.io._checks import check_dtype, check_size, check_weights
@@ -319,6 +320,24 @@ def _parse_array_table(raw, label: str) -> dict[str, tuple[str, tuple[int, ...]]
     return table
 
 
+def check_budget(h: int, w: int, c: int, s: LayerSettings, label: str) -> None:
+    """Refuse a layer whose predicted peak memory exceeds the budget, before reading it."""
+    need = layer_peak_bytes(h, w, c, s)
+    if need <= MEMORY_BUDGET:
+        return
+    (kh, kw), side = s.kernel_size, fitting_side(h, w, c, s)
+    fits = (
+        f"an input of at most {side} pixels on its longer side would fit"
+        if side
+        else "no input size fits with these settings"
+    )
+    raise InputError(
+        f"{label}: showing this layer would need about {gib(need)} of memory "
+        f"({w}×{h} pixels × {count(c, 'channel')}, {count(s.filters, 'filter')} of "
+        f"{kh}×{kw}), more than convviz's budget of {gib(MEMORY_BUDGET)}; {fits}"
+    )
+
+
 def _check_shapes(shapes: dict, s: LayerSettings, n_names: int, label: str) -> None:
     """Declared shapes against the settings, before any array is read."""
     if len(shapes["input"]) != 3:
@@ -327,6 +346,7 @@ def _check_shapes(shapes: dict, s: LayerSettings, n_names: int, label: str) -> N
     if c > MAX_CHANNELS:
         raise InputError(f"{label}: the input has {c} channels, more than {MAX_CHANNELS}")
     check_size(h, w, c, f"{label} (input)")
+    check_budget(h, w, c, s, label)
     if c % s.groups or s.filters % s.groups:
         raise InputError(
             f"{label}: groups={s.groups} must divide both the input channels ({c}) and the "
