@@ -13,6 +13,7 @@ import numpy as np
 
 from convviz.core.activations import LEAKY_RELU_SLOPE, canonical_activation
 from convviz.core.conv import conv_geometry
+from convviz.core.geometry import NUMPY_PAD_MODE
 
 __all__ = ["LITERAL_LIMIT", "framework_kernel", "keras_code", "pytorch_code", "torch_weight"]
 
@@ -122,7 +123,7 @@ def keras_code(kernel, bias, settings, input_shape, files=None) -> str:
     keras_padding = s.padding if s.padding in ("valid", "same") else "valid"
     top, bottom, left, right = geom.padding
     if s.padding_mode != "zeros" and any(geom.padding):
-        mode = {"reflect": "reflect", "replicate": "edge", "circular": "wrap"}[s.padding_mode]
+        mode = NUMPY_PAD_MODE[s.padding_mode]
         lines.append(
             f"# Keras pads only with zeros: apply the {s.padding_mode} padding to the input."
         )

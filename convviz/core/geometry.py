@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 __all__ = [
+    "NUMPY_PAD_MODE",
     "PADDING_MODES",
     "ConvGeometry",
     "canonical_padding_mode",
@@ -19,7 +20,7 @@ __all__ = [
 ]
 
 PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
-_NUMPY_PAD_MODE = {"reflect": "reflect", "replicate": "edge", "circular": "wrap"}
+NUMPY_PAD_MODE = {"reflect": "reflect", "replicate": "edge", "circular": "wrap"}
 
 
 def _pair(value, name: str) -> tuple[int, int]:
@@ -197,7 +198,7 @@ def pad_axes(x: np.ndarray, padding, mode: str, axes: tuple[int, int]) -> np.nda
                 )
     widths = [(0, 0)] * x.ndim
     widths[axes[0]], widths[axes[1]] = (top, bottom), (left, right)
-    return np.pad(x, widths, mode="constant" if mode == "zeros" else _NUMPY_PAD_MODE[mode])
+    return np.pad(x, widths, mode="constant" if mode == "zeros" else NUMPY_PAD_MODE[mode])
 
 
 def pad_input(x, padding, padding_mode: str = "zeros") -> np.ndarray:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from convviz.core.conv import keras_refusal
+from convviz.core.geometry import PADDING_MODES as PADDING_MODES  # one list, named here too
 from convviz.core.presets import centred, filter_preset, glorot_uniform
 from convviz.core.words import count
 
@@ -19,7 +20,6 @@ MAX_CHANNELS = 16
 MAX_FILTERS = 16
 MAX_KERNEL = 11
 PADDINGS = ("valid", "same", "full")
-PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 
 # What changed, as told to listeners.
 INPUT = "input"
