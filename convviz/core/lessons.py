@@ -15,7 +15,7 @@ import numpy as np
 
 from convviz.core.model import LayerSettings, default_channel_names
 from convviz.core.presets import glorot_uniform, make_kernel
-from convviz.core.resources import resource_dir
+from convviz.core.resources import SESSION_SUFFIX, resource_dir
 
 
 @dataclass(frozen=True)
@@ -193,7 +193,7 @@ LESSONS = (
 
 def lesson_path(lesson: Lesson) -> Path:
     """The shipped session file of a lesson."""
-    return resource_dir() / "lessons" / f"{lesson.key}.convviz"
+    return resource_dir() / "lessons" / f"{lesson.key}{SESSION_SUFFIX}"
 
 
 def build_lesson(lesson: Lesson, image: np.ndarray, layer=None) -> dict:

@@ -10,6 +10,9 @@ from pathlib import Path
 
 _PACKAGE = Path(__file__).resolve().parents[1]
 
+# The suffix of a session file (lessons are sessions too).
+SESSION_SUFFIX = ".convviz"
+
 
 def resource_dir() -> Path:
     """The folder holding samples, lessons and the screenshot."""

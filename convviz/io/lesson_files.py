@@ -6,7 +6,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from convviz.core.lessons import LESSONS, Lesson, build_lesson
+from convviz.core.lessons import LESSONS, Lesson, build_lesson, lesson_path
 from convviz.core.resources import resource_dir
 from convviz.io.model_weights import load_weights
 from convviz.io.samples import load_sample
@@ -27,7 +27,7 @@ def write_lessons(folder: Path | None = None) -> list[Path]:
     folder.mkdir(parents=True, exist_ok=True)
     return [
         save_session(
-            folder / f"{lesson.key}.convviz", shipped_lesson(lesson), lesson=lesson.markdown
+            folder / lesson_path(lesson).name, shipped_lesson(lesson), lesson=lesson.markdown
         )
         for lesson in LESSONS
     ]

@@ -29,6 +29,7 @@ import numpy as np
 from convviz import __version__
 from convviz.core.budget import MEMORY_BUDGET, fitting_side, gib, layer_peak_bytes
 from convviz.core.model import MAX_CHANNELS, Document, LayerSettings
+from convviz.core.resources import SESSION_SUFFIX
 from convviz.core.words import count
 from convviz.io._checks import check_dtype, check_size, check_weights
 from convviz.io._session_fields import (
@@ -45,7 +46,7 @@ __all__ = ["FORMAT", "SUFFIX", "VERSION", "Session", "load_session", "save_sessi
 
 FORMAT = "convviz-session"
 VERSION = 1
-SUFFIX = ".convviz"
+SUFFIX = SESSION_SUFFIX
 
 STATE_KEYS = ("input", "kernel", "bias", "settings", "channel_names", "selected_filter")
 _META = "session.json"
