@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import logging
 import os
 import sys
@@ -12,11 +11,10 @@ import traceback
 import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 
-from convviz import __version__
-from convviz.core.model import MAX_FILTERS, Document, default_document
-from convviz.core.presets import KERNEL_PRESETS, canonical_preset
+from convviz.cli import parse_args
+from convviz.core.model import Document, default_document
 from convviz.io.inputs import InputError, read_input
-from convviz.io.samples import SAMPLES, load_sample
+from convviz.io.samples import load_sample
 from convviz.io.session import SUFFIX as SESSION_SUFFIX
 from convviz.io.session import load_session
 from convviz.qt.plain_text import plain
@@ -25,74 +23,6 @@ from convviz.qt.platform_check import missing_window_library
 log = logging.getLogger("convviz")
 
 DEFAULT_SAMPLE = "colour"
-
-
-def check_layer_options(parser: argparse.ArgumentParser, args) -> None:
-    """Refuse a --filters out of range; turn --preset into its canonical name."""
-    if args.filters is not None and not 1 <= args.filters <= MAX_FILTERS:
-        parser.error(f"--filters must be between 1 and {MAX_FILTERS}")
-    if args.preset is not None:
-        try:
-            args.preset = canonical_preset(args.preset)
-        except ValueError as exc:
-            parser.error(str(exc))
-
-
-def parse_args(argv):
-    parser = argparse.ArgumentParser(
-        prog="convviz",
-        description="See inside a Conv2D layer: kernels, filters, kernel maps, feature maps.",
-    )
-    parser.add_argument(
-        "path", nargs="?", help="an image (PNG, JPEG, ...), a .npy/.npz array or a .convviz session"
-    )
-    parser.add_argument(
-        "--sample", choices=list(SAMPLES) + ["color"], help="open a built-in sample input"
-    )
-    parser.add_argument(
-        "--preset",
-        metavar="NAME",
-        help="kernel preset for every filter: " + ", ".join(KERNEL_PRESETS),
-    )
-    parser.add_argument(
-        "--filters", type=int, metavar="N", help=f"number of filters (1 to {MAX_FILTERS})"
-    )
-    parser.add_argument(
-        "--max-side",
-        type=int,
-        default=256,
-        metavar="PX",
-        help="downscale loaded images whose longest side exceeds this (at least 1)",
-    )
-    parser.add_argument(
-        "--screenshot",
-        metavar="OUT.png",
-        help="render the window once computed, save it as PNG and exit",
-    )
-    parser.add_argument(
-        "--size",
-        metavar="WxH",
-        help="window size, e.g. 1920x1080 (default: fit the screen, or the size it had last)",
-    )
-    parser.add_argument(
-        "--present",
-        action="store_true",
-        help="start in the presentation view (full screen; Esc leaves it)",
-    )
-    parser.add_argument("--version", action="version", version=f"convviz {__version__}")
-    args = parser.parse_args(argv)
-    check_layer_options(parser, args)
-    if args.max_side < 1:
-        parser.error("--max-side must be at least 1")
-    if args.size is not None:
-        try:
-            w, h = (int(v) for v in args.size.lower().split("x"))
-        except ValueError:
-            parser.error("--size takes WIDTHxHEIGHT, e.g. 1920x1080")
-        if w < 1 or h < 1:
-            parser.error("--size takes a width and height of at least 1 pixel")
-        args.size = (w, h)
-    return args
 
 
 def make_excepthook(window_getter, errors: list | None = None):

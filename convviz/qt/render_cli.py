@@ -10,66 +10,17 @@ opens with. Errors print one clear line to stderr and exit with status 2.
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 from pathlib import Path
 
-from convviz.core.model import MAX_FILTERS, Document, default_document
-from convviz.core.presets import KERNEL_PRESETS
+from convviz.cli import check_render_args, render_parser
+from convviz.core.model import Document, default_document
 from convviz.core.words import count
 from convviz.io.file_names import display_name
 from convviz.io.inputs import InputError, read_input
 from convviz.io.session import SUFFIX as SESSION_SUFFIX
-from convviz.qt.app import check_layer_options
 from convviz.qt.platform_check import missing_window_library
-
-MAX_SCALE = 8.0
-
-
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="convviz render",
-        description="Draw the pipeline figure (channels → kernels → kernel maps → sum + bias"
-        " → activation → feature map) of an input or session as a PNG, without a window.",
-    )
-    parser.add_argument(
-        "file", metavar="FILE", help="an image, .npy/.npz array or .convviz session"
-    )
-    parser.add_argument("-o", "--output", required=True, metavar="FIGURE.png", help="PNG to write")
-    parser.add_argument(
-        "--preset",
-        metavar="NAME",
-        help="kernel preset for every filter: " + ", ".join(KERNEL_PRESETS),
-    )
-    parser.add_argument(
-        "--filters",
-        type=int,
-        metavar="N",
-        help=f"show the first N filters (1 to {MAX_FILTERS}); default: the selected filter",
-    )
-    parser.add_argument(
-        "--scale", type=float, default=2.0, metavar="S", help="pixels per unit, like a dpi factor"
-    )
-    parser.add_argument("--theme", choices=("light", "dark"), default="light")
-    parser.add_argument(
-        "--max-side",
-        type=int,
-        default=256,
-        metavar="PX",
-        help="downscale images whose longest side exceeds this (as the app does)",
-    )
-    return parser
-
-
-def _check_args(parser: argparse.ArgumentParser, args) -> None:
-    check_layer_options(parser, args)
-    if not 0 < args.scale <= MAX_SCALE:
-        parser.error(f"--scale must be above 0 and at most {MAX_SCALE:g}")
-    if args.max_side < 1:
-        parser.error("--max-side must be at least 1")
-    if Path(args.output).suffix.lower() != ".png":
-        parser.error(f"the figure is written as PNG: name the output *.png, not {args.output}")
 
 
 def _session_state(path: Path) -> dict:
@@ -131,10 +82,10 @@ def _ensure_gui_application():
 
 def main(argv=None) -> int:
     """Run ``convviz render``; returns the exit status (0 written, 2 error)."""
-    parser = _parser()
+    parser = render_parser()
     try:
         args = parser.parse_args(sys.argv[1:] if argv is None else argv)
-        _check_args(parser, args)
+        check_render_args(parser, args)
     except SystemExit as exc:  # argparse has printed the usage and the problem
         return int(exc.code or 0)
     _app = _ensure_gui_application()  # fonts need it; it must outlive the painting

@@ -23,3 +23,20 @@ def test_core_and_io_import_without_qt():
     out = subprocess.run([sys.executable, "-c", BLOCK_QT], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "ok"
+
+
+def test_the_command_line_is_checked_without_qt():
+    # A bad argument is refused before Qt (or a display) is needed; both parsers live Qt-free.
+    code = BLOCK_QT.replace("print('ok')", "") + (
+        "import convviz.cli as cli\n"
+        "args = cli.parse_args(['--filters', '3', '--preset', 'sobel-y'])\n"
+        "assert (args.filters, args.preset) == (3, 'sobel y'), args\n"
+        "parser = cli.render_parser()\n"
+        "render = parser.parse_args(['in.png', '-o', 'out.png'])\n"
+        "cli.check_render_args(parser, render)\n"
+        "cli.parse_args(['--filters', '99'])\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 2, out.stderr  # argparse's refusal of --filters 99
+    assert "--filters must be between 1 and 16" in out.stderr
+    assert "Qt imported" not in out.stderr
