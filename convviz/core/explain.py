@@ -8,7 +8,9 @@ numbers involved, independently of the fast path in `conv.py`, so a teacher can 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -179,7 +181,7 @@ def pixel_arithmetic(
     b = None if bias is None else float(np.float32(np.asarray(bias)[f]))
     pre = math.fsum([p.total for p in parts] + [b or 0.0])
     act = canonical_activation(activation)
-    value = float(activate(act, np.float32(pre)))
+    value = float(activate(act, np.asarray(pre, np.float32)))
     return PixelArithmetic(f, row, col, tuple(parts), b, pre, act, value, bool(flip_kernel), geom)
 
 
@@ -188,7 +190,9 @@ def pixel_arithmetic_of(state, row: int, col: int, f: int | None = None, muted=(
 
     ``f`` defaults to the selected filter; the bias counts only with ``use_bias``.
     """
-    get = state.get if isinstance(state, dict) else lambda k: getattr(state, k)
+    get: Callable[[str], Any] = (
+        state.get if isinstance(state, dict) else lambda k: getattr(state, k)
+    )
     s = get("settings")
     f = get("selected_filter") if f is None else f
     bias = get("bias") if s.use_bias else None

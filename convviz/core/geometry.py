@@ -6,6 +6,7 @@ the sliding-window views use these without computing a convolution.
 
 import math
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 
@@ -20,7 +21,12 @@ __all__ = [
 ]
 
 PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
-NUMPY_PAD_MODE = {"reflect": "reflect", "replicate": "edge", "circular": "wrap"}
+_NumpyPadMode = Literal["constant", "reflect", "edge", "wrap"]
+NUMPY_PAD_MODE: dict[str, _NumpyPadMode] = {
+    "reflect": "reflect",
+    "replicate": "edge",
+    "circular": "wrap",
+}
 
 
 def _pair(value, name: str) -> tuple[int, int]:
@@ -137,7 +143,7 @@ def conv_geometry(
     kernel = _pair(kernel_size, "kernel_size")
     stride = _pair(strides, "strides")
     dil = _pair(dilation_rate, "dilation_rate")
-    k_eff = tuple((k - 1) * d + 1 for k, d in zip(kernel, dil, strict=True))
+    k_eff = ((kernel[0] - 1) * dil[0] + 1, (kernel[1] - 1) * dil[1] + 1)
     pad = _parse_padding(padding, size, k_eff, stride)
     padded = (size[0] + pad[0] + pad[1], size[1] + pad[2] + pad[3])
     too_big = [a for a, p, k in zip(("height", "width"), padded, k_eff, strict=True) if k > p]
@@ -147,7 +153,8 @@ def conv_geometry(
             f"more than the padded input ({padded[0]}x{padded[1]}) in {' and '.join(too_big)}: "
             "the output would be empty; use a smaller kernel or dilation, or more padding"
         )
-    out = tuple(max((p - k) // s + 1, 0) for p, k, s in zip(padded, k_eff, stride, strict=True))
+    out_h, out_w = (max((p - k) // s + 1, 0) for p, k, s in zip(padded, k_eff, stride, strict=True))
+    out = (out_h, out_w)
     return ConvGeometry(size, kernel, stride, dil, pad, padded, k_eff, out)
 
 
@@ -171,7 +178,8 @@ def _parse_padding(padding, size, k_eff, stride) -> tuple[int, int, int, int]:
         and all(isinstance(p, int | np.integer) and not isinstance(p, bool) for p in padding)
         and min(padding) >= 0
     ):
-        return tuple(int(p) for p in padding)
+        top, bottom, left, right = (int(p) for p in padding)
+        return top, bottom, left, right
     raise ValueError(
         "padding must be 'valid', 'same', 'full', a non-negative integer or a tuple "
         f"(top, bottom, left, right) of non-negative integers, got {padding!r}"
@@ -198,7 +206,8 @@ def pad_axes(x: np.ndarray, padding, mode: str, axes: tuple[int, int]) -> np.nda
                 )
     widths = [(0, 0)] * x.ndim
     widths[axes[0]], widths[axes[1]] = (top, bottom), (left, right)
-    return np.pad(x, widths, mode="constant" if mode == "zeros" else NUMPY_PAD_MODE[mode])
+    numpy_mode: _NumpyPadMode = "constant" if mode == "zeros" else NUMPY_PAD_MODE[mode]
+    return np.pad(x, widths, mode=numpy_mode)
 
 
 def pad_input(x, padding, padding_mode: str = "zeros") -> np.ndarray:

@@ -34,9 +34,10 @@ def box_union(boxes) -> tuple[slice, slice]:
     boxes = [b for b in boxes if b is not None]
     if not boxes:
         return (slice(0, 0), slice(0, 0))
-    return tuple(
+    rows, cols = (
         slice(min(b[a].start for b in boxes), max(b[a].stop for b in boxes)) for a in (0, 1)
     )
+    return rows, cols
 
 
 def affected_outputs(geometry, box) -> tuple[slice, slice] | None:
@@ -186,7 +187,9 @@ class LayerCache:
             self.bias[f] = new_bias
         return sorted({int(c) for c in changed[:, 2]})
 
-    def _tap_input(self, x, i: int, j: int, channel: int) -> np.ndarray:
+    def _tap_input(
+        self, x, i: int, j: int, channel: int
+    ) -> tuple[tuple[slice, slice] | None, np.ndarray | None]:
         """The output box tap (i, j) reads input ``channel`` at, and what it reads there.
 
         With zero padding, outputs whose tap falls in the padding are left out, so the
@@ -233,7 +236,7 @@ class LayerCache:
         cg = self.kernel_maps.shape[2]
         f_group = self.pre_activation.shape[2] // groups
         box, tap = self._tap_input(x, i, j, (f // f_group) * cg + c)
-        if box is not None:
+        if box is not None and tap is not None:  # both None when it reads only padding
             # One pass over the input channel, reused for both maps.
             contribution = np.multiply(tap, np.float32(delta), dtype=np.float32)
             pre = self.pre_activation[..., f][box]

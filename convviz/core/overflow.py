@@ -109,7 +109,7 @@ class OverflowWatch:
         given, promise that nothing else changed since the previous call, and so do
         ``kernel_map_channels`` for the selected filter's kernel maps."""
         if self.clean and box is not None:
-            parts = (kernel_maps[box], pre_activation[box], feature_maps[box])
+            parts = [kernel_maps[box], pre_activation[box], feature_maps[box]]
         elif self.clean and filters is not None:
             picked = sorted(filters)
             parts = [pre_activation[..., picked], feature_maps[..., picked]]

@@ -155,8 +155,10 @@ class Pipeline:
         bias = doc.bias if s.use_bias else None
         kwargs = s.conv_kwargs()
         geometry = self._geometry(doc)
-        changed = None if self.full else frozenset(self.filters)
-        changed_maps = frozenset()  # kernel maps of the selected filter that changed
+        changed: frozenset[int] | None = None if self.full else frozenset(self.filters)
+        changed_maps: frozenset[int] | None = (
+            frozenset()
+        )  # kernel maps of the selected filter that changed
         boxes = None
         cache = self.cache
         if min(geometry.output_size) <= 0:
@@ -167,13 +169,16 @@ class Pipeline:
             self._scan(cache)
             changed = changed_maps = None
         else:
+            assert cache is not None  # without a cache, wants_full() is True
             # A recomputed filter is scanned whole, so its edit can lower the scale; a brush
             # box only raises the maxima, and the whole cache is scanned once it has ended.
             for g in sorted(self.filters):
                 maps = cache.weights_changed(doc.input, doc.kernel, bias, g)
                 self._scan_filter(cache, g, maps)
                 if g == f:
-                    changed_maps = None if maps is None else changed_maps.union(maps)
+                    changed_maps = (
+                        None if maps is None or changed_maps is None else changed_maps.union(maps)
+                    )
             out_boxes = []
             for box in self.boxes:
                 out = cache.input_changed(doc.input, doc.kernel, bias, box)

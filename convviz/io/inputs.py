@@ -184,7 +184,7 @@ def read_input(
             divisor, (h, w) = 1.0, pixels.shape[:2]
         c = pixels.shape[2]
         downscaled = max_side is not None and max(h, w) > max_side
-        if downscaled:
+        if downscaled and max_side is not None:
             out_h, out_w = fit_within(h, w, max_side)
             array = area_downscale(pixels, out_h, out_w, divisor)
             shrunk = f"Downscaled from {w}×{h} to {out_w}×{out_h} so the view stays live."
@@ -387,13 +387,14 @@ def _read_npz(path: Path, label: str) -> tuple[np.ndarray, str | None]:
         if len(members) == 1:
             key = next(iter(members))
         else:
-            key = next((k for k in _NPZ_PREFERRED if k in members), None)
-            if key is None:
+            preferred = next((k for k in _NPZ_PREFERRED if k in members), None)
+            if preferred is None:
                 names = ", ".join(repr(k) for k in sorted(members)[:20])
                 raise InputError(
                     f"{label}: the archive holds {len(members)} arrays ({names}); convviz "
                     "loads the only array, or the one named 'input' or 'x'"
                 )
+            key = preferred
         where = f"{label} (array {key!r})"
         with archive.open(members[key]) as f:
             layout, notice, _, _ = _read_npy_header(f, where)
@@ -450,11 +451,11 @@ def _read_image(
                 planes.append(np.where(grey == image.info["transparency"], 0, 65535))
             pixels = np.stack(planes, axis=-1).astype(np.uint16, copy=False)
             return pixels, ("grey", "A")[: len(planes)], 65535.0, (h, w)
-        grey = image.mode in _GREY_MODES
-        target = ("LA" if alpha else "L") if grey else ("RGBA" if alpha else "RGB")
+        is_grey = image.mode in _GREY_MODES
+        target = ("LA" if alpha else "L") if is_grey else ("RGBA" if alpha else "RGB")
         converted = image if image.mode == target else image.convert(target)
         pixels = np.asarray(converted)
     if pixels.ndim == 2:
         pixels = pixels[:, :, np.newaxis]
-    names = ("grey", "A") if grey else ("R", "G", "B", "A")
+    names = ("grey", "A") if is_grey else ("R", "G", "B", "A")
     return pixels, names[: pixels.shape[2]], 255.0, (h, w)
