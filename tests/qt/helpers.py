@@ -68,7 +68,32 @@ def assert_views_match_model(window):
                 # Cells show 3 significant digits in at most 7 characters.
                 text = window.editor.cell(r, c, k).text()
                 assert text == format_number(doc.kernel[r, c, k, f], max_chars=7), (r, c, k)
+    assert_map_scales_agree(window, sum_cells + [window.sum_panel.pre, window.sum_panel.feature])
     return res
+
+
+def assert_map_scales_agree(window, map_cells=()):
+    """The maps share one colour scale and one colour table, as the colours must add up.
+
+    Every kernel map, sum, feature map and filter thumbnail is drawn with the same levels,
+    symmetric about zero (white is zero) and wide enough for every finite value it
+    shows, through the same table, whose middle colour (zero) is white.
+    """
+    cells = list(map_cells) + list(window.filters_panel.cells)
+    levels = {tuple(float(v) for v in np.ravel(cell.image.levels)) for cell in cells}
+    assert len(levels) == 1, levels
+    ((lo, hi),) = levels
+    assert lo == -hi and hi > 0, (lo, hi)
+    for cell in cells:
+        data = np.asarray(shown(cell), np.float32)
+        finite = data[np.isfinite(data)]
+        if finite.size:
+            assert float(np.abs(finite).max()) <= hi * (1 + 1e-6), (cell, hi)
+    tables = [np.asarray(cell.image.lut) for cell in cells]
+    for table in tables[1:]:
+        np.testing.assert_array_equal(table, tables[0])
+    middle = tables[0][(len(tables[0]) - 1) // 2 : len(tables[0]) // 2 + 1]
+    assert (middle[..., :3] >= 250).all(), middle  # zero is white
 
 
 def image_to_viewport(cell, row, col):
