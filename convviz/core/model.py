@@ -100,6 +100,9 @@ class Document:
     settings: LayerSettings
     channel_names: tuple[str, ...]
     selected_filter: int = 0
+    # How many changes were announced: a copy taken at one count is still the document
+    # exactly while the count is the same (a save running in the background uses it).
+    changes: int = field(default=0, repr=False, compare=False)
     _listeners: list[Callable[[set[str]], None]] = field(default_factory=list, repr=False)
 
     def __post_init__(self) -> None:
@@ -140,6 +143,7 @@ class Document:
 
     def notify(self, what: Iterable[str]) -> None:
         what = set(what)
+        self.changes += 1
         for listener in list(self._listeners):
             listener(what)
 

@@ -479,6 +479,12 @@ class Controller(QtCore.QObject):
         selected_filter."""
         return self.doc.snapshot()
 
+    @property
+    def version(self) -> int:
+        """Counts the document's changes: a :meth:`state` taken at one version is still
+        the document exactly while the version is the same."""
+        return self.doc.changes
+
     def open_state(self, state: dict) -> None:
         """Replace the whole document (e.g. an opened session); history starts afresh.
 

@@ -94,6 +94,8 @@ class SessionManager(QtCore.QObject):
         self.controller = window.controller
         self.settings = settings
         self.path: Path | None = None
+        # The file a save is being written to, until it is done.
+        self._pending_path: Path | None = None
         self.lesson_text: str | None = None
         # True after restoring a recovery file: the work exists in no saved file yet.
         self.restored = False
@@ -143,12 +145,13 @@ class SessionManager(QtCore.QObject):
         self.save_action = QtGui.QAction("&Save session", w)
         keys = QtGui.QKeySequence.StandardKey
         self.save_action.setShortcuts(keys.Save)
-        self.save_action.triggered.connect(self.save)
+        # From the menu and the keys a save is written in the background (see _write).
+        self.save_action.triggered.connect(lambda: self.save(wait=False))
         self.save_as_action = QtGui.QAction("Save session &as…", w)
         # The platform's Save As keys; some platforms define none, so Ctrl+Shift+S then.
         save_as = QtGui.QKeySequence.keyBindings(keys.SaveAs)
         self.save_as_action.setShortcuts(save_as or [QtGui.QKeySequence("Ctrl+Shift+S")])
-        self.save_as_action.triggered.connect(lambda: self.save_as())
+        self.save_as_action.triggered.connect(lambda: self.save_as(wait=False))
         menu.insertAction(before, self.open_action)
         menu.insertMenu(before, self.recent_menu)
         menu.insertAction(before, self.save_action)
@@ -160,7 +163,7 @@ class SessionManager(QtCore.QObject):
         for i, lesson in enumerate(LESSONS):
             lessons.addAction(lesson.title, lambda i=i: self.open_lesson(i))
         lessons.addSeparator()
-        lessons.addAction("Save as lesson…", lambda: self.save_as_lesson())
+        lessons.addAction("Save as lesson…", lambda: self.save_as_lesson(wait=False))
         lessons.addAction(self.dock.toggleViewAction())
 
     def recent_files(self) -> list[str]:
@@ -279,7 +282,11 @@ class SessionManager(QtCore.QObject):
                     getattr(self.window.brush, key).setValue(float(brush[key]))
 
     def maybe_save(self) -> bool:
-        """Ask about unsaved changes; True when it is fine to replace or close the document."""
+        """Ask about unsaved changes; True when it is fine to replace or close the document.
+
+        A save still being written is finished first, so its work does not count as unsaved.
+        """
+        self.saver.wait()
         if not self.modified:
             return True
         training = getattr(self.window, "training", None)
@@ -287,7 +294,7 @@ class SessionManager(QtCore.QObject):
             training.pause()
         answer = self.ask_unsaved()
         if answer == "save":
-            return self.save()
+            return self.save(wait=True)
         return answer == "discard"
 
     # -- open -----------------------------------------------------------------------------
@@ -357,17 +364,23 @@ class SessionManager(QtCore.QObject):
         return True
 
     # -- save -----------------------------------------------------------------------------
-    def save(self) -> bool:
-        """Save to the current file (asking for one if there is none); True if saved."""
-        if self.path is None:
-            return self.save_as()
-        return self._write(self.path, self.lesson_text)
+    def save(self, wait: bool = True) -> bool:
+        """Save to the current file (asking for one if there is none).
 
-    def save_as(self, path=None) -> bool:
+        ``wait`` True: True once saved. False (the menu and keys): True once the copy to
+        write is taken; the result is told when the write is done (see :meth:`_write`).
+        """
+        # While a first save is being written, Save again goes to the same file.
+        path = self.path or self._pending_path
+        if path is None:
+            return self.save_as(wait=wait)
+        return self._write(path, self.lesson_text, wait)
+
+    def save_as(self, path=None, wait: bool = True) -> bool:
         path = path or self.ask_save_path()
-        return bool(path) and self._write(_with_suffix(path), self.lesson_text)
+        return bool(path) and self._write(_with_suffix(path), self.lesson_text, wait)
 
-    def save_as_lesson(self, path=None, text=None) -> bool:
+    def save_as_lesson(self, path=None, text=None, wait: bool = True) -> bool:
         """Save the current session with an explanation text, shown when it is opened."""
         text = text if text is not None else self.ask_lesson_text(self.lesson_text or "")
         if text is None:
@@ -375,29 +388,55 @@ class SessionManager(QtCore.QObject):
         path = path or self.ask_save_path("Save as lesson")
         if not path:
             return False
-        lesson = text.strip() or None
-        if not self._write(_with_suffix(path), lesson):
-            return False
-        self.lesson_text = lesson
-        self.dock.show_lesson(lesson)
-        return True
+        return self._write(_with_suffix(path), text.strip() or None, wait, as_lesson=True)
 
-    def _write(self, path: Path, lesson) -> bool:
+    def _write(self, path: Path, lesson, wait: bool, as_lesson: bool = False) -> bool:
+        """Save the document to ``path``: copied here, written on the worker thread.
+
+        The window stays responsive while a large document is written. The file, the
+        title's unsaved mark and the recent list change only when the write succeeded;
+        a failure is told in a dialog naming the file, with the work untouched. Edits made
+        while the copy is written stay marked unsaved (the file holds the copy). Saving
+        the same file again while a write runs replaces the one waiting, not queued.
+        ``wait`` True blocks until written; True then means saved.
+        """
         self.controller.abort_stroke()
-        try:
-            save_session(path, self.controller.state(), view=self._view(), lesson=lesson)
-        except (OSError, ValueError) as exc:
-            self.warn("Cannot save the session", f"{display_name(path)}: {exc}")
-            return False
+        job = _SaveJob(
+            path, self.controller.state(), self._view(), lesson, self._saved, explicit=True
+        )
+        job.version = self.controller.version
+        job.as_lesson = as_lesson
+        self._pending_path = path
+        self.saver.submit(job)
+        self.window.show_message(f"Saving {display_name(path)}…")
+        if not wait:
+            return True
+        self.saver.wait()
+        return job.error is None
+
+    def _saved(self, job: _SaveJob) -> None:
+        """On the GUI thread, after an explicit save finished (or failed)."""
+        path = job.path
+        if self._pending_path == path and not self.saver.waits_for(path):
+            self._pending_path = None
+        if job.error is not None:
+            exc = job.error
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+            self.window.show_message(f"Not saved: {display_name(path)}")
+            self.warn("Cannot save the session", f"{display_name(path)}: {reason}")
+            return
         # Saves into this folder that were killed midway left their temporary files.
         remove_stale_temp_files(path.parent, rf"[^/]*(?i:{re.escape(SUFFIX)})")
         self.path = path
         self.restored = False
-        self.controller.history.set_clean()
+        if job.as_lesson:
+            self.lesson_text = job.lesson
+            self.dock.show_lesson(job.lesson)
+        if self.controller.version == job.version:
+            self.controller.history.set_clean()
         self._remember(path)
         self._update_title()
         self.window.show_message(f"Saved {display_name(path)}")
-        return True
 
     # -- recovery ---------------------------------------------------------------------------
     def _schedule_autosave(self, *_args) -> None:
@@ -617,10 +656,17 @@ class SessionManager(QtCore.QObject):
 
 
 class _SaveJob:
-    """One recovery write: ``state`` None removes the file instead."""
+    """One write of a session file: ``state`` None removes the file instead.
 
-    def __init__(self, path: Path, state, view, lesson, done):
+    ``explicit`` marks a save the user asked for (not a recovery write); ``version`` and
+    ``as_lesson`` are what the GUI thread needs to know when it is done.
+    """
+
+    def __init__(self, path: Path, state, view, lesson, done, explicit: bool = False):
         self.path = path
+        self.explicit = explicit
+        self.version = -1
+        self.as_lesson = False
         self.state = state
         self.view = view
         self.lesson = lesson
@@ -635,15 +681,19 @@ class _SaveJob:
                 with contextlib.suppress(FileNotFoundError):
                     self.path.unlink()
             else:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
+                if not self.explicit:  # the recovery folder; a chosen folder must exist
+                    self.path.parent.mkdir(parents=True, exist_ok=True)
                 save_session(self.path, self.state, view=self.view, lesson=self.lesson)
         except Exception as exc:  # reported on the GUI thread; a worker must not die silently
             self.error = exc
+        # The copy is written: let its memory go before the next copy is taken.
+        self.state = None
 
 
 class BackgroundSaver(QtCore.QObject):
-    """Writes one job at a time on a worker thread; at most one more waits, the newest.
+    """Writes one job at a time on a worker thread; per file at most one more waits.
 
+    A job for a file that already has one waiting replaces it (the newest copy wins).
     Completion is reported on the GUI thread (the job's ``done``), in submission order.
     """
 
@@ -653,18 +703,25 @@ class BackgroundSaver(QtCore.QObject):
         super().__init__(parent)
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="convviz-save")
         self._running: tuple[_SaveJob, Future] | None = None
-        self._waiting: _SaveJob | None = None
+        self._waiting: dict[Path, _SaveJob] = {}
         self._finished.connect(self._report, QtCore.Qt.ConnectionType.QueuedConnection)
 
     @property
     def busy(self) -> bool:
-        return self._running is not None or self._waiting is not None
+        return self._running is not None or bool(self._waiting)
+
+    def waits_for(self, path: Path) -> bool:
+        """Whether a job for ``path`` waits to be written."""
+        return path in self._waiting
 
     def submit(self, job: _SaveJob) -> None:
         if self._running is None:
             self._start(job)
         else:
-            self._waiting = job  # replaces an older waiting one: the newest copy wins
+            # Replaces an older job for the same file: the newest copy wins. A waiting
+            # explicit save is never dropped for a recovery write, and the reverse.
+            self._waiting.pop(job.path, None)
+            self._waiting[job.path] = job
 
     def _start(self, job: _SaveJob) -> None:
         future = self._executor.submit(self._work, job)
@@ -679,9 +736,8 @@ class BackgroundSaver(QtCore.QObject):
             return  # already reported by wait()
         job.reported = True
         self._running = None
-        if self._waiting is not None:
-            waiting, self._waiting = self._waiting, None
-            self._start(waiting)
+        if self._waiting:
+            self._start(self._waiting.pop(next(iter(self._waiting))))
         job.done(job)
 
     def wait(self) -> None:
