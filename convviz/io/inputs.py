@@ -190,8 +190,10 @@ def read_input(
             shrunk = f"Downscaled from {w}×{h} to {out_w}×{out_h} so the view stays live."
             notice = shrunk if notice is None else f"{notice} {shrunk}"
         else:
-            # A copy in every case, so that no memory map keeps the file open.
-            array = np.array(pixels, dtype=np.float32, order="C")
+            if _own_float32(pixels):  # read and converted into an array of its own
+                array = pixels
+            else:  # a copy, so that no memory map keeps the file open
+                array = np.array(pixels, dtype=np.float32, order="C")
             if divisor != 1.0:
                 array /= np.float32(divisor)
     return LoadedInput(array, names, path, (h, w, c), downscaled, notice)
@@ -398,11 +400,52 @@ def _read_npz(path: Path, label: str) -> tuple[np.ndarray, str | None]:
         where = f"{label} (array {key!r})"
         with archive.open(members[key]) as f:
             layout, notice, _, _ = _read_npy_header(f, where)
-        # The header was checked, so read_array allocates at most the declared
-        # (size-limited) array, however well the member compresses.
+        # The header was checked, so this allocates at most the declared (size-limited)
+        # array, however well the member compresses.
         with archive.open(members[key]) as f:
-            data = np.lib.format.read_array(f, allow_pickle=False)
+            data = _read_member_as_float32(f, where)
     return apply_layout(data, layout), notice
+
+
+_CHUNK_BYTES = 1 << 20
+
+
+def _own_float32(a: np.ndarray) -> bool:
+    """Whether ``a`` is a plain float32 C-contiguous array owning its memory (no file map)."""
+    return (
+        type(a) is np.ndarray and a.dtype == np.float32 and a.flags.c_contiguous and a.flags.owndata
+    )
+
+
+def _read_member_as_float32(f, label: str) -> np.ndarray:
+    """The array of a .npy stream, as float32, read and converted a chunk at a time.
+
+    A float64 array is never held whole in its stored type: at most one chunk of it
+    besides the float32 result. Integer and float16 arrays become float32 the same way.
+    """
+    version = np.lib.format.read_magic(f)
+    if version == (1, 0):
+        shape, fortran, dtype = np.lib.format.read_array_header_1_0(f)
+    else:
+        shape, fortran, dtype = np.lib.format.read_array_header_2_0(f)
+    # Values stored in Fortran order are, read in order, the transposed array.
+    stored = tuple(reversed(shape)) if fortran else tuple(shape)
+    out = np.empty(stored, np.float32)
+    flat = out.reshape(-1)
+    step = max(1, _CHUNK_BYTES // max(dtype.itemsize, 1))
+    for start in range(0, flat.size, step):
+        n = min(step, flat.size - start)
+        raw = f.read(n * dtype.itemsize)
+        if len(raw) != n * dtype.itemsize:
+            raise InputError(f"{label}: the array is truncated or corrupt")
+        chunk = np.frombuffer(raw, dtype=dtype)
+        if dtype.kind == "f":
+            # Values beyond float32 become inf here; the finiteness check names them.
+            with np.errstate(over="ignore", invalid="ignore"):
+                flat[start : start + n] = chunk
+        else:
+            flat[start : start + n] = chunk
+    return out.T if fortran else out
 
 
 def _read_image(
