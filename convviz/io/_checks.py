@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from convviz.core.budget import MEMORY_BUDGET, fitting_side, gib, layer_peak_bytes
 from convviz.core.numbers import MAX_MAGNITUDE
+from convviz.core.words import count
 from convviz.io._resample import row_blocks
 
 MAX_CHANNELS = 16
@@ -138,3 +140,21 @@ def check_weights(kernel: np.ndarray, bias: np.ndarray, label: str) -> None:
                 f"{label}: the {name} holds {int(bad.sum())} value(s) beyond ±1e6, the limit "
                 f"of a kernel cell; the first is {float(a[index]):g} at index {index}"
             )
+
+
+def check_budget(h: int, w: int, c: int, s, label: str) -> None:
+    """Refuse a layer whose predicted peak memory exceeds the budget, before reading it."""
+    need = layer_peak_bytes(h, w, c, s)
+    if need <= MEMORY_BUDGET:
+        return
+    (kh, kw), side = s.kernel_size, fitting_side(h, w, c, s)
+    fits = (
+        f"an input of at most {side} pixels on its longer side would fit"
+        if side
+        else "no input size fits with these settings"
+    )
+    raise InputError(
+        f"{label}: showing this layer would need about {gib(need)} of memory "
+        f"({w}×{h} pixels × {count(c, 'channel')}, {count(s.filters, 'filter')} of "
+        f"{kh}×{kw}), more than convviz's budget of {gib(MEMORY_BUDGET)}; {fits}"
+    )

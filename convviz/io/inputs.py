@@ -50,6 +50,7 @@ from convviz.io._checks import (
     MAX_VALUES,
     InputError,
     apply_layout,
+    check_budget,
     check_dtype,
     check_finite,
     check_size,
@@ -148,12 +149,18 @@ def load_input(
 
 
 def read_input(
-    path: str | os.PathLike[str], *, max_side: int | None = 256, keep_alpha: bool = False
+    path: str | os.PathLike[str],
+    *,
+    max_side: int | None = 256,
+    keep_alpha: bool = False,
+    settings=None,
 ) -> LoadedInput:
     """Load an input file together with what the GUI shows about it.
 
     Same parameters and errors as :func:`load_input`, except that ``max_side``
-    defaults to 256 so that the live view stays fast.
+    defaults to 256 so that the live view stays fast. With ``settings`` (the layer's
+    LayerSettings) an input whose layer would exceed the memory budget is refused, with
+    the size that fits, before it is converted or downscaled (a raised ``max_side``).
 
     Returns
     -------
@@ -179,13 +186,15 @@ def read_input(
         else:
             read = _open_npy if suffix == ".npy" else _read_npz
             pixels, notice = read(path, label)  # a notice when read channels-first
-            check_finite(pixels, label)
             names = tuple(f"ch {i + 1}" for i in range(pixels.shape[2]))
             divisor, (h, w) = 1.0, pixels.shape[:2]
         c = pixels.shape[2]
         downscaled = max_side is not None and max(h, w) > max_side
+        out_h, out_w = fit_within(h, w, max_side) if downscaled and max_side else (h, w)
+        if settings is not None:
+            check_budget(out_h, out_w, c, settings, label)
+        check_finite(pixels, label)  # integer pixels pass at once
         if downscaled and max_side is not None:
-            out_h, out_w = fit_within(h, w, max_side)
             array = area_downscale(pixels, out_h, out_w, divisor)
             shrunk = f"Downscaled from {w}×{h} to {out_w}×{out_h} so the view stays live."
             notice = shrunk if notice is None else f"{notice} {shrunk}"

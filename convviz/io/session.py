@@ -27,11 +27,10 @@ from pathlib import Path
 import numpy as np
 
 from convviz import __version__
-from convviz.core.budget import MEMORY_BUDGET, fitting_side, gib, layer_peak_bytes
 from convviz.core.model import MAX_CHANNELS, Document, LayerSettings
 from convviz.core.resources import SESSION_SUFFIX
 from convviz.core.words import count
-from convviz.io._checks import check_dtype, check_size, check_weights
+from convviz.io._checks import check_budget, check_dtype, check_size, check_weights
 from convviz.io._session_fields import (
     check_int,
     check_keys,
@@ -319,24 +318,6 @@ def _parse_array_table(raw, label: str) -> dict[str, tuple[str, tuple[int, ...]]
     if len({file for file, _ in table.values()}) < len(table) or _META in table:
         raise InputError(f"{label}: two arrays share one archive member")
     return table
-
-
-def check_budget(h: int, w: int, c: int, s: LayerSettings, label: str) -> None:
-    """Refuse a layer whose predicted peak memory exceeds the budget, before reading it."""
-    need = layer_peak_bytes(h, w, c, s)
-    if need <= MEMORY_BUDGET:
-        return
-    (kh, kw), side = s.kernel_size, fitting_side(h, w, c, s)
-    fits = (
-        f"an input of at most {side} pixels on its longer side would fit"
-        if side
-        else "no input size fits with these settings"
-    )
-    raise InputError(
-        f"{label}: showing this layer would need about {gib(need)} of memory "
-        f"({w}×{h} pixels × {count(c, 'channel')}, {count(s.filters, 'filter')} of "
-        f"{kh}×{kw}), more than convviz's budget of {gib(MEMORY_BUDGET)}; {fits}"
-    )
 
 
 def _check_shapes(shapes: dict, s: LayerSettings, n_names: int, label: str) -> None:

@@ -12,7 +12,7 @@ import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 
 from convviz.cli import parse_args
-from convviz.core.model import Document, default_document
+from convviz.core.model import Document, LayerSettings, default_document
 from convviz.io.inputs import InputError, read_input
 from convviz.io.samples import load_sample
 from convviz.io.session import SUFFIX as SESSION_SUFFIX
@@ -64,7 +64,8 @@ def build_window(args):
         session = load_session(args.path)
         loaded = None
     elif args.path:
-        loaded = read_input(args.path, max_side=args.max_side)
+        settings = LayerSettings(**({} if args.filters is None else {"filters": args.filters}))
+        loaded = read_input(args.path, max_side=args.max_side, settings=settings)
     else:
         loaded = load_sample("colour" if args.sample == "color" else args.sample or DEFAULT_SAMPLE)
     if session is not None:

@@ -530,7 +530,12 @@ class MainWindow(QtWidgets.QMainWindow):
         if is_weights_file(path):
             return self.weights_import.import_path(path)
         try:
-            loaded = read_input(path, max_side=self.max_side, keep_alpha=self.keep_alpha)
+            loaded = read_input(
+                path,
+                max_side=self.max_side,
+                keep_alpha=self.keep_alpha,
+                settings=self.controller.doc.settings,
+            )
         except InputError as exc:
             QtWidgets.QMessageBox.warning(self, "Cannot open this file", plain(exc))
             return False

@@ -488,3 +488,34 @@ def test_a_fortran_order_npz_reads_in_the_right_order(tmp_path):
     path = tmp_path / "fortran.npz"
     np.savez(path, input=values)
     np.testing.assert_array_equal(load_input(path, max_side=None), values.astype(np.float32))
+
+
+def _sparse_npy(path, shape):
+    """A .npy of zeros whose values take no disk space (a sparse file)."""
+    with open(path, "wb") as f:
+        np.lib.format.write_array_header_1_0(
+            f, {"descr": "<f4", "fortran_order": False, "shape": shape}
+        )
+        f.truncate(f.tell() + math.prod(shape) * 4)
+
+
+def test_an_input_whose_layer_exceeds_the_budget_is_refused_before_it_is_read(tmp_path):
+    """A raised --max-side must not let a 0.5 GiB input in: refused with the size that fits."""
+    from convviz.core.model import LayerSettings
+
+    path = tmp_path / "huge.npy"
+    _sparse_npy(path, (3000, 3000, 16))
+    tracemalloc.start()
+    try:
+        with pytest.raises(InputError) as info:
+            read_input(path, max_side=8192, settings=LayerSettings())
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    text = str(info.value)
+    assert text.startswith("huge.npy: ") and "budget of 1.0 GiB" in text
+    side = int(text.split("at most ")[1].split(" pixels")[0])
+    assert 256 <= side < 3000
+    assert peak < 64 << 20  # nothing of the gigabyte was converted
+    # The side the message names does fit.
+    assert read_input(path, max_side=side, settings=LayerSettings()).array.shape[2] == 16

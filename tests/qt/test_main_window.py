@@ -378,3 +378,30 @@ def test_settings_beyond_the_apps_limits_are_refused_and_said(window):
     assert c.doc.settings == before
     assert len(window.filters_panel.cells) == before.filters
     assert len(messages) == 2 and all("settings unchanged" in m for m in messages)
+
+
+def test_an_input_over_the_memory_budget_is_refused_and_the_work_kept(
+    make_window, tmp_path, monkeypatch
+):
+    """With --max-side raised, a file whose layer would not fit in memory is refused
+    with the size that fits, before its values are converted; the document is untouched."""
+    window = make_window()
+    window.max_side = 8192  # as `convviz --max-side 8192`
+    path = tmp_path / "huge.npy"
+    shape = (3000, 3000, 16)
+    with open(path, "wb") as f:
+        np.lib.format.write_array_header_1_0(
+            f, {"descr": "<f4", "fortran_order": False, "shape": shape}
+        )
+        f.truncate(f.tell() + 3000 * 3000 * 16 * 4)  # zeros that take no disk space
+    before = window.controller.state()
+    shown = []
+    monkeypatch.setattr(
+        QtWidgets.QMessageBox, "warning", lambda parent, title, text: shown.append(text)
+    )
+    assert not window.load_path(path)
+    ((text,),) = [shown]
+    assert "huge.npy" in text and "budget" in text and "would fit" in text
+    after = window.controller.state()
+    assert np.array_equal(after["input"], before["input"])
+    assert np.array_equal(after["kernel"], before["kernel"])
