@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 from convviz.cli import check_render_args, render_parser
-from convviz.core.model import Document, default_document
+from convviz.core.model import Document, LayerSettings, default_document
 from convviz.core.words import count
 from convviz.io.file_names import display_name
 from convviz.io.inputs import InputError, read_input
@@ -56,7 +56,9 @@ def load_state(path, *, filters: int | None, preset: str | None, max_side: int) 
             )
         doc = Document(**state)
     else:
-        loaded = read_input(path, max_side=max_side)
+        # The layer the figure shows, checked against the memory budget before reading.
+        layer = LayerSettings(**({} if filters is None else {"filters": filters}))
+        loaded = read_input(path, max_side=max_side, settings=layer)
         doc = default_document(loaded.array, loaded.channel_names)
     # The controller applies options exactly as the app's command line does.
     controller = Controller(doc)

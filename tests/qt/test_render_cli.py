@@ -141,3 +141,19 @@ def test_runs_headless_as_a_process(tmp_path):
         timeout=300,
     )
     assert proc.returncode == 2 and "gone.png" in proc.stderr
+
+
+def test_an_input_over_the_memory_budget_is_refused_before_it_is_drawn(tmp_path, capsys):
+    """A raised --max-side does not let `convviz render` build a layer that cannot fit."""
+    path = tmp_path / "huge.npy"
+    shape = (3000, 3000, 16)
+    with open(path, "wb") as f:
+        np.lib.format.write_array_header_1_0(
+            f, {"descr": "<f4", "fortran_order": False, "shape": shape}
+        )
+        f.truncate(f.tell() + 3000 * 3000 * 16 * 4)  # zeros that take no disk space
+    out = tmp_path / "fig.png"
+    assert run(path, "--max-side", "8192", "--filters", "4", "-o", out) == 2
+    err = capsys.readouterr().err
+    assert "huge.npy" in err and "4 filters of 3×3" in err and "would fit" in err
+    assert not out.exists()
