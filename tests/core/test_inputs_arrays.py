@@ -20,6 +20,7 @@ from convviz.io.inputs import (
     save_array,
     validate_input_array,
 )
+from tests.files import sparse_npy
 
 # A refused file allocates a few blocks at most: accepting a hostile input would take
 # hundreds of megabytes (the measured peaks are under 2 MB). Memory, not time, shows that
@@ -490,21 +491,12 @@ def test_a_fortran_order_npz_reads_in_the_right_order(tmp_path):
     np.testing.assert_array_equal(load_input(path, max_side=None), values.astype(np.float32))
 
 
-def _sparse_npy(path, shape):
-    """A .npy of zeros whose values take no disk space (a sparse file)."""
-    with open(path, "wb") as f:
-        np.lib.format.write_array_header_1_0(
-            f, {"descr": "<f4", "fortran_order": False, "shape": shape}
-        )
-        f.truncate(f.tell() + math.prod(shape) * 4)
-
-
 def test_an_input_whose_layer_exceeds_the_budget_is_refused_before_it_is_read(tmp_path):
     """A raised --max-side must not let a 0.5 GiB input in: refused with the size that fits."""
     from convviz.core.model import LayerSettings
 
     path = tmp_path / "huge.npy"
-    _sparse_npy(path, (3000, 3000, 16))
+    sparse_npy(path, (3000, 3000, 16))
     tracemalloc.start()
     try:
         with pytest.raises(InputError) as info:

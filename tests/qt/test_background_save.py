@@ -3,6 +3,7 @@
 import threading
 
 import numpy as np
+import pytest
 from PySide6 import QtCore
 
 from convviz.io.session import load_session
@@ -114,18 +115,23 @@ class _SlowSave:
         self.real(path, state, **kwargs)
 
 
+@pytest.fixture
+def held(make_window, tmp_path, monkeypatch):
+    """A window with sessions whose first write is held until ``slow.release`` is set:
+    (window, session manager, controller, slow)."""
+    window = make_window()
+    m = install(window, tmp_path)
+    slow = _SlowSave(sessions.save_session)
+    monkeypatch.setattr(sessions, "save_session", slow)
+    return window, m, window.controller, slow
+
+
 def _explicit_calls(slow, path):
     return [call for call in slow.calls if call[0] == path]
 
 
-def test_save_from_the_menu_writes_on_a_worker_and_the_window_goes_on(
-    make_window, tmp_path, qtbot, monkeypatch
-):
-    window = make_window()
-    m = install(window, tmp_path)
-    c = window.controller
-    slow = _SlowSave(sessions.save_session)
-    monkeypatch.setattr(sessions, "save_session", slow)
+def test_save_from_the_menu_writes_on_a_worker_and_the_window_goes_on(held, tmp_path, qtbot):
+    window, m, c, slow = held
     target = tmp_path / "lesson.convviz"
     m.ask_save_path = lambda *args: str(target)
     c.set_kernel_value(0, 0, 0, 1.5)
@@ -153,14 +159,8 @@ def test_save_from_the_menu_writes_on_a_worker_and_the_window_goes_on(
     assert str(target.absolute()) in m.recent_files()
 
 
-def test_an_edit_while_saving_stays_unsaved_and_out_of_the_file(
-    make_window, tmp_path, qtbot, monkeypatch
-):
-    window = make_window()
-    m = install(window, tmp_path)
-    c = window.controller
-    slow = _SlowSave(sessions.save_session)
-    monkeypatch.setattr(sessions, "save_session", slow)
+def test_an_edit_while_saving_stays_unsaved_and_out_of_the_file(held, tmp_path, qtbot):
+    window, m, c, slow = held
     target = tmp_path / "a.convviz"
     c.set_kernel_value(0, 0, 0, 1.25)
     assert m.save_as(target, wait=False)
@@ -173,14 +173,8 @@ def test_an_edit_while_saving_stays_unsaved_and_out_of_the_file(
     assert m.modified and window.isWindowModified()  # -7 is in no file yet
 
 
-def test_saving_again_while_a_save_runs_writes_the_newest_once(
-    make_window, tmp_path, qtbot, monkeypatch
-):
-    window = make_window()
-    m = install(window, tmp_path)
-    c = window.controller
-    slow = _SlowSave(sessions.save_session)
-    monkeypatch.setattr(sessions, "save_session", slow)
+def test_saving_again_while_a_save_runs_writes_the_newest_once(held, tmp_path, qtbot):
+    window, m, c, slow = held
     target = tmp_path / "b.convviz"
     asked = []
     m.ask_save_path = lambda *args: asked.append(args)  # Save goes to b, not asking again
@@ -227,12 +221,8 @@ def test_a_failed_background_save_says_so_in_a_dialog_and_keeps_the_work(
     assert not target.exists()
 
 
-def test_closing_waits_for_a_save_that_is_being_written(make_window, tmp_path, qtbot, monkeypatch):
-    window = make_window()
-    m = install(window, tmp_path)
-    c = window.controller
-    slow = _SlowSave(sessions.save_session)
-    monkeypatch.setattr(sessions, "save_session", slow)
+def test_closing_waits_for_a_save_that_is_being_written(held, tmp_path):
+    window, m, c, slow = held
     asked = []
     m.ask_unsaved = lambda: asked.append(1) or "cancel"
     target = tmp_path / "c.convviz"
@@ -245,13 +235,8 @@ def test_closing_waits_for_a_save_that_is_being_written(make_window, tmp_path, q
     assert load_session(target).state["kernel"][0, 0, 0, 0] == np.float32(3.0)
 
 
-def test_save_as_lesson_from_the_menu_shows_the_text_once_written(
-    make_window, tmp_path, qtbot, monkeypatch
-):
-    window = make_window()
-    m = install(window, tmp_path)
-    slow = _SlowSave(sessions.save_session)
-    monkeypatch.setattr(sessions, "save_session", slow)
+def test_save_as_lesson_from_the_menu_shows_the_text_once_written(held, tmp_path, qtbot):
+    _, m, _, slow = held
     target = tmp_path / "lesson.convviz"
     assert m.save_as_lesson(target, text="Look at the *sum*.", wait=False)
     assert slow.started.wait(PATIENCE_MS / 1000)

@@ -6,6 +6,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from convviz.core.presets import make_kernel
 from convviz.qt.views import MIN_TITLE_SCALE
+from tests.files import sparse_npy
 from tests.qt.helpers import (
     PATIENCE_MS,
     assert_views_match_model,
@@ -387,13 +388,7 @@ def test_an_input_over_the_memory_budget_is_refused_and_the_work_kept(
     with the size that fits, before its values are converted; the document is untouched."""
     window = make_window()
     window.max_side = 8192  # as `convviz --max-side 8192`
-    path = tmp_path / "huge.npy"
-    shape = (3000, 3000, 16)
-    with open(path, "wb") as f:
-        np.lib.format.write_array_header_1_0(
-            f, {"descr": "<f4", "fortran_order": False, "shape": shape}
-        )
-        f.truncate(f.tell() + 3000 * 3000 * 16 * 4)  # zeros that take no disk space
+    path = sparse_npy(tmp_path / "huge.npy", (3000, 3000, 16))
     before = window.controller.state()
     shown = []
     monkeypatch.setattr(

@@ -15,6 +15,7 @@ from convviz.qt.app import build_window, parse_args
 from convviz.qt.figure import pipeline_data, pipeline_layout
 from convviz.qt.views import diverging_colormap
 from tests.core.test_export import slow_layer
+from tests.files import sparse_npy
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "resources" / "samples" / "digit.png"
@@ -145,13 +146,7 @@ def test_runs_headless_as_a_process(tmp_path):
 
 def test_an_input_over_the_memory_budget_is_refused_before_it_is_drawn(tmp_path, capsys):
     """A raised --max-side does not let `convviz render` build a layer that cannot fit."""
-    path = tmp_path / "huge.npy"
-    shape = (3000, 3000, 16)
-    with open(path, "wb") as f:
-        np.lib.format.write_array_header_1_0(
-            f, {"descr": "<f4", "fortran_order": False, "shape": shape}
-        )
-        f.truncate(f.tell() + 3000 * 3000 * 16 * 4)  # zeros that take no disk space
+    path = sparse_npy(tmp_path / "huge.npy", (3000, 3000, 16))
     out = tmp_path / "fig.png"
     assert run(path, "--max-side", "8192", "--filters", "4", "-o", out) == 2
     err = capsys.readouterr().err
