@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 
 from convviz.core.numbers import MAX_MAGNITUDE
 from convviz.qt.number_cell import CELL_CHARS, WHEEL_IDLE_MS, NumberCell
+from convviz.qt.views import diverging_colormap
 
 __all__ = ["KernelCells", "KernelEditor", "cell_size"]
 
@@ -77,6 +78,9 @@ class KernelCells(QWidget):
         self._cell_font = QFont(self.font())
         self._cell_size = cell_size(self._cell_font)
         self._updating = False
+        # Cells typed into, nudged or refused since the values were last shown: the next
+        # echo must reach them even if their values did not change. None: every cell.
+        self._touched: set[NumberCell] | None = None
         # Open nudge gesture: (cell, from a drag, value at its start, summed steps).
         self._gesture: tuple[NumberCell, bool, float, float] | None = None
         self._idle = QTimer(self, singleShot=True, interval=WHEEL_IDLE_MS)
@@ -117,6 +121,10 @@ class KernelCells(QWidget):
             return True
         return super().eventFilter(watched, event)
 
+    def _touch(self, cell: NumberCell) -> None:
+        if self._touched is not None:
+            self._touched.add(cell)
+
     def _emit_value(self, cell: NumberCell, value: float, signal: Signal) -> None:
         if cell.key is None:
             self.biasEdited.emit(value)
@@ -124,6 +132,7 @@ class KernelCells(QWidget):
             signal.emit(*cell.key, value)
 
     def _on_committed(self, cell: NumberCell, value: float) -> None:
+        self._touch(cell)
         if self._updating:
             return
         self._finish_gesture()  # a typed edit is its own undo step
@@ -132,10 +141,12 @@ class KernelCells(QWidget):
             self._emit_value(cell, value, self.valueEdited)
 
     def _on_rejected(self, cell: NumberCell, message: str) -> None:
+        self._touch(cell)
         if not self._updating:
             self.errorMessage.emit(message)
 
     def _on_nudged(self, cell: NumberCell, delta: float, dragging: bool) -> None:
+        self._touch(cell)
         if self._updating:
             return
         if cell.isModified():
@@ -190,6 +201,7 @@ class KernelEditor(KernelCells):
         self._names: tuple[str, ...] = ()
         self._values: np.ndarray | None = None
         self._vmax_override: float | None = None
+        self._shown_scale: tuple | None = None  # (value at full tint, colour map)
         self._columns = 0
         self._described: tuple | None = None  # (filter, shape, names) the cells are named for
 
@@ -296,7 +308,7 @@ class KernelEditor(KernelCells):
         channel_names : sequence of str
             Names of the ``Cg`` channels the kernels slide over, e.g. ``("R", "G", "B")``.
         """
-        values = np.asarray(kernels, dtype=np.float64)
+        values = np.array(kernels, dtype=np.float64)  # a copy: compared with the next
         names = tuple(str(n) for n in channel_names)
         if values.ndim != 3:
             raise ValueError(f"kernels must have shape (kh, kw, Cg), got {values.shape}")
@@ -307,7 +319,7 @@ class KernelEditor(KernelCells):
             if (values.shape, names) != (self._shape, self._names):
                 self._rebuild(values.shape, names)
             self._describe_cells(filter_index, names)
-            self._values = values
+            previous, self._values = self._values, values
             n = filter_index + 1
             self._set_text(self._title, f"Filter {n} of {n_filters} · shape {values.shape}")
             self._fit_title()
@@ -315,7 +327,7 @@ class KernelEditor(KernelCells):
                 self._set_text(label, f"kernel {k + 1} of filter {n} · acts on {names[k]}")
             self._bias_row.setVisible(bias is not None)
             self._bias.setEnabled(bias is not None)
-            self._show_values(float(bias) if bias is not None else None)
+            self._show_values(float(bias) if bias is not None else None, previous)
         finally:
             self._updating = False
 
@@ -371,6 +383,7 @@ class KernelEditor(KernelCells):
         return QSize(200, 90)  # it scrolls: the maps below need the room more
 
     def _rebuild(self, shape: tuple[int, int, int], names: tuple[str, ...]) -> None:
+        self._touched = None  # new cells show nothing yet
         if self._gesture is not None and self._gesture[0] is not self._bias:
             self._finish_gesture()
         for box in self._boxes:
@@ -499,13 +512,36 @@ class KernelEditor(KernelCells):
         if label.text() != text:  # relabelling relayouts; skip it on every nudge echo
             label.setText(text)
 
-    def _show_values(self, bias: float | None) -> None:
+    def _show_values(self, bias: float | None, previous: np.ndarray | None = None) -> None:
+        """Show the values; given the ``previous`` ones, only the cells whose value changed
+        or that were touched (a brush stroke echoes the same filter on every frame, and a
+        typed value changes one cell of up to two thousand, which take 10 ms to visit)."""
         values = self._values
         vmax = self._vmax_override or float(np.abs(values).max(initial=0.0)) or 1.0
-        nested = values.tolist()
-        for (r, c, k), cell in self._cells.items():
-            cell.show_value(nested[r][c][k], vmax)
-        if bias is not None:
+        cmap, shown = diverging_colormap(), self._shown_scale
+        touched, self._touched = self._touched, set()
+        if (
+            touched is None
+            or previous is None
+            or previous.shape != values.shape
+            or shown is None
+            or shown[0] != vmax
+            or shown[1] is not cmap
+        ):
+            self._shown_scale = (vmax, cmap)
+            nested = values.tolist()
+            for (r, c, k), cell in self._cells.items():
+                cell.show_value(nested[r][c][k], vmax)
+            if bias is not None:
+                self._bias.show_value(bias, vmax)
+            return
+        keys = {tuple(key) for key in np.argwhere(values != previous).tolist()}
+        keys.update(cell.key for cell in touched if cell.key is not None)
+        for key in keys:
+            cell = self._cells.get(key)
+            if cell is not None:
+                cell.show_value(float(values[key]), vmax)
+        if bias is not None and (bias != self._bias.value or self._bias in touched):
             self._bias.show_value(bias, vmax)
 
     def _on_focused(self, cell: NumberCell) -> None:

@@ -249,3 +249,42 @@ def test_a_kernel_only_cut_off_at_the_edge_is_said_to_go_on_not_counted_as_more(
     assert ed.hidden_kernels() == [0]
     assert "more kernel" not in ed.more_button.text()
     assert ed.more_button.text().startswith("kernel 1 continues")
+
+
+def test_an_echo_visits_only_the_cells_whose_value_changed(qtbot, editor, monkeypatch):
+    # A brush stroke shows the same filter on every frame, a typed value changes one
+    # cell: the others are not visited (up to two thousand of them take 10 ms).
+    visited = []
+    real = type(editor.cell(0, 0, 0)).show_value
+    monkeypatch.setattr(
+        type(editor.cell(0, 0, 0)), "show_value", lambda c, *a: (visited.append(c), real(c, *a))
+    )
+    editor.set_filter(sobel_filter(), 0.5, 0, 2, RGB)
+    assert visited == []
+    editor.set_filter(sobel_filter(), 0.25, 0, 2, RGB)  # only the bias changed
+    assert visited == [editor.bias_cell()] and editor.bias_cell().text() == "0.25"
+    visited.clear()
+    changed = sobel_filter()
+    changed[2, 2, 2] = 1.5
+    editor.set_filter(changed, 0.25, 0, 2, RGB)
+    assert visited == [editor.cell(2, 2, 2)] and editor.cell(2, 2, 2).text() == "1.5"
+    visited.clear()
+    changed[0, 1, 0] = 4.0  # a new largest value: every tint changes
+    editor.set_filter(changed, 0.25, 0, 2, RGB)
+    assert len(visited) == 28
+    assert [editor.cell(r, c, k).text() for r, c, k in ((0, 1, 0), (1, 0, 0))] == ["4", "-2"]
+
+
+def test_an_echo_of_the_same_values_still_puts_back_an_edit_the_model_did_not_take(qtbot, editor):
+    # Typed text the document refused (nothing applied it): the echo of the unchanged
+    # filter must show the document's value again, not the typed one.
+    cell = editor.cell(0, 0, 0)
+    with qtbot.waitSignal(editor.valueEdited):
+        type_into(qtbot, cell, "0.5")
+    assert cell.text() == "0.5"
+    editor.set_filter(sobel_filter(), 0.5, 0, 2, RGB)
+    assert cell.text() == "-1"
+    with qtbot.waitSignal(editor.biasEdited):
+        type_into(qtbot, editor.bias_cell(), "2")
+    editor.set_filter(sobel_filter(), 0.5, 0, 2, RGB)
+    assert editor.bias_cell().text() == "0.5"
