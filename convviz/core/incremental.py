@@ -105,8 +105,21 @@ class LayerCache:
     def zero_padded(self) -> bool:
         return self.conv_kwargs.get("padding_mode", "zeros") == "zeros"
 
-    def input_changed(self, x, kernel, bias, box) -> tuple[slice, slice] | None:
+    def kernel_map_channels(self, channels) -> frozenset[int] | None:
+        """The selected filter's kernel maps (indices into its group) that read any of the
+        input ``channels``; None when ``channels`` is None (any channel)."""
+        if channels is None:
+            return None
+        cg = self.kernel_maps.shape[2]
+        f_group = self.pre_activation.shape[2] // self.conv_kwargs.get("groups", 1)
+        first = (self.selected // f_group) * cg
+        return frozenset(c - first for c in channels if first <= c < first + cg)
+
+    def input_changed(self, x, kernel, bias, box, channels=None) -> tuple[slice, slice] | None:
         """Recompute the outputs that read the input ``box``; return the output box.
+
+        ``channels``, when given, promises that only those input channels changed: the
+        kernel maps of the others are left exactly as they were.
 
         Only for zero padding: with reflect, replicate or circular padding a pixel near
         one edge is also read through the padding of another, so the caller does a full
@@ -136,7 +149,13 @@ class LayerCache:
         res = conv2d(crop, kernel, bias, kernel_map_filters=[self.selected], **kwargs)
         self.pre_activation[out] = res.pre_activation
         self.feature_maps[out] = res.feature_maps
-        self.kernel_maps[out] = res.kernel_maps_of(self.selected)
+        maps = self.kernel_map_channels(channels)
+        if maps is None:
+            self.kernel_maps[out] = res.kernel_maps_of(self.selected)
+        elif maps:
+            picked = sorted(maps)
+            region = self.kernel_maps[out]  # a view: written in place
+            region[..., picked] = res.kernel_maps_of(self.selected)[..., picked]
         return out
 
     def filter_changed(self, x, kernel, bias, f: int) -> None:

@@ -23,9 +23,11 @@ _BOX = "box"
 _FILTER = "filter"
 
 
-def box_change(box: tuple[slice, slice]) -> tuple:
-    """The change marker for an input box (hashable, unlike slices)."""
-    return (_BOX, box[0].start, box[0].stop, box[1].start, box[1].stop)
+def box_change(box: tuple[slice, slice], channels=None) -> tuple:
+    """The change marker for an input box (hashable, unlike slices), and for the input
+    ``channels`` changed inside it (None: any of them)."""
+    which = None if channels is None else tuple(sorted(int(c) for c in channels))
+    return (_BOX, box[0].start, box[0].stop, box[1].start, box[1].stop, which)
 
 
 def filter_change(f: int) -> tuple:
@@ -57,6 +59,8 @@ class Outputs:
     output_box: tuple[slice, slice] | None = None
     # Channels of the selected filter whose kernel maps changed; None means any may have.
     changed_kernel_maps: frozenset | None = None
+    # When the refresh was brush boxes only: the input channels they changed (None: any).
+    input_channels: frozenset | None = None
 
 
 class Pipeline:
@@ -76,6 +80,7 @@ class Pipeline:
     def _reset_pending(self, full: bool) -> None:
         self.full = full
         self.boxes: list[tuple[slice, slice]] = []
+        self.box_channels: list[tuple[int, ...] | None] = []  # per box: channels changed
         self.filters: set[int] = set()
         self.input_changed = full
         self.weights_changed = full
@@ -88,6 +93,7 @@ class Pipeline:
             self.input_changed = True
             if boxes:
                 self.boxes += [(slice(b[1], b[2]), slice(b[3], b[4])) for b in boxes]
+                self.box_channels += [b[5] for b in boxes]
             else:
                 self.full = True
         if WEIGHTS in what:
@@ -160,6 +166,7 @@ class Pipeline:
             frozenset()
         )  # kernel maps of the selected filter that changed
         boxes = None
+        input_channels: frozenset[int] | None = None
         cache = self.cache
         if min(geometry.output_size) <= 0:
             self.cache = cache = None
@@ -180,8 +187,8 @@ class Pipeline:
                         None if maps is None or changed_maps is None else changed_maps.union(maps)
                     )
             out_boxes = []
-            for box in self.boxes:
-                out = cache.input_changed(doc.input, doc.kernel, bias, box)
+            for box, channels in zip(self.boxes, self.box_channels, strict=True):
+                out = cache.input_changed(doc.input, doc.kernel, bias, box, channels)
                 out_boxes.append(out)
                 if out is not None:
                     grown = _largest_value(cache, box=out)
@@ -192,16 +199,20 @@ class Pipeline:
                 self._scan(cache)
             self._largest = self._measured()
             if self.boxes:
-                changed = changed_maps = None  # a brush box reaches every filter's maps
+                changed = None  # a brush box reaches every filter's maps
+                painted_maps = cache.kernel_map_channels(self._painted())
+                if changed_maps is not None:
+                    changed_maps = None if painted_maps is None else changed_maps | painted_maps
                 if not self.filters and not self.weights_changed:
                     boxes = (box_union(self.boxes), box_union(out_boxes))
+                    painted = self._painted()
+                    input_channels = None if painted is None else frozenset(painted)
         if cache is None:
             changed_maps = None
         outputs = self._outputs(
             doc, cache, geometry, changed, self.input_changed, self.weights_changed, boxes
         )
-        if changed is not None:
-            outputs = replace(outputs, changed_kernel_maps=changed_maps)
+        outputs = replace(outputs, changed_kernel_maps=changed_maps, input_channels=input_channels)
         self._reset_pending(full=False)
         return outputs
 
@@ -237,6 +248,12 @@ class Pipeline:
         self._largest = self._measured()
         out = self._outputs(doc, cache, self._geometry(doc), frozenset(stale), False, True)
         return replace(out, changed_kernel_maps=None if cache.selected in stale else frozenset())
+
+    def _painted(self) -> set[int] | None:
+        """The input channels the pending brush boxes changed; None: any."""
+        if any(c is None for c in self.box_channels):
+            return None
+        return {c for channels in self.box_channels for c in channels}
 
     @property
     def pending(self) -> bool:

@@ -72,6 +72,8 @@ class Frame:
     output_box: tuple[slice, slice] | None = None
     # Kernel maps of the selected filter that changed; None: any of them.
     changed_kernel_maps: frozenset | None = None
+    # A brush-only frame: the input channels it changed; None: any of them.
+    input_channels: frozenset | None = None
 
 
 class Controller(QtCore.QObject):
@@ -203,7 +205,11 @@ class Controller(QtCore.QObject):
         self.frame = Frame(
             input=doc.input,
             channel_names=doc.channel_names,
-            input_levels=previous.input_levels if same_input else input_levels(doc.input),
+            input_levels=(
+                previous.input_levels
+                if same_input
+                else _levels_after(previous, out.input_box, doc.input)
+            ),
             kernel=doc.kernel[:, :, :, f].copy(),
             bias_value=float(doc.bias[f]) if s.use_bias else None,
             selected=f,
@@ -224,6 +230,7 @@ class Controller(QtCore.QObject):
             input_box=None if previous is None else out.input_box,
             output_box=None if previous is None else out.output_box,
             changed_kernel_maps=None if previous is None else out.changed_kernel_maps,
+            input_channels=None if previous is None else out.input_channels,
         )
         self.frameReady.emit(self.frame)
         return self.frame
@@ -280,7 +287,7 @@ class Controller(QtCore.QObject):
         box = brush.paint_segment(self.doc.input, st["channels"], p0, p1, st["radius"], st["value"])
         if box is not None:
             st["box"] = brush.union_box(st["box"], box)
-            self.doc.notify({INPUT, box_change(box)})
+            self.doc.notify({INPUT, box_change(box, st["channels"])})
 
     def _gesture_ended(self) -> None:
         """A stroke or a nudge burst ended: let the colour scale shrink to fit again."""
@@ -549,6 +556,19 @@ class Controller(QtCore.QObject):
 
 
 _STATE_KEYS = ("input", "kernel", "bias", "settings", "channel_names", "selected_filter")
+
+
+def _levels_after(
+    previous: Frame | None, box: tuple[slice, slice] | None, x: np.ndarray
+) -> tuple[float, float]:
+    """The input's levels after an edit. A brush box of values in [0, 1] drawn on an input
+    whose levels were [0, 1] keeps them, without a pass over the whole input (7 ms at
+    1024x1024x16)."""
+    if previous is not None and box is not None and previous.input_levels == (0.0, 1.0):
+        part = x[box]
+        if part.size == 0 or (part.min() >= 0 and part.max() <= 1):
+            return (0.0, 1.0)
+    return input_levels(x)
 
 
 def _empty_message(doc: Document, geometry) -> str:

@@ -319,7 +319,11 @@ class MainWindow(QtWidgets.QMainWindow):
         # kernel edit leaves the input and the other filters' maps alone.
         if frame.input_changed:
             self.input_panel.show_input(
-                frame.input, frame.channel_names, frame.input_levels, frame.input_box
+                frame.input,
+                frame.channel_names,
+                frame.input_levels,
+                frame.input_box,
+                frame.input_channels,
             )
         self.editor.set_filter(
             frame.kernel, frame.bias_value, frame.selected, n, frame.kernel_channel_names
@@ -331,7 +335,8 @@ class MainWindow(QtWidgets.QMainWindow):
         levels_moved = frame.map_levels != getattr(self, "_shown_levels", None)
         self._shown_levels = frame.map_levels
         if levels_moved or changed is None or frame.selected in changed or frame.input_changed:
-            maps = None if levels_moved or frame.input_changed else frame.changed_kernel_maps
+            # A brush frame names the kernel maps of the channels it painted.
+            maps = None if levels_moved else frame.changed_kernel_maps
             self.sum_panel.show_filter(frame, maps)
         self.filters_panel.show_filters(frame, None if levels_moved else changed)
         self.layer_panel.show_settings(frame.settings)

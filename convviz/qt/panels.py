@@ -194,16 +194,19 @@ class InputPanel(MapPanel):
         h, w, c = image.shape
         return (tuple(names), c, self._columns(c + (c == 3), h / w if w else 1.0))
 
-    def show_input(self, image: np.ndarray, names, levels, box=None) -> None:
-        """Show the channels; `box` (rows, cols slices), when given, holds every change."""
+    def show_input(self, image: np.ndarray, names, levels, box=None, channels=None) -> None:
+        """Show the channels; `box` (rows, cols slices), when given, holds every change,
+        and `channels`, when given too, are the only channels that changed."""
         c = image.shape[2]
         first = self._shown is None or self._shown[0].shape[2] != c
+        if box is None or self._shown is None or tuple(self._shown[2]) != tuple(levels):
+            channels = None  # a new scale recolours every channel
         self._shown = (image, names, levels)
         key = self._layout_key()
         if key != self._key:
             self._clear()
             cols = key[2]
-            box = None
+            box = channels = None
             for i in range(c):
                 cell = self._new_cell(2 * (i // cols), i % cols, i, item_class=PaintImageItem)
                 cell.name = f"input channel {names[i]}"
@@ -221,6 +224,8 @@ class InputPanel(MapPanel):
                 self.updateGeometry()  # the minimum follows the number of maps
         for cell in self.cells:
             # The composite is the input itself, coloured per channel with the same levels.
+            if channels is not None and cell.index not in channels and cell.index >= 0:
+                continue  # not painted: the same pixels
             data = image if cell.index < 0 else image[:, :, cell.index]
             cell.set_image(data, levels, cell.cmap, box)
 

@@ -68,3 +68,66 @@ def test_the_colour_scale_shrinks_after_an_edit_is_undone_but_not_during_a_gestu
     settled = pipe.compute(doc).levels
     assert pipe.full_recomputes == 1
     assert largest_shown(doc) <= settled[1] < grown[1] / 3
+
+
+def _grouped_document(selected):
+    """Input of 4 channels, 4 filters in 2 groups of 2 channels, 5x5 kernels, dilation 2."""
+    from convviz.core.model import Document, LayerSettings
+
+    rng = np.random.default_rng(7)
+    settings = LayerSettings(
+        kernel_size=(5, 5), filters=4, padding="same", dilation=(2, 2), groups=2
+    )
+    return Document(
+        input=rng.random((30, 32, 4)).astype(np.float32),
+        kernel=rng.normal(size=(5, 5, 2, 4)).astype(np.float32),
+        bias=rng.normal(size=4).astype(np.float32),
+        settings=settings,
+        channel_names=("a", "b", "c", "d"),
+        selected_filter=selected,
+    )
+
+
+def test_a_brush_box_on_one_channel_names_the_maps_it_changed_and_leaves_the_others():
+    for selected, painted, expected_maps in ((0, 1, {1}), (3, 2, {0}), (3, 1, set())):
+        doc = _grouped_document(selected)
+        pipe = Pipeline()
+        doc.subscribe(pipe.note)
+        pipe.compute(doc)
+        kernel_maps_before = pipe.cache.kernel_maps.copy()
+        box = paint_segment(doc.input, [painted], (10.5, 8.5), (14.5, 20.5), 2.0, 1.0)
+        doc.notify({INPUT, box_change(box, [painted])})
+        out = pipe.compute(doc)
+        assert pipe.full_recomputes == 1  # a brush box, recomputed in place
+        assert out.input_channels == frozenset({painted})
+        assert out.changed_kernel_maps == frozenset(expected_maps)
+        # The layer is what a fresh computation gives, every map of it...
+        res = conv2d(
+            doc.input,
+            doc.kernel,
+            doc.bias,
+            kernel_map_filters=[selected],
+            **doc.settings.conv_kwargs(),
+        )
+        np.testing.assert_allclose(out.pre_activation, res.pre_activation, atol=1e-5)
+        np.testing.assert_allclose(out.feature_maps, res.feature_maps, atol=1e-5)
+        np.testing.assert_allclose(out.kernel_maps, res.kernel_maps_of(selected), atol=1e-5)
+        # ...and the kernel maps of the channels not painted kept their very values.
+        for k in range(2):
+            if k not in expected_maps:
+                np.testing.assert_array_equal(out.kernel_maps[..., k], kernel_maps_before[..., k])
+            else:
+                assert not np.array_equal(out.kernel_maps[..., k], kernel_maps_before[..., k])
+
+
+def test_a_box_without_channels_may_have_changed_any():
+    doc = _grouped_document(0)
+    pipe = Pipeline()
+    doc.subscribe(pipe.note)
+    pipe.compute(doc)
+    box = paint_segment(doc.input, [0, 1], (10.5, 8.5), (14.5, 20.5), 2.0, 1.0)
+    doc.notify({INPUT, box_change(box)})  # an undo of a stroke: the whole box
+    doc.notify({INPUT, box_change(box, [3])})
+    out = pipe.compute(doc)
+    assert out.input_channels is None and out.changed_kernel_maps is None
+    assert out.input_box is not None
