@@ -272,7 +272,7 @@ class Controller(QtCore.QObject):
             radius=radius,
             value=value,
             last=(row, col),
-            before=self.doc.input.copy(),
+            memory=brush.StrokeMemory(self.doc.input),
             box=None,
         )
         self._paint((row, col), (row, col))
@@ -284,6 +284,7 @@ class Controller(QtCore.QObject):
 
     def _paint(self, p0, p1) -> None:
         st = self._stroke
+        st["memory"].before_painting(brush.segment_box(self.doc.input.shape, p0, p1, st["radius"]))
         box = brush.paint_segment(self.doc.input, st["channels"], p0, p1, st["radius"], st["value"])
         if box is not None:
             st["box"] = brush.union_box(st["box"], box)
@@ -303,7 +304,7 @@ class Controller(QtCore.QObject):
         if st is None or st["box"] is None:
             return
         box = st["box"]
-        old, new = st["before"][box], self.doc.input[box].copy()
+        old, new = st["memory"].original(box), self.doc.input[box].copy()
         if np.array_equal(old, new):
             return
         names = [self.doc.channel_names[c] for c in st["channels"]]
@@ -315,7 +316,7 @@ class Controller(QtCore.QObject):
         """Esc during a stroke: put the pixels back, record nothing."""
         st, self._stroke = self._stroke, None
         if st is not None and st["box"] is not None:
-            self.doc.input[st["box"]] = st["before"][st["box"]]
+            self.doc.input[st["box"]] = st["memory"].original(st["box"])
             self.doc.notify({INPUT, box_change(st["box"])})
         self._gesture_ended()
 

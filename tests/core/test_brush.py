@@ -65,3 +65,27 @@ def test_union_box():
     b = (slice(0, 2), slice(3, 9))
     assert union_box(a, b) == (slice(0, 3), slice(2, 9))
     assert union_box(None, b) == b
+
+
+def test_stroke_memory_gives_back_what_overlapping_segments_painted_over():
+    from convviz.core.brush import StrokeMemory, paint_segment, segment_box, union_box
+
+    rng = np.random.default_rng(3)
+    for radius in (0.5, 2.0, 9.0, 60.0):  # 60: the boxes outgrow the image, kept whole
+        image = rng.random((50, 70, 3)).astype(np.float32)
+        start = image.copy()
+        memory = StrokeMemory(image)
+        last, painted = (25.0, 35.0), None
+        for value in rng.random(40):
+            point = (rng.uniform(-5, 55), rng.uniform(-5, 75))
+            memory.before_painting(segment_box(image.shape, last, point, radius))
+            painted = union_box(painted, paint_segment(image, [1], last, point, radius, value))
+            last = point
+        assert not np.array_equal(image, start)
+        np.testing.assert_array_equal(memory.original(painted), start[painted])
+        everything = (slice(0, 50), slice(0, 70))
+        np.testing.assert_array_equal(memory.original(everything), start)
+        corner = (slice(3, 9), slice(60, 70))
+        np.testing.assert_array_equal(memory.original(corner), start[corner])
+        # It copies: the answer is not a view of the image.
+        assert not np.shares_memory(memory.original(painted), image)
