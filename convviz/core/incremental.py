@@ -160,25 +160,48 @@ class LayerCache:
 
     def filter_changed(self, x, kernel, bias, f: int) -> None:
         """Recompute filter ``f`` alone after its kernels or bias changed."""
+        self.install_filter(f, *self.filter_outputs(x, kernel, bias, f))
+
+    def filter_outputs(self, x, kernel, bias, f: int) -> tuple:
+        """Filter ``f`` computed afresh, for :meth:`install_filter`: its pre-activation,
+        feature map, kernel maps (None unless it is the selected filter), and the kernels
+        and bias it was computed with (copies, so another thread may run it)."""
         groups = self.conv_kwargs.get("groups", 1)
         filters = kernel.shape[3]
         cg = kernel.shape[2]
         g = f // (filters // groups)
         kwargs = dict(self.conv_kwargs, groups=1)
+        weights = np.array(kernel[..., f : f + 1], dtype=np.float32)
+        b = None if bias is None else np.array(bias[f : f + 1], dtype=np.float32)
         res = conv2d(
             x[..., g * cg : (g + 1) * cg],
-            kernel[..., f : f + 1],
-            None if bias is None else bias[f : f + 1],
+            weights,
+            b,
             kernel_map_filters=[0] if f == self.selected else [],
             **kwargs,
         )
-        self.pre_activation[..., f] = res.pre_activation[..., 0]
-        self.feature_maps[..., f] = res.feature_maps[..., 0]
-        if f == self.selected:
-            self.kernel_maps[...] = res.kernel_maps_of(0)
-        self.kernel[..., f] = kernel[..., f]
-        self.bias[f] = 0 if bias is None else bias[f]
+        maps = res.kernel_maps_of(0) if f == self.selected else None
+        return res.pre_activation[..., 0], res.feature_maps[..., 0], maps, weights[..., 0], b
+
+    def install_filter(self, f: int, pre, feature, maps, kernel, bias) -> None:
+        """Put filter ``f``'s outputs from :meth:`filter_outputs` in place."""
+        self.pre_activation[..., f] = pre
+        self.feature_maps[..., f] = feature
+        if maps is not None:
+            self.kernel_maps[...] = maps
+        self.kernel[..., f] = kernel
+        self.bias[f] = 0 if bias is None else bias[0]
         self.edits[f] = 0
+
+    def needs_filter_recompute(self, kernel, bias, f: int) -> bool:
+        """Whether bringing filter ``f`` up to date means recomputing it whole (many values
+        changed, or it is due for :meth:`resync`) rather than tap by tap."""
+        changed = int(np.count_nonzero(kernel[..., f] != self.kernel[..., f]))
+        new_bias = np.float32(0 if bias is None else bias[f])
+        if changed == 0 and new_bias == self.bias[f]:
+            return False
+        kh, kw, cg = self.kernel.shape[:3]
+        return self.needs_resync(f) or changed > max(1, kh * kw * cg // 8)
 
     def weights_changed(self, x, kernel, bias, f: int) -> list[int] | None:
         """Bring filter ``f`` up to date with ``kernel`` and ``bias``, however they changed.
@@ -189,11 +212,9 @@ class LayerCache:
         """
         changed = np.argwhere(kernel[..., f] != self.kernel[..., f])
         new_bias = np.float32(0 if bias is None else bias[f])
-        cost = len(changed) + (new_bias != self.bias[f])
-        kh, kw, cg = self.kernel.shape[:3]
-        if cost == 0:
+        if len(changed) == 0 and new_bias == self.bias[f]:
             return []
-        if self.needs_resync(f) or len(changed) > max(1, kh * kw * cg // 8):
+        if self.needs_filter_recompute(kernel, bias, f):
             self.filter_changed(x, kernel, bias, f)
             return None
         for i, j, c in changed:

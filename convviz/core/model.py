@@ -27,6 +27,22 @@ WEIGHTS = "weights"
 SETTINGS = "settings"
 SELECTION = "selection"
 
+# Finer change markers that travel with INPUT and WEIGHTS: which box, which filter.
+_BOX = "box"
+_FILTER = "filter"
+
+
+def box_change(box: tuple[slice, slice], channels=None) -> tuple:
+    """The change marker for an input box (hashable, unlike slices), and for the input
+    ``channels`` changed inside it (None: any of them)."""
+    which = None if channels is None else tuple(sorted(int(c) for c in channels))
+    return (_BOX, box[0].start, box[0].stop, box[1].start, box[1].stop, which)
+
+
+def filter_change(f: int) -> tuple:
+    """The change marker for filter ``f``'s kernels or bias."""
+    return (_FILTER, f)
+
 
 @dataclass(frozen=True)
 class LayerSettings:
@@ -174,8 +190,21 @@ class Document:
             for k, v in old.items():
                 setattr(self, k, v)
             raise
+        if set(what) == {WEIGHTS} and set(values) <= {"kernel", "bias"}:
+            what = {WEIGHTS, *self._changed_filters(old)}
         self.notify(what)
         return old
+
+    def _changed_filters(self, old: dict) -> list[tuple]:
+        """Markers of the filters whose kernels or bias differ from ``old``'s; any filter
+        may have changed (no marker) when a shape did."""
+        kernel, bias = old.get("kernel", self.kernel), old.get("bias", self.bias)
+        if kernel.shape != self.kernel.shape or bias.shape != self.bias.shape:
+            return []
+        changed = np.any(kernel != self.kernel, axis=(0, 1, 2)) | (bias != self.bias)
+        if not changed.any():
+            return []
+        return [filter_change(int(g)) for g in np.flatnonzero(changed)]
 
     def restore(self, snap: dict, what: Iterable[str]) -> None:
         self.input = snap["input"].copy()

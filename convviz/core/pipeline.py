@@ -17,22 +17,18 @@ import numpy as np
 from convviz.core.conv import conv_geometry
 from convviz.core.incremental import LayerCache, box_union
 from convviz.core.levels import SymmetricLevels, max_abs
-from convviz.core.model import INPUT, SELECTION, SETTINGS, WEIGHTS
+from convviz.core.model import (
+    _BOX,
+    _FILTER,
+    INPUT,
+    SELECTION,
+    SETTINGS,
+    WEIGHTS,
+    box_change,
+    filter_change,
+)
 
-_BOX = "box"
-_FILTER = "filter"
-
-
-def box_change(box: tuple[slice, slice], channels=None) -> tuple:
-    """The change marker for an input box (hashable, unlike slices), and for the input
-    ``channels`` changed inside it (None: any of them)."""
-    which = None if channels is None else tuple(sorted(int(c) for c in channels))
-    return (_BOX, box[0].start, box[0].stop, box[1].start, box[1].stop, which)
-
-
-def filter_change(f: int) -> tuple:
-    """The change marker for filter ``f``'s kernels or bias."""
-    return (_FILTER, f)
+__all__ = ["Outputs", "Pipeline", "box_change", "filter_change"]
 
 
 @dataclass(frozen=True)
@@ -146,6 +142,45 @@ class Pipeline:
         kwargs, f = s.conv_kwargs(), doc.selected_filter
         self._reset_pending(full=False)
         return lambda: LayerCache(x, kernel, bias, kwargs, f)
+
+    def heavy_filters(self, doc) -> list[int]:
+        """The edited filters the next :meth:`compute` would recompute whole (many values
+        changed, or due for a resync); empty unless the pending changes are filter edits
+        alone."""
+        cache = self.cache
+        if not self.filters or self.boxes or self.wants_full(doc):
+            return []
+        assert cache is not None  # without a cache, wants_full() is True
+        bias = doc.bias if doc.settings.use_bias else None
+        return [
+            g for g in sorted(self.filters) if cache.needs_filter_recompute(doc.kernel, bias, g)
+        ]
+
+    def filters_job(self, doc, filters):
+        """A callable computing ``filters`` afresh from copies of ``doc``, for another
+        thread; :meth:`adopt_filters` installs what it returns. Their edits are consumed;
+        any noted while the job runs stay pending."""
+        cache = self.cache
+        x, kernel = doc.input.copy(), doc.kernel.copy()
+        bias = doc.bias.copy() if doc.settings.use_bias else None
+        self.filters.difference_update(filters)
+        picked = list(filters)
+        return lambda: (cache, [(g, cache.filter_outputs(x, kernel, bias, g)) for g in picked])
+
+    def adopt_filters(self, result, doc) -> Outputs | None:
+        """Install filters a :meth:`filters_job` computed; their outputs, or None when the
+        layer changed meanwhile (the result no longer fits: compute again)."""
+        cache, computed = result
+        if cache is not self.cache or self.full:
+            return None
+        for g, outputs in computed:
+            cache.install_filter(g, *outputs)
+            self._scan_filter(cache, g)
+        self._largest = self._measured()
+        changed = frozenset(g for g, _ in computed)
+        out = self._outputs(doc, cache, self._geometry(doc), changed, False, True)
+        maps = None if cache.selected in changed else frozenset()
+        return replace(out, changed_kernel_maps=maps)
 
     def adopt(self, cache: LayerCache, doc) -> Outputs:
         """Install a cache a job computed; its outputs, with everything marked changed."""

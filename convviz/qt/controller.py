@@ -143,7 +143,9 @@ class Controller(QtCore.QObject):
         """Recompute what changed and push a frame now (normally the coalescing timer's job).
 
         A whole-layer recompute bigger than ``background_work`` multiply-adds runs on a
-        worker thread so the window stays responsive; the frame follows when it is done.
+        worker thread so the window stays responsive, and so do filters recomputed whole
+        (a preset, a training step, a paste) when they are that big; the frame follows
+        when it is done.
         """
         self._timer.stop()
         doc = self.doc
@@ -151,40 +153,57 @@ class Controller(QtCore.QObject):
         if self._job is not None:
             return self.frame  # the running job's completion refreshes again
         try:
-            big = Pipeline.work(doc) > self.background_work
-            if self.frame is not None and big and self.pipeline.wants_full(doc):
-                self._start_job()
-                return self.frame
+            work = Pipeline.work(doc)
+            if self.frame is not None and work > self.background_work:
+                if self.pipeline.wants_full(doc):
+                    self._start_job(self.pipeline.full_job(doc), self._adopt_layer)
+                    return self.frame
+                heavy = self.pipeline.heavy_filters(doc)
+                per_filter = work // max(doc.settings.filters, 1)
+                if heavy and len(heavy) * per_filter > self.background_work:
+                    job = self.pipeline.filters_job(doc, heavy)
+                    self._start_job(job, self._adopt_filters, _computing(heavy))
+                    return self.frame
             out = self.pipeline.compute(doc)
         except ValueError as exc:  # settings conv2d refuses: say so, keep running
             self.pipeline = Pipeline()
             return self._push_empty(f"Output is empty: {exc}")
         return self._push(out)
 
-    def _start_job(self) -> None:
+    def _adopt_layer(self, cache, doc):
+        if self.pipeline.full:
+            return None  # the layer changed again meanwhile: this result is stale
+        return self.pipeline.adopt(cache, doc)
+
+    def _adopt_filters(self, result, doc):
+        return self.pipeline.adopt_filters(result, doc)  # None if the pipeline was replaced
+
+    def _start_job(self, job, adopt, what: str = "Computing the layer…") -> None:
+        """Run ``job`` on the worker; ``adopt(result, doc)`` turns its result into the
+        outputs to show, or None when the document moved on (compute again)."""
         self._generation += 1
         generation = self._generation
-        job = self.pipeline.full_job(self.doc)
-        self.status.emit("Computing the layer…")
+        self.status.emit(what)
         future = self._executor.submit(job)
         # Runs on the worker thread: the queued signal brings the result to the GUI thread.
         future.add_done_callback(lambda fut: self._jobDone.emit(generation, fut))
         self._job = future
+        self._adopt = adopt
 
     def _on_job_done(self, generation: int, future) -> None:
         self._job = None
         if generation != self._generation:
             return
         try:
-            cache = future.result()
+            out = self._adopt(future.result(), self.doc)
         except ValueError as exc:
             self.pipeline = Pipeline()
             self._push_empty(f"Output is empty: {exc}")
             return
-        if self.pipeline.full:
-            self.refresh_now()  # the layer changed again meanwhile: this result is stale
+        if out is None:
+            self.refresh_now()
             return
-        self._push(self.pipeline.adopt(cache, self.doc))
+        self._push(out)
         self.status.emit("")
         if self.pipeline.pending:
             self.refresh_views()  # edits made while it computed
@@ -557,6 +576,11 @@ class Controller(QtCore.QObject):
 
 
 _STATE_KEYS = ("input", "kernel", "bias", "settings", "channel_names", "selected_filter")
+
+
+def _computing(filters: list[int]) -> str:
+    names = ", ".join(str(g + 1) for g in filters)
+    return f"Computing filter{'s' if len(filters) > 1 else ''} {names}…"
 
 
 def _levels_after(

@@ -131,3 +131,56 @@ def test_a_box_without_channels_may_have_changed_any():
     out = pipe.compute(doc)
     assert out.input_channels is None and out.changed_kernel_maps is None
     assert out.input_box is not None
+
+
+def test_replacing_weights_names_the_filters_that_changed():
+    from convviz.core.commands import History, state_command
+    from convviz.core.model import WEIGHTS, filter_change
+
+    doc = _grouped_document(0)
+    heard = []
+    doc.subscribe(heard.append)
+    kernel, bias = doc.kernel.copy(), doc.bias.copy()
+    kernel[2, 2, 1, 3] += 1.0
+    bias[1] -= 0.5
+    history = History(doc)
+    history.push(state_command(doc, "two filters", {WEIGHTS}, kernel=kernel, bias=bias))
+    assert heard[-1] == {WEIGHTS, filter_change(1), filter_change(3)}
+    history.undo()
+    assert heard[-1] == {WEIGHTS, filter_change(1), filter_change(3)}
+
+
+def test_a_filter_computed_elsewhere_is_installed_unless_the_layer_moved_on():
+    from convviz.core.commands import SetKernelValue
+
+    doc = _grouped_document(2)
+    pipe = Pipeline()
+    doc.subscribe(pipe.note)
+    pipe.compute(doc)
+    history = History(doc)
+    kernel = doc.kernel.copy()
+    kernel[..., 2] = np.random.default_rng(9).normal(size=kernel.shape[:3])
+    from convviz.core.commands import state_command
+    from convviz.core.model import SETTINGS, WEIGHTS
+
+    history.push(state_command(doc, "new filter 3", {WEIGHTS}, kernel=kernel))
+    assert pipe.heavy_filters(doc) == [2]  # every value changed: recomputed whole
+    job = pipe.filters_job(doc, [2])
+    history.push(SetKernelValue((0, 0, 0, 0), doc.kernel[0, 0, 0, 0], 3.0))  # meanwhile
+    out = pipe.adopt_filters(job(), doc)
+    assert out.changed_filters == frozenset({2}) and out.changed_kernel_maps is None
+    assert pipe.pending  # the edit made meanwhile is still to do
+    out = pipe.compute(doc)
+    res = conv2d(
+        doc.input, doc.kernel, doc.bias, kernel_map_filters=[2], **doc.settings.conv_kwargs()
+    )
+    np.testing.assert_allclose(out.pre_activation, res.pre_activation, atol=1e-5)
+    np.testing.assert_allclose(out.feature_maps, res.feature_maps, atol=1e-5)
+    np.testing.assert_allclose(out.kernel_maps, res.kernel_maps_of(2), atol=1e-5)
+    assert pipe.full_recomputes == 1
+
+    kernel[..., 2] *= -1
+    history.push(state_command(doc, "again", {WEIGHTS}, kernel=kernel))
+    job = pipe.filters_job(doc, pipe.heavy_filters(doc))
+    doc.notify({SETTINGS})  # the layer changed while the filter was computed
+    assert pipe.adopt_filters(job(), doc) is None

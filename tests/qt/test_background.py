@@ -74,3 +74,65 @@ def test_painting_while_the_layer_computes_is_not_lost(window, qtbot, monkeypatc
     monkeypatch.setattr(pipeline, "LayerCache", gate.real)
     assert np.all(c.doc.input[np.arange(2, 8), np.arange(2, 8), 0] == 0)
     assert_views_match_model(window)
+
+
+class FilterGate:
+    """Whole-filter recomputes that wait until the test opens the gate (see Gate)."""
+
+    def __init__(self, monkeypatch):
+        self.real = pipeline.LayerCache.filter_outputs
+        self.open = threading.Event()
+        self.started = threading.Event()
+        self.threads = []
+        gate = self
+
+        def filter_outputs(cache, *args):
+            gate.threads.append(threading.current_thread().name)
+            gate.started.set()
+            assert gate.open.wait(PATIENCE_MS / 1000), "the test never opened the gate"
+            return gate.real(cache, *args)
+
+        monkeypatch.setattr(pipeline.LayerCache, "filter_outputs", filter_outputs)
+
+
+def test_a_big_filter_recompute_runs_in_the_background_and_edits_meanwhile_are_kept(
+    window, qtbot, monkeypatch
+):
+    c = window.controller
+    assert_views_match_model(window)
+    gate = FilterGate(monkeypatch)
+    messages = []
+    c.status.connect(messages.append)
+    c.background_work = 0  # stands for a filter of 1024x1024x16 with 11x11 kernels
+    c.select_filter(1)  # a new selection: the whole layer, on the worker as before
+    qtbot.waitUntil(lambda: not c.computing and not c.pipeline.pending, timeout=PATIENCE_MS)
+    assert_views_match_model(window)
+    c.apply_preset("sharpen")  # every value of filter 2 changes: recomputed whole
+    qtbot.waitUntil(lambda: c.computing and gate.started.is_set(), timeout=PATIENCE_MS)
+    assert messages[-1] == "Computing filter 2…"
+    fired = []
+    QtCore.QTimer.singleShot(0, lambda: fired.append(True))
+    qtbot.waitUntil(lambda: bool(fired), timeout=PATIENCE_MS)  # the window is live
+    c.begin_stroke(1, 2.5, 2.5, 1.0, 1.0)  # paint meanwhile
+    c.stroke_to(6.5, 9.5)
+    c.end_stroke()
+    gate.open.set()
+    qtbot.waitUntil(lambda: not c.computing and not c.pipeline.pending, timeout=PATIENCE_MS)
+    assert all(name.startswith("convviz-layer") for name in gate.threads)
+    assert messages[-1] == ""
+    assert (c.doc.input[4, 4:8, 1] == 1).all()
+    assert_views_match_model(window)
+
+
+def test_a_filter_result_computed_for_an_older_layer_is_dropped(window, qtbot, monkeypatch):
+    c = window.controller
+    assert_views_match_model(window)
+    gate = FilterGate(monkeypatch)
+    c.background_work = 0
+    c.apply_preset("sharpen")
+    qtbot.waitUntil(lambda: c.computing and gate.started.is_set(), timeout=PATIENCE_MS)
+    c.change_settings(activation="linear", padding="same")  # while filter 1 computes
+    gate.open.set()
+    qtbot.waitUntil(lambda: not c.computing and not c.pipeline.pending, timeout=PATIENCE_MS)
+    assert c.frame.settings.padding == "same" and c.frame.activation == "linear"
+    assert_views_match_model(window)
