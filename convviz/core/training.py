@@ -357,6 +357,25 @@ class Trainer:
         """The ``(H', W')`` feature map being learned."""
         return self._loss.target.reshape(self._loss.windows.out_size)
 
+    @property
+    def work_per_step(self) -> int:
+        """Multiply-adds of one step, roughly: the forward pass and the kernel gradient."""
+        h, w = self._loss.windows.out_size
+        kh, kw, cg = self._loss.kernel_shape
+        return 2 * h * w * kh * kw * cg
+
+    def state(self) -> tuple:
+        """What the steps change (weights, optimiser slots, counts), for :meth:`restore`."""
+        slots = tuple(slot.copy() for slot in self._slots)
+        return (self._theta.copy(), slots, self.steps, len(self.losses), self.dead)
+
+    def restore(self, state: tuple) -> None:
+        """Go back to a :meth:`state`: steps made since then are forgotten."""
+        theta, slots, self.steps, n_losses, self.dead = state
+        self._theta = theta.copy()
+        self._slots = [slot.copy() for slot in slots]
+        del self.losses[n_losses:]
+
     def loss(self) -> float:
         """The loss at the current weights."""
         return self._loss(self.kernel, self.bias, want_grad=False)[0]

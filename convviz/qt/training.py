@@ -10,6 +10,8 @@ above it and Ctrl+Z during training takes the whole run back.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
@@ -99,7 +101,15 @@ def _form_row(form: QtWidgets.QFormLayout, label: str, *widgets) -> QtWidgets.QW
 
 
 class TrainingPanel(QtWidgets.QDockWidget):
-    """Choose a target and an optimiser, then watch the selected filter learn it."""
+    """Choose a target and an optimiser, then watch the selected filter learn it.
+
+    Steps too big for one frame (more than the controller's ``background_work``
+    multiply-adds: a 1024x1024 input with 11x11 kernels) run on a worker thread, one batch
+    at a time; a batch whose run was paused, or whose trainer was replaced, while it ran is
+    dropped, the trainer put back as the window shows it.
+    """
+
+    _stepped = QtCore.Signal(object)  # (job, future), from the worker thread
 
     def __init__(self, window):
         super().__init__("Learn a kernel", window)
@@ -114,6 +124,9 @@ class TrainingPanel(QtWidgets.QDockWidget):
         self._timer = QtCore.QTimer(self)
         self._timer.setInterval(FRAME_MS)
         self._timer.timeout.connect(self._tick)
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="convviz-training")
+        self._job = None  # (trainer, run token, its state before the batch) while one runs
+        self._stepped.connect(self._on_stepped, QtCore.Qt.ConnectionType.QueuedConnection)
         self._build()
         self.controller.doc.subscribe(self._on_document_changed)
         self.controller.frameReady.connect(self._on_frame)
@@ -342,14 +355,48 @@ class TrainingPanel(QtWidgets.QDockWidget):
             self.controller.history.close_merge()
             self._run = (object(), doc.kernel.copy(), doc.bias.copy(), self.trainer.steps)
 
+    @property
+    def stepping(self) -> bool:
+        """Whether a batch of steps is being computed on the worker thread."""
+        return self._job is not None
+
     def _advance(self, n: int) -> None:
+        trainer = self.trainer
+        if self._job is not None:
+            return  # the batch being computed is shown first: ticks meanwhile are skipped
+        if trainer.work_per_step * n > self.controller.background_work:
+            job = (trainer, self._run[0], trainer.state())
+            self._job = job
+            future = self._executor.submit(trainer.step, n)
+            future.add_done_callback(lambda fut: self._stepped.emit((job, fut)))
+            return
         try:
-            self.trainer.step(n)
+            trainer.step(n)
         except TrainingDiverged as exc:
+            self._after_steps(exc)
+            return
+        self._after_steps(None)
+
+    def _on_stepped(self, done) -> None:
+        (trainer, token, before), future = done
+        self._job = None
+        if trainer is not self.trainer or self._run is None or self._run[0] is not token:
+            if trainer is self.trainer:
+                trainer.restore(before)  # paused meanwhile: the steps were never shown
+            return
+        try:
+            future.result()
+        except TrainingDiverged as exc:
+            self._after_steps(exc)
+            return
+        self._after_steps(None)
+
+    def _after_steps(self, diverged: TrainingDiverged | None) -> None:
+        if diverged is not None:
             # Keep the last finite weights in the run's undo step before ending it.
-            self._publish(str(exc))
+            self._publish(str(diverged))
             self.pause()
-            self.window_.show_message(str(exc))
+            self.window_.show_message(str(diverged))
             return
         if self.trainer.dead:
             message = stalled_message(self._activation)

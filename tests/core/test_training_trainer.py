@@ -160,3 +160,22 @@ def test_adam_recovers_a_hidden_sobel_teacher(seed):
     np.testing.assert_allclose(trainer.kernel, teacher, atol=1e-3)
     assert abs(trainer.bias) < 1e-3
     assert trainer.steps <= 3000
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "momentum", "adam"])
+def test_restoring_a_state_forgets_the_steps_since_exactly(optimizer):
+    trainer = Trainer(*small_problem(), optimizer=optimizer, learning_rate=0.05)
+    trainer.step(2)
+    saved = trainer.state()
+    kernel, bias, losses = trainer.kernel, trainer.bias, list(trainer.losses)
+    trainer.step(3)  # steps a window will not show: dropped
+    trainer.restore(saved)
+    assert trainer.steps == 2 and trainer.losses == losses
+    np.testing.assert_array_equal(trainer.kernel, kernel)
+    assert trainer.bias == bias
+    # The optimiser's memory went back too: the next steps are those of an unbroken run.
+    again = trainer.step(3)
+    unbroken = Trainer(*small_problem(), optimizer=optimizer, learning_rate=0.05)
+    expected = unbroken.step(5)[2:]
+    np.testing.assert_array_equal(again, expected)
+    np.testing.assert_array_equal(trainer.kernel, unbroken.kernel)
