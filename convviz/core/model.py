@@ -119,7 +119,7 @@ class Document:
     # How many changes were announced: a copy taken at one count is still the document
     # exactly while the count is the same (a save running in the background uses it).
     changes: int = field(default=0, repr=False, compare=False)
-    _listeners: list[Callable[[set[str]], None]] = field(default_factory=list, repr=False)
+    _listeners: list[Callable[[set], None]] = field(default_factory=list, repr=False)
 
     def __post_init__(self) -> None:
         self.input = np.ascontiguousarray(self.input, dtype=np.float32)
@@ -157,7 +157,7 @@ class Document:
     def subscribe(self, listener: Callable[[set[str]], None]) -> None:
         self._listeners.append(listener)
 
-    def notify(self, what: Iterable[str]) -> None:
+    def notify(self, what: Iterable[str | tuple]) -> None:
         what = set(what)
         self.changes += 1
         for listener in list(self._listeners):
@@ -175,7 +175,7 @@ class Document:
             selected_filter=self.selected_filter,
         )
 
-    def swap(self, values: dict, what: Iterable[str]) -> dict:
+    def swap(self, values: dict, what: Iterable[str | tuple]) -> dict:
         """Put ``values`` (some fields, arrays handed over uncopied) in place of the
         document's own, which are returned; on a contradiction nothing changes and
         ValueError is raised."""

@@ -125,6 +125,11 @@ class Pipeline:
         )
 
     @staticmethod
+    def output_size(doc) -> tuple[int, int]:
+        """(H', W') of the layer ``doc`` describes (zero or less when it is empty)."""
+        return Pipeline._geometry(doc).output_size
+
+    @staticmethod
     def work(doc) -> int:
         """Multiply-adds of a full recompute: how long it will take, roughly."""
         h, w = Pipeline._geometry(doc).output_size
@@ -171,7 +176,7 @@ class Pipeline:
         """Install filters a :meth:`filters_job` computed; their outputs, or None when the
         layer changed meanwhile (the result no longer fits: compute again)."""
         cache, computed = result
-        if cache is not self.cache or self.full:
+        if cache is not self.cache or cache is None or self.full:
             return None
         for g, outputs in computed:
             cache.install_filter(g, *outputs)
@@ -179,7 +184,7 @@ class Pipeline:
         self._largest = self._measured()
         changed = frozenset(g for g, _ in computed)
         out = self._outputs(doc, cache, self._geometry(doc), changed, False, True)
-        maps = None if cache.selected in changed else frozenset()
+        maps: frozenset[int] | None = None if cache.selected in changed else frozenset()
         return replace(out, changed_kernel_maps=maps)
 
     def adopt(self, cache: LayerCache, doc) -> Outputs:
@@ -286,9 +291,12 @@ class Pipeline:
 
     def _painted(self) -> set[int] | None:
         """The input channels the pending brush boxes changed; None: any."""
-        if any(c is None for c in self.box_channels):
-            return None
-        return {c for channels in self.box_channels for c in channels}
+        painted: set[int] = set()
+        for channels in self.box_channels:
+            if channels is None:
+                return None
+            painted.update(channels)
+        return painted
 
     @property
     def pending(self) -> bool:

@@ -137,6 +137,9 @@ def main(argv=None) -> int:
 
         def shoot():
             app.processEvents()
+            if window.controller.computing:  # a large layer: shoot it once it is drawn
+                QtCore.QTimer.singleShot(50, shoot)
+                return
             ok = window.grab().save(args.screenshot)
             print(f"saved {args.screenshot}" if ok else f"could not write {args.screenshot}")
             if errors:

@@ -154,8 +154,11 @@ class Controller(QtCore.QObject):
             return self.frame  # the running job's completion refreshes again
         try:
             work = Pipeline.work(doc)
-            if self.frame is not None and work > self.background_work:
+            if work > self.background_work:
                 if self.pipeline.wants_full(doc):
+                    if self.frame is None:  # the window opens at once, the maps follow
+                        size = Pipeline.output_size(doc)
+                        self._push_empty("Computing the layer…", size)
                     self._start_job(self.pipeline.full_job(doc), self._adopt_layer)
                     return self.frame
                 heavy = self.pipeline.heavy_filters(doc)
@@ -254,7 +257,8 @@ class Controller(QtCore.QObject):
         self.frameReady.emit(self.frame)
         return self.frame
 
-    def _push_empty(self, message: str) -> Frame:
+    def _push_empty(self, message: str, output_size: tuple[int, int] = (0, 0)) -> Frame:
+        """A frame without maps, saying why (``output_size``: of the layer being computed)."""
         self.pipeline.full = True
         doc = self.doc
         f = doc.selected_filter
@@ -271,7 +275,7 @@ class Controller(QtCore.QObject):
             pre_activation=None,
             feature_maps=None,
             map_levels=(-1.0, 1.0),
-            output_shape=(0, 0, doc.settings.filters),
+            output_shape=(*output_size, doc.settings.filters),
             param_count=int(doc.kernel.size + doc.bias.size),
             activation=doc.settings.activation or "linear",
             settings=doc.settings,

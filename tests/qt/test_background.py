@@ -136,3 +136,32 @@ def test_a_filter_result_computed_for_an_older_layer_is_dropped(window, qtbot, m
     qtbot.waitUntil(lambda: not c.computing and not c.pipeline.pending, timeout=PATIENCE_MS)
     assert c.frame.settings.padding == "same" and c.frame.activation == "linear"
     assert_views_match_model(window)
+
+
+def test_a_large_first_layer_is_computed_after_the_window_opens(qtbot, monkeypatch):
+    from convviz.core.model import default_document
+    from convviz.qt.app import configure_pyqtgraph
+    from convviz.qt.controller import Controller
+    from convviz.qt.main_window import MainWindow
+    from tests.qt.helpers import scene_image
+
+    configure_pyqtgraph()
+    gate = Gate(monkeypatch)
+    c = Controller(default_document(scene_image(h=30, w=34, c=3, seed=8)))
+    c.background_work = 0  # stands for 1024x1024x16 with 16 filters of 11x11: seconds
+    window = MainWindow(c)  # returns while the layer is still being computed
+    qtbot.addWidget(window)
+    window.show()
+    assert c.computing and c.frame.feature_maps is None
+    assert c.frame.message == "Computing the layer…"
+    assert c.frame.output_shape == (28, 32, 2)  # the shape it will have, said at once
+    assert "(28,\u00a032,\u00a02)" in window.filters_title.text()
+    assert "Computing the layer…" in window.sum_panel.message.text
+    gate.open.set()
+    qtbot.waitUntil(
+        lambda: not c.computing and c.frame.feature_maps is not None, timeout=PATIENCE_MS
+    )
+    assert c.frame.message is None
+    assert "Computing" not in window.sum_panel.message.text
+    monkeypatch.setattr(pipeline, "LayerCache", gate.real)
+    assert_views_match_model(window)
