@@ -8,6 +8,7 @@ behind itself while someone paints or drags a value.
 
 from __future__ import annotations
 
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 
@@ -106,6 +107,11 @@ class Controller(QtCore.QObject):
         self._job = None
         self._generation = 0
         self._jobDone.connect(self._on_job_done, QtCore.Qt.ConnectionType.QueuedConnection)
+        # A job running longer than half a second says so, with the time it has taken.
+        self._progress = QtCore.QTimer(self)
+        self._progress.setInterval(500)
+        self._progress.timeout.connect(self._show_progress)
+        self._job_what, self._job_started = "", 0.0
         self._timer = QtCore.QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(0)
@@ -192,9 +198,19 @@ class Controller(QtCore.QObject):
         future.add_done_callback(lambda fut: self._jobDone.emit(generation, fut))
         self._job = future
         self._adopt = adopt
+        self._job_what, self._job_started = what, time.monotonic()
+        self._progress.start()
+
+    def _show_progress(self) -> None:
+        if self._job is None:
+            self._progress.stop()
+            return
+        seconds = time.monotonic() - self._job_started
+        self.status.emit(f"{self._job_what} ({seconds:.1f} s)")
 
     def _on_job_done(self, generation: int, future) -> None:
         self._job = None
+        self._progress.stop()
         if generation != self._generation:
             return
         try:

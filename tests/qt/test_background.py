@@ -165,3 +165,29 @@ def test_a_large_first_layer_is_computed_after_the_window_opens(qtbot, monkeypat
     assert "Computing" not in window.sum_panel.message.text
     monkeypatch.setattr(pipeline, "LayerCache", gate.real)
     assert_views_match_model(window)
+
+
+def test_a_recompute_longer_than_half_a_second_says_how_long_it_has_taken(
+    window, qtbot, monkeypatch
+):
+    c = window.controller
+    gate = Gate(monkeypatch)
+    c.background_work = 0
+    messages = []
+    c.status.connect(messages.append)
+    c.change_settings(filters=3)
+    qtbot.waitUntil(lambda: c.computing and gate.started.is_set(), timeout=PATIENCE_MS)
+    assert messages == ["Computing the layer…"]
+    qtbot.waitUntil(lambda: len(messages) >= 3, timeout=PATIENCE_MS)  # two ticks
+    seconds = [
+        float(m.removeprefix("Computing the layer… (").removesuffix(" s)")) for m in messages[1:]
+    ]
+    assert seconds[0] >= 0.5 and seconds == sorted(seconds)
+    gate.open.set()
+    qtbot.waitUntil(lambda: not c.computing, timeout=PATIENCE_MS)
+    count = len(messages)
+    assert messages[-1] == ""
+    qtbot.wait(700)
+    assert len(messages) == count  # nothing more once it is done
+    monkeypatch.setattr(pipeline, "LayerCache", gate.real)
+    assert_views_match_model(window)
