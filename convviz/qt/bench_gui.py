@@ -1,10 +1,11 @@
 """Edit-to-screen latency of the real main window (offscreen), for ``convviz.bench --gui``.
 
-One measurement is: perform the edit (kernel and bias values typed into the editor's
-cells as keystrokes, brush moves through the controller), let the event loop run the
-coalesced recompute, then paint every panel synchronously. That is the time until every
-affected panel shows its new image. A 1 ms heartbeat timer runs meanwhile; the longest
-gap between its ticks is the longest event-loop stall.
+One measurement is: post the edit as real input events (a mouse move on the input panel
+while the left button is held, keystrokes typed into a kernel or bias cell, a wheel
+notch over a kernel cell), let the event loop run the coalesced recompute, then let
+every panel paint. That is the time until every affected panel shows its new image.
+A 1 ms heartbeat timer runs meanwhile; the longest gap between its ticks is the longest
+event-loop stall.
 """
 
 from __future__ import annotations
@@ -17,35 +18,40 @@ import numpy as np
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from PySide6 import QtCore, QtTest, QtWidgets  # noqa: E402
+from PySide6 import QtCore, QtGui, QtTest, QtWidgets  # noqa: E402
 
 from convviz.core.model import default_document  # noqa: E402
 from convviz.qt.app import configure_pyqtgraph  # noqa: E402
 from convviz.qt.controller import Controller  # noqa: E402
 from convviz.qt.main_window import MainWindow  # noqa: E402
 
-# (height, width, channels, kernel size, filters)
+# (height, width, channels, kernel size, filters, dilation)
 GUI_CASES = (
-    (28, 28, 1, 3, 8),
-    (256, 256, 3, 3, 8),
-    (256, 256, 3, 7, 8),
-    (512, 512, 3, 3, 8),
-    (512, 512, 3, 7, 8),
-    (1024, 1024, 3, 3, 8),
-    (1024, 1024, 3, 7, 8),
-    (1024, 1024, 16, 11, 16),
+    (28, 28, 1, 3, 8, 1),
+    (256, 256, 3, 3, 8, 1),
+    (256, 256, 3, 7, 8, 1),
+    (512, 512, 3, 3, 8, 1),
+    (512, 512, 3, 7, 8, 1),
+    (1024, 1024, 3, 3, 8, 1),
+    (1024, 1024, 3, 7, 8, 1),
+    (1024, 1024, 16, 11, 16, 1),
+    (1024, 1024, 16, 11, 16, 5),
 )
-KINDS = ("brush move", "kernel edit", "bias edit")
+KINDS = ("brush move", "kernel edit", "nudge", "bias edit")
+# pyqtgraph's scene ignores mouse moves closer together than 1/60 s: wait that long.
+MOVE_SPACING_S = 1 / 55
 
 
-def _window(h, w, c, k, filters):
+def _window(h, w, c, k, filters, dilation=1):
     configure_pyqtgraph()
     rng = np.random.default_rng(0)
     doc = default_document(rng.random((h, w, c)).astype(np.float32))
     window = MainWindow(Controller(doc), max_side=max(h, w))
     window.resize(1600, 900)
     window.show()
-    window.controller.change_settings(filters=filters, kernel_size=(k, k), padding="same")
+    window.controller.change_settings(
+        filters=filters, kernel_size=(k, k), padding="same", dilation=(dilation, dilation)
+    )
     _settle(window)
     return window
 
@@ -93,11 +99,54 @@ def _type(cell, text: str) -> None:
     QtTest.QTest.keyClick(cell, QtCore.Qt.Key.Key_Return)
 
 
-def _time(window, action, repeats) -> dict:
+def _wheel(cell, notches: int) -> None:
+    pos = QtCore.QPointF(cell.rect().center())
+    event = QtGui.QWheelEvent(
+        pos, cell.mapToGlobal(pos), QtCore.QPoint(), QtCore.QPoint(0, 120 * notches),
+        QtCore.Qt.MouseButton.NoButton, QtCore.Qt.KeyboardModifier.NoModifier,
+        QtCore.Qt.ScrollPhase.NoScrollPhase, False,
+    )  # fmt: skip
+    QtWidgets.QApplication.sendEvent(cell, event)
+
+
+class _Mouse:
+    """Left-button drags on the viewport of a map cell's view, as real events."""
+
+    def __init__(self, cell):
+        self.cell = cell
+        self.view = cell.image.scene().views()[0]
+        self.last = 0.0
+
+    def point(self, row: float, col: float) -> QtCore.QPointF:
+        scene = self.cell.image.mapToScene(QtCore.QPointF(col, row))
+        return QtCore.QPointF(self.view.mapFromScene(scene))
+
+    def send(self, kind, pos: QtCore.QPointF) -> None:
+        left, none = QtCore.Qt.MouseButton.LeftButton, QtCore.Qt.MouseButton.NoButton
+        button = none if kind == QtCore.QEvent.Type.MouseMove else left
+        buttons = none if kind == QtCore.QEvent.Type.MouseButtonRelease else left
+        viewport = self.view.viewport()
+        event = QtGui.QMouseEvent(
+            kind, pos, viewport.mapToGlobal(pos), button, buttons,
+            QtCore.Qt.KeyboardModifier.NoModifier,
+        )  # fmt: skip
+        QtWidgets.QApplication.sendEvent(viewport, event)
+        self.last = time.perf_counter()
+
+    def spaced(self) -> None:
+        """Wait (untimed) until a move would not be dropped as too soon."""
+        wait = self.last + MOVE_SPACING_S - time.perf_counter()
+        if wait > 0:
+            time.sleep(wait)
+
+
+def _time(window, action, repeats, before=None) -> dict:
     times = []
     beat = _Heartbeat()
     beat.start()
     for i in range(repeats):
+        if before is not None:
+            before()
         start = time.perf_counter()
         action(i)
         _settle(window)
@@ -110,17 +159,29 @@ def _time(window, action, repeats) -> dict:
     }
 
 
-def _bench_case(h, w, c, k, filters, repeats) -> dict:
-    window = _window(h, w, c, k, filters)
+def _bench_case(h, w, c, k, filters, dilation, repeats) -> dict:
+    window = _window(h, w, c, k, filters, dilation)
     ctl = window.controller
-    row = {"case": f"{h}x{w}x{c} k{k} f{filters}"}
-    ctl.begin_stroke(0, h / 2, w / 4, 2.0, 1.0)
+    row = {"case": f"{h}x{w}x{c} k{k}" + (f" d{dilation}" if dilation > 1 else "") + f" f{filters}"}
+    mouse = _Mouse(window.input_panel.cells[0])
+    press, move = QtCore.QEvent.Type.MouseButtonPress, QtCore.QEvent.Type.MouseMove
+    start = mouse.point(h / 2, w / 4)
+    mouse.send(press, start)
     _settle(window)
-    row["brush move"] = _time(window, lambda i: ctl.stroke_to(h / 2 + (i % 5), w / 4 + i), repeats)
-    ctl.end_stroke()
+
+    def at(i: int) -> QtCore.QPointF:  # 3 screen pixels per move, as a hand moves
+        return start + QtCore.QPointF(3 * (i + 1), i % 5)
+
+    row["brush move"] = _time(window, lambda i: mouse.send(move, at(i)), repeats, mouse.spaced)
+    mouse.spaced()
+    mouse.send(QtCore.QEvent.Type.MouseButtonRelease, at(repeats))
     _settle(window)
+    if ctl.stroking or not ctl.history.undo_label.startswith("Paint"):
+        raise RuntimeError("the benchmark's mouse drag did not paint one stroke")
     cell = window.editor.cell(0, 0, 0)
     row["kernel edit"] = _time(window, lambda i: _type(cell, f"{(i % 7 + 1) / 8:.3f}"), repeats)
+    other = window.editor.cell(1, 1, 0)
+    row["nudge"] = _time(window, lambda i: _wheel(other, 1 if i % 2 else -1), repeats)
     bias = window.editor.bias_cell()
     row["bias edit"] = _time(window, lambda i: _type(bias, f"{(i % 5 - 2) / 16:.4f}"), repeats)
     window.close()
@@ -139,14 +200,18 @@ def bench_gui(cases=GUI_CASES, repeats=15) -> list[dict]:
 
 
 def format_gui_table(rows) -> str:
-    head = f"{'case':<24}" + "".join(f"{k:>24}" for k in KINDS)
-    sub = "median / worst / stall"
-    lines = [head, f"{'':<24}" + "".join(f"{sub:>24}" for _ in KINDS)]
+    width = 22
+    head = f"{'case':<24}" + "".join(f"{k:>{width}}" for k in KINDS)
+    sub = "median/worst/stall"
+    lines = [head, f"{'':<24}" + "".join(f"{sub:>{width}}" for _ in KINDS)]
     for r in rows:
         cells = "".join(
-            f"{r[k]['median_ms']:>10.1f} /{r[k]['worst_ms']:>6.1f} /{r[k]['stall_ms']:>6.1f}"
+            f"{r[k]['median_ms']:>9.1f} /{r[k]['worst_ms']:>5.0f} /{r[k]['stall_ms']:>4.0f}"
             for k in KINDS
         )
         lines.append(f"{r['case']:<24}{cells}")
-    lines.append("(ms; keystrokes typed into the kernel and bias cells, brush via the controller)")
+    lines.append(
+        "(ms; real events: mouse moves on the input panel, keystrokes typed into the kernel "
+        "and bias cells, wheel notches over a kernel cell)"
+    )
     return "\n".join(lines)
