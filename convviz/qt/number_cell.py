@@ -108,9 +108,11 @@ class NumberCell(QLineEdit):
         # Most echoes change one cell of hundreds: skip the rest cheaply.
         cmap = diverging_colormap()
         if value != self.value or vmax != self._vmax or cmap is not self._cmap:
-            self.value, self._vmax, self._cmap = value, vmax, cmap
-            self._shown = weight_text(value)
-            self._update_tooltip()
+            if repr(value) != repr(self.value):  # -0.0 and NaN included
+                self.value = value
+                self._shown = weight_text(value)
+                self._update_tooltip()
+            self._vmax, self._cmap = vmax, cmap
             bg = _tint(value, vmax)
             if bg != self._bg:
                 self._bg = bg
