@@ -18,6 +18,7 @@ from PySide6 import QtCore, QtWidgets
 
 from convviz.core.conv import conv2d
 from convviz.core.numbers import format_number
+from convviz.core.pipeline import Pipeline
 from convviz.core.presets import KERNEL_PRESETS
 from convviz.core.training import (
     DEFAULT_LEARNING_RATE,
@@ -110,6 +111,7 @@ class TrainingPanel(QtWidgets.QDockWidget):
     """
 
     _stepped = QtCore.Signal(object)  # (job, future), from the worker thread
+    _built = QtCore.Signal(object)  # (token, state, future), from the worker thread
 
     def __init__(self, window):
         super().__init__("Learn a kernel", window)
@@ -126,6 +128,9 @@ class TrainingPanel(QtWidgets.QDockWidget):
         self._timer.timeout.connect(self._tick)
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="convviz-training")
         self._job = None  # (trainer, run token, its state before the batch) while one runs
+        self._building = None  # a token while a trainer is built on the worker thread
+        self._then = None  # what to do once it is built: start training, or one step
+        self._built.connect(self._on_built, QtCore.Qt.ConnectionType.QueuedConnection)
         self._stepped.connect(self._on_stepped, QtCore.Qt.ConnectionType.QueuedConnection)
         self._build()
         self.controller.doc.subscribe(self._on_document_changed)
@@ -274,6 +279,7 @@ class TrainingPanel(QtWidgets.QDockWidget):
         """Forget the trainer (target, start or optimiser changed): Train starts afresh."""
         self.pause()
         self.trainer = None
+        self._building = self._then = None  # a trainer being built is not wanted any more
         self.teacher_kernels = None
         self.curve.setData([], [])
         self._show_status("Press Train or Step to start.")
@@ -304,50 +310,108 @@ class TrainingPanel(QtWidgets.QDockWidget):
         name = self.teacher_preset.currentText()
         return [MIXED_CYCLE[c % len(MIXED_CYCLE)] for c in range(cg)] if name == MIXED else name
 
-    def _target(self, state: dict) -> np.ndarray:
+    def _recipe(self):
+        """What building a trainer needs, read from the widgets and the document now:
+        ``(state, build, work)``; ``build()`` returns ``(trainer, teacher kernels)`` and may
+        run on another thread; ``work`` is its multiply-adds, roughly. ValueError: refused
+        at once (the target is the filter being trained)."""
+        state = self.controller.state()
         kind, f = self.target_kind.currentText(), state["selected_filter"]
-        if kind == TARGETS[0]:
-            presets = self._teacher_presets(state["kernel"].shape[2])
-            target, self.teacher_kernels = teacher_target(state, presets, self.teacher_bias.value())
-            return target
-        if kind == TARGETS[1]:
-            return self.canvas.values.copy()
+        s = state["settings"]
+        h, w = Pipeline.output_size(self.controller.doc)
+        kh, kw, cg, filters = state["kernel"].shape
+        work = max(h, 0) * max(w, 0) * kh * kw * cg
+        teacher_bias = self.teacher_bias.value()
+        presets = self._teacher_presets(cg)
+        painted = self.canvas.values.copy()
         other = self.other_filter.value() - 1
-        if other == f:
+        if kind == TARGETS[2] and other == f:
             raise ValueError(
                 f"filter {f + 1} is the one being trained: choose another filter as the target"
             )
-        s = state["settings"]
-        bias = state["bias"] if s.use_bias else None
-        return conv2d(
-            state["input"], state["kernel"], bias, kernel_map_filters=(), **s.conv_kwargs()
-        ).feature_maps[..., other]
+        if kind == TARGETS[2]:
+            work *= filters
+        start, seed = STARTS[self.start.currentText()], self.seed.value()
+        optimizer = OPTIMIZERS[self.optimizer.currentText()]
+        learning_rate = self.learning_rate.value()
 
-    def _ensure_trainer(self) -> bool:
-        if self.trainer is not None:
-            return True
-        state = self.controller.state()
-        try:
-            target = self._target(state)
-            kernel, bias = start_weights(STARTS[self.start.currentText()], state, self.seed.value())
-            self.trainer = Trainer(
+        def build():
+            teacher = None
+            if kind == TARGETS[0]:
+                target, teacher = teacher_target(state, presets, teacher_bias)
+            elif kind == TARGETS[1]:
+                target = painted
+            else:
+                bias = state["bias"] if s.use_bias else None
+                target = conv2d(
+                    state["input"], state["kernel"], bias, kernel_map_filters=(), **s.conv_kwargs()
+                ).feature_maps[..., other]
+            kernel, bias0 = start_weights(start, state, seed)
+            trainer = Trainer(
                 FilterSetup.from_state(state),
                 kernel,
-                bias,
+                bias0,
                 target,
-                optimizer=OPTIMIZERS[self.optimizer.currentText()],
-                learning_rate=self.learning_rate.value(),
+                optimizer=optimizer,
+                learning_rate=learning_rate,
             )
+            return trainer, teacher
+
+        return state, build, work
+
+    def _prepare(self, then) -> bool:
+        """Make sure a trainer exists, then call ``then()``. A trainer too big to build
+        within a frame is built on the worker thread and ``then()`` follows; False when
+        training is refused (the reason is shown)."""
+        if self.trainer is not None:
+            then()
+            return True
+        if self._building is not None:
+            self._then = then
+            return True
+        try:
+            state, build, work = self._recipe()
+            if work <= self.controller.background_work:
+                self._install(state, *build())
+                then()
+                return True
         except ValueError as exc:
-            self._show_status(f"Cannot train: {exc}")
-            self.window_.show_message(f"Cannot train: {exc}")
+            self._refuse(exc)
             return False
+        token = object()
+        self._building, self._then = token, then
+        self._show_status("Preparing the training…")
+        future = self._executor.submit(build)
+        future.add_done_callback(lambda fut: self._built.emit((token, state, fut)))
+        return True
+
+    def _on_built(self, done) -> None:
+        token, state, future = done
+        if token is not self._building:
+            return  # the document or the choices changed meanwhile
+        self._building = None
+        then, self._then = self._then, None
+        try:
+            self._install(state, *future.result())
+        except ValueError as exc:
+            self.pause()
+            self._refuse(exc)
+            return
+        self._show_status()
+        if then is not None:
+            then()
+
+    def _refuse(self, exc: ValueError) -> None:
+        self._show_status(f"Cannot train: {exc}")
+        self.window_.show_message(f"Cannot train: {exc}")
+
+    def _install(self, state: dict, trainer: Trainer, teacher) -> None:
+        self.trainer, self.teacher_kernels = trainer, teacher
         self._filter = state["selected_filter"]
         self._use_bias = state["settings"].use_bias
         self._activation = state["settings"].activation or "linear"
         if self._origin is None:
             self._origin = (state["kernel"].copy(), state["bias"].copy())
-        return True
 
     def _begin_run(self) -> None:
         if self._run is None:
@@ -444,16 +508,19 @@ class TrainingPanel(QtWidgets.QDockWidget):
     # -- buttons and timer ------------------------------------------------------------------
     def _on_train_toggled(self, on: bool) -> None:
         if on:
-            if not self._ensure_trainer():
+            self.train_button.setText("Pause")
+            if not self._prepare(self._start_training):
                 with QtCore.QSignalBlocker(self.train_button):
                     self.train_button.setChecked(False)
-                return
-            self._run = None
-            self._begin_run()
-            self.train_button.setText("Pause")
-            self._timer.start()
+                self.train_button.setText("Train")
         else:
+            self._then = None  # paused while the trainer is being built: do not start
             self._end_run()
+
+    def _start_training(self) -> None:
+        self._run = None
+        self._begin_run()
+        self._timer.start()
 
     def _end_run(self) -> None:
         self._timer.stop()
@@ -466,8 +533,11 @@ class TrainingPanel(QtWidgets.QDockWidget):
 
     def step_once(self) -> None:
         """One optimiser step; consecutive Step presses make one undo step."""
-        if self.train_button.isChecked() or not self._ensure_trainer():
+        if self.train_button.isChecked():
             return
+        self._prepare(self._step_now)
+
+    def _step_now(self) -> None:
         self._begin_run()
         self._advance(1)
 
@@ -488,8 +558,9 @@ class TrainingPanel(QtWidgets.QDockWidget):
         """Someone else changed the document: its weights are no longer the trainer's."""
         if self._own_change:
             return
+        self._building = self._then = None
         if self.train_button.isChecked():
-            steps = self.trainer.steps
+            steps = self.trainer.steps if self.trainer is not None else 0
             with QtCore.QSignalBlocker(self.train_button):
                 self.train_button.setChecked(False)
             self._end_run()

@@ -6,7 +6,7 @@ import threading
 
 import numpy as np
 import pytest
-from PySide6 import QtCore
+from PySide6 import QtCore, QtWidgets
 
 import convviz.qt.training as training
 from tests.qt.helpers import PATIENCE_MS, assert_views_match_model, settle
@@ -133,3 +133,79 @@ def test_a_batch_whose_document_changed_meanwhile_is_dropped(
     np.testing.assert_array_equal(c.doc.kernel, after)  # the stale batch never landed
     assert panel.trainer is None
     assert_views_match_model(window)
+
+
+class BuildGate:
+    """The teacher's target, computed off the GUI thread, waits for the test's signal."""
+
+    def __init__(self, monkeypatch):
+        real = training.teacher_target
+        self.open = threading.Event()
+        self.started = threading.Event()
+        gate = self
+
+        def teacher_target(*args, **kwargs):
+            if threading.current_thread() is not threading.main_thread():
+                gate.started.set()
+                assert gate.open.wait(PATIENCE_MS / 1000), "the test never opened the gate"
+            return real(*args, **kwargs)
+
+        monkeypatch.setattr(training, "teacher_target", teacher_target)
+
+
+def test_a_big_trainer_is_built_on_the_worker_and_training_starts_when_it_is_ready(
+    qtbot,
+    window,
+    panel,  # noqa: F811
+    monkeypatch,
+):
+    c = window.controller
+    gate = BuildGate(monkeypatch)
+    c.background_work = 0
+    qtbot.mouseClick(panel.train_button, LEFT)
+    qtbot.waitUntil(gate.started.is_set, timeout=PATIENCE_MS)
+    assert panel.train_button.isChecked() and panel.train_button.text() == "Pause"
+    assert panel.trainer is None and panel.status.text() == "Preparing the training…"
+    fired = []
+    QtCore.QTimer.singleShot(0, lambda: fired.append(True))
+    qtbot.waitUntil(lambda: bool(fired), timeout=PATIENCE_MS)  # the event loop runs
+    gate.open.set()
+    qtbot.waitUntil(
+        lambda: panel.trainer is not None and panel.trainer.steps >= 20, timeout=PATIENCE_MS
+    )
+    qtbot.mouseClick(panel.train_button, LEFT)  # Pause
+    idle(qtbot, window, panel)
+    np.testing.assert_array_equal(c.doc.kernel[..., 1], panel.trainer.kernel)
+    assert c.history.undo_label.startswith("Train filter 2 (")
+    assert_views_match_model(window)
+
+
+@pytest.mark.parametrize("during", ["pause", "edit"])
+def test_a_trainer_built_for_nothing_is_not_used(
+    qtbot,
+    window,
+    panel,  # noqa: F811
+    monkeypatch,
+    during,
+):
+    c = window.controller
+    gate = BuildGate(monkeypatch)
+    c.background_work = 0
+    before = c.doc.kernel.copy()
+    qtbot.mouseClick(panel.train_button, LEFT)
+    qtbot.waitUntil(gate.started.is_set, timeout=PATIENCE_MS)
+    if during == "pause":
+        qtbot.mouseClick(panel.train_button, LEFT)
+    else:
+        c.set_kernel_value(0, 0, 0, 0.5)
+        before = c.doc.kernel.copy()
+    assert not panel.train_button.isChecked()
+    gate.open.set()
+    panel._executor.submit(lambda: None).result()  # the build has finished...
+    QtWidgets.QApplication.processEvents()  # ...and its result has been delivered
+    idle(qtbot, window, panel)
+    np.testing.assert_array_equal(c.doc.kernel, before)  # no step was made or shown
+    if during == "edit":
+        assert panel.trainer is None  # built for the old document: dropped
+    else:
+        assert panel.trainer is None or panel.trainer.steps == 0
