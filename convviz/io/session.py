@@ -15,7 +15,6 @@ limits before any value is read) with pickling refused. Every problem is an
 
 from __future__ import annotations
 
-import io
 import json
 import math
 import os
@@ -156,9 +155,11 @@ def save_session(
     with atomic_writer(path) as f, zipfile.ZipFile(f, "w", zipfile.ZIP_DEFLATED) as zf:
         zf.writestr(_member(_META), text.encode("utf-8"))
         for name, a in arrays.items():
-            buf = io.BytesIO()
-            np.lib.format.write_array(buf, a, allow_pickle=False)
-            zf.writestr(_member(f"{name}.npy"), buf.getvalue())
+            # Streamed into the member a chunk at a time: no whole copy of the array in
+            # memory, and a save on a worker thread never holds the interpreter for long.
+            big = a.nbytes > _ZIP64_FROM
+            with zf.open(_member(f"{name}.npy"), "w", force_zip64=big) as member:
+                _write_npy(member, a)
     return path
 
 
@@ -203,6 +204,21 @@ def load_session(path: str | os.PathLike[str]) -> Session:
 
 def _plain(value):
     return list(value) if isinstance(value, tuple) else value
+
+
+# A member whose size is not known before it is written needs the zip64 format from here.
+_ZIP64_FROM = (1 << 31) - (1 << 24)
+
+
+def _write_npy(out, a: np.ndarray) -> None:
+    """``a`` in the .npy format, its memory handed to ``out`` a megabyte at a time
+    (uncopied: the compressor reads it without holding the interpreter)."""
+    a = np.ascontiguousarray(a)
+    np.lib.format.write_array_header_1_0(out, np.lib.format.header_data_from_array_1_0(a))
+    flat = a.reshape(-1).view(np.uint8)
+    step = 1 << 20
+    for start in range(0, flat.size, step):
+        out.write(memoryview(flat[start : start + step]))
 
 
 def _member(name: str) -> zipfile.ZipInfo:

@@ -194,6 +194,70 @@ def _bench_case(h, w, c, k, filters, dilation, repeats) -> dict:
     return row
 
 
+def _wait_until(done, beat=None) -> float:
+    """Run the event loop (sleeping, so workers keep the cores) until ``done()``;
+    the seconds it took."""
+    app = QtWidgets.QApplication.instance()
+    start = time.perf_counter()
+    while not done():
+        time.sleep(0.002)
+        app.processEvents()
+    return time.perf_counter() - start
+
+
+def bench_stalls(case=GUI_CASES[-2], batches=2) -> dict:
+    """The longest event-loop stall while a filter trains (Train pressed until ``batches``
+    batches of one step are shown), while a session is saved, and while it is autosaved,
+    at ``case``; with the seconds each took."""
+    import tempfile
+
+    from convviz.qt.sessions import install_sessions
+    from convviz.qt.training import install_training
+
+    window = _window(*case)
+    ctl = window.controller
+    folder = tempfile.mkdtemp(prefix="convviz-bench-")
+    settings = QtCore.QSettings(os.path.join(folder, "s.ini"), QtCore.QSettings.Format.IniFormat)
+    sessions = install_sessions(window, settings=settings, recovery_dir=folder)
+    panel = install_training(window)
+    panel.show()
+    panel.steps_per_frame.setValue(1)
+    _settle(window)
+    result = {"case": "x".join(map(str, case[:3])) + f" k{case[3]} f{case[4]} d{case[5]}"}
+    beat = _Heartbeat()
+    beat.start()
+    panel.train_button.click()
+    seconds = _wait_until(lambda: panel.trainer is not None and panel.trainer.steps >= batches)
+    panel.train_button.click()
+    seconds += _wait_until(lambda: not panel.stepping and not ctl.computing)
+    result["training"] = {"stall_ms": beat.longest_gap(), "seconds": seconds, "steps": batches}
+    beat.start()
+    start = time.perf_counter()
+    sessions.save_as(os.path.join(folder, "bench.convviz"), wait=False)
+    _wait_until(lambda: not sessions.saver.busy)
+    result["save"] = {"stall_ms": beat.longest_gap(), "seconds": time.perf_counter() - start}
+    ctl.set_kernel_value(0, 0, 0, 0.25)  # something unsaved to recover
+    _settle(window)
+    beat.start()
+    start = time.perf_counter()
+    sessions.autosave_now(wait=False)
+    _wait_until(lambda: not sessions.saver.busy)
+    result["autosave"] = {"stall_ms": beat.longest_gap(), "seconds": time.perf_counter() - start}
+    ctl.undo()  # back to what was saved: closing asks nothing
+    _settle(window)
+    window.close()
+    window.deleteLater()
+    return result
+
+
+def format_stalls(result) -> str:
+    parts = []
+    for kind in ("training", "save", "autosave"):
+        r = result[kind]
+        parts.append(f"{kind}: longest stall {r['stall_ms']:.0f} ms over {r['seconds']:.1f} s")
+    return f"{result['case']}: " + "; ".join(parts)
+
+
 def bench_gui(cases=GUI_CASES, repeats=15) -> list[dict]:
     """Median, worst and longest event-loop stall per case and kind of edit."""
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication([])
