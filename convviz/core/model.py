@@ -6,6 +6,7 @@ it and it tells its listeners which parts changed.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
@@ -119,6 +120,10 @@ class Document:
     # How many changes were announced: a copy taken at one count is still the document
     # exactly while the count is the same (a save running in the background uses it).
     changes: int = field(default=0, repr=False, compare=False)
+    # How many input changes were announced, and the last read-only copy of the input
+    # (the array it copies, weakly; the count; the copy): see `reader_snapshot`.
+    _input_changes: int = field(default=0, repr=False, compare=False)
+    _input_copy: tuple | None = field(default=None, repr=False, compare=False)
     _listeners: list[Callable[[set], None]] = field(default_factory=list, repr=False)
 
     def __post_init__(self) -> None:
@@ -160,14 +165,31 @@ class Document:
     def notify(self, what: Iterable[str | tuple]) -> None:
         what = set(what)
         self.changes += 1
+        if INPUT in what:
+            self._input_changes += 1
         for listener in list(self._listeners):
             listener(what)
 
     # -- whole-state snapshots (commands use them for undo) -------------------------------
     def snapshot(self) -> dict:
         """A copy of everything a command may replace."""
+        return dict(input=self.input.copy(), **self.snapshot_weights())
+
+    def reader_snapshot(self) -> dict:
+        """What `snapshot` returns, for code that only reads it (a save, a trainer): the
+        input's copy is read-only and shared by every call until the input changes, so a
+        save after a training run does not copy a 1024x1024x16 input again (64 MB, up to
+        0.1 s of the window's time)."""
+        cached = self._input_copy
+        if cached is None or cached[0]() is not self.input or cached[1] != self._input_changes:
+            copy = self.input.copy()
+            copy.flags.writeable = False
+            cached = self._input_copy = (weakref.ref(self.input), self._input_changes, copy)
+        return dict(input=cached[2], **self.snapshot_weights())
+
+    def snapshot_weights(self) -> dict:
+        """`snapshot` without the input."""
         return dict(
-            input=self.input.copy(),
             kernel=self.kernel.copy(),
             bias=self.bias.copy(),
             settings=self.settings,

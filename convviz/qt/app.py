@@ -140,6 +140,7 @@ def main(argv=None) -> int:
             if window.controller.computing:  # a large layer: shoot it once it is drawn
                 QtCore.QTimer.singleShot(50, shoot)
                 return
+            window.editor.finish_echo()
             ok = window.grab().save(args.screenshot)
             print(f"saved {args.screenshot}" if ok else f"could not write {args.screenshot}")
             if errors:

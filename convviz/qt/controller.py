@@ -526,6 +526,11 @@ class Controller(QtCore.QObject):
         selected_filter."""
         return self.doc.snapshot()
 
+    def reader_state(self) -> dict:
+        """`state` for code that only reads it: the input is read-only and shared until
+        it changes (see `Document.reader_snapshot`)."""
+        return self.doc.reader_snapshot()
+
     @property
     def version(self) -> int:
         """Counts the document's changes: a :meth:`state` taken at one version is still

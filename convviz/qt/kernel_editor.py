@@ -30,6 +30,9 @@ from convviz.core.numbers import MAX_MAGNITUDE
 from convviz.qt.number_cell import CELL_CHARS, WHEEL_IDLE_MS, NumberCell
 from convviz.qt.views import diverging_colormap
 
+# Most cells shown their value in one turn of the event loop (about 10 ms of work).
+ECHO_CHUNK = 300
+
 __all__ = ["KernelCells", "KernelEditor", "cell_size"]
 
 
@@ -232,6 +235,13 @@ class KernelEditor(KernelCells):
         self.more_button.hide()
         self._more_timer = QTimer(self, singleShot=True, interval=0)
         self._more_timer.timeout.connect(self._update_more)
+        # Cells still to be shown their value, in reading order: an echo that changes more
+        # than ECHO_CHUNK cells (a training step changes all 1,936 of a 16-channel 11x11
+        # filter, 60 ms) shows them a chunk per turn of the event loop, so the window
+        # never stalls; a cell is brought up to date before it is typed into or nudged.
+        self._pending: dict[tuple[int, int, int], None] = {}
+        self._pending_timer = QTimer(self, singleShot=True, interval=0)
+        self._pending_timer.timeout.connect(self._show_pending)
 
         self._bias = self._make_cell(None)
         self._bias_row = QWidget()
@@ -384,6 +394,7 @@ class KernelEditor(KernelCells):
 
     def _rebuild(self, shape: tuple[int, int, int], names: tuple[str, ...]) -> None:
         self._touched = None  # new cells show nothing yet
+        self._pending.clear()
         if self._gesture is not None and self._gesture[0] is not self._bias:
             self._finish_gesture()
         for box in self._boxes:
@@ -529,20 +540,51 @@ class KernelEditor(KernelCells):
             or shown[1] is not cmap
         ):
             self._shown_scale = (vmax, cmap)
-            nested = values.tolist()
-            for (r, c, k), cell in self._cells.items():
-                cell.show_value(nested[r][c][k], vmax)
+            self._pending.update(dict.fromkeys(self._cells))
             if bias is not None:
                 self._bias.show_value(bias, vmax)
+            self._show_pending()
             return
-        keys = {tuple(key) for key in np.argwhere(values != previous).tolist()}
-        keys.update(cell.key for cell in touched if cell.key is not None)
+        changed = [tuple(key) for key in np.argwhere(values != previous).tolist()]
+        changed += [cell.key for cell in touched if cell.key is not None]
+        self._pending.update(dict.fromkeys(sorted(changed, key=lambda rck: (rck[2], *rck[:2]))))
+        if bias is not None and (bias != self._bias.value or self._bias in touched):
+            self._bias.show_value(bias, vmax)
+        self._show_pending()
+
+    def _show_pending(self) -> None:
+        """Show up to ECHO_CHUNK of the cells waiting for their value; the rest follow on
+        the next turn of the event loop."""
+        pending, values = self._pending, self._values
+        if not pending or values is None or self._shown_scale is None:
+            return
+        vmax = self._shown_scale[0]
+        keys = list(pending)[:ECHO_CHUNK]
         for key in keys:
+            del pending[key]
             cell = self._cells.get(key)
             if cell is not None:
                 cell.show_value(float(values[key]), vmax)
-        if bias is not None and (bias != self._bias.value or self._bias in touched):
-            self._bias.show_value(bias, vmax)
+        if pending:
+            self._pending_timer.start()
+
+    @property
+    def echo_pending(self) -> int:
+        """How many cells have not been shown their value yet (see ECHO_CHUNK)."""
+        return len(self._pending)
+
+    def finish_echo(self) -> None:
+        """Show every cell its value now (before a screenshot, say)."""
+        while self._pending:
+            self._show_pending()
+        self._pending_timer.stop()
+
+    def _touch(self, cell: NumberCell) -> None:
+        key = cell.key
+        if key in self._pending and self._values is not None and self._shown_scale:
+            del self._pending[key]  # typed into or nudged: it must show its value first
+            cell.show_value(float(self._values[key]), self._shown_scale[0])
+        super()._touch(cell)
 
     def _on_focused(self, cell: NumberCell) -> None:
         if cell is not self._bias:

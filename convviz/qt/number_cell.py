@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from PySide6.QtCore import QSize, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QFont, QPainter, QPalette, QPen
 from PySide6.QtWidgets import QLineEdit
 
@@ -67,6 +67,7 @@ class NumberCell(QLineEdit):
         super().__init__()
         self.key = key
         self.value = 0.0
+        self._tip_stale = True
         self._vmax: float | None = None
         self._cmap = None  # the colour map the tint was taken from
         self._shown = "0"
@@ -101,7 +102,19 @@ class NumberCell(QLineEdit):
             self._update_tooltip()
 
     def _update_tooltip(self) -> None:
-        self.setToolTip(f"{self._place} = {format_number(self.value, 7)}\n{HOW_TO_EDIT}")
+        # Set when it is asked for: setting it on every echo took half of the echo's time.
+        self._tip_stale = True
+
+    def toolTip(self) -> str:  # noqa: N802 (Qt's name)
+        if self._tip_stale:
+            self._tip_stale = False
+            self.setToolTip(f"{self._place} = {format_number(self.value, 7)}\n{HOW_TO_EDIT}")
+        return super().toolTip()
+
+    def event(self, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.ToolTip and self._tip_stale:
+            self.toolTip()  # Qt reads the tooltip it holds, not this method
+        return super().event(event)
 
     def show_value(self, value: float, vmax: float) -> None:
         """Display ``value`` without disturbing a half-typed edit or the cursor."""

@@ -315,7 +315,7 @@ class TrainingPanel(QtWidgets.QDockWidget):
         ``(state, build, work)``; ``build()`` returns ``(trainer, teacher kernels)`` and may
         run on another thread; ``work`` is its multiply-adds, roughly. ValueError: refused
         at once (the target is the filter being trained)."""
-        state = self.controller.state()
+        state = self.controller.reader_state()
         kind, f = self.target_kind.currentText(), state["selected_filter"]
         s = state["settings"]
         h, w = Pipeline.output_size(self.controller.doc)

@@ -182,3 +182,34 @@ def test_document_refuses_what_keras_refuses():
         )
     assert LayerSettings(strides=(2, 2)).keras_refusal() is None
     assert LayerSettings(dilation=(1, 3)).keras_refusal() is None
+
+
+def test_a_reader_snapshot_shares_one_read_only_copy_of_the_input_until_it_changes():
+    d = doc3()
+    history = History(d)
+    first = d.reader_snapshot()
+    assert np.array_equal(first["input"], d.input) and first["input"] is not d.input
+    assert not first["input"].flags.writeable
+    with pytest.raises(ValueError):
+        first["input"][0, 0, 0] = 1.0
+    # Weights and selection changes: the input's copy is the same object, the rest new.
+    history.push(SetKernelValue((0, 0, 0, 0), d.kernel[0, 0, 0, 0], 5.0))
+    again = d.reader_snapshot()
+    assert again["input"] is first["input"]
+    assert again["kernel"][0, 0, 0, 0] == 5.0 and again["kernel"] is not d.kernel
+    assert again["kernel"].flags.writeable  # a trainer may start from them
+    # Painted in place: a new copy holds the new values; the old one keeps the old.
+    before = first["input"].copy()
+    box = (slice(1, 3), slice(2, 4))
+    history.push(PaintCommand("Paint", box, d.input[box].copy(), np.float32(0.75)))
+    painted = d.reader_snapshot()
+    assert painted["input"] is not first["input"]
+    assert np.array_equal(painted["input"], d.input) and painted["input"][1, 2, 0] == 0.75
+    assert np.array_equal(first["input"], before)
+    # A new input array (undo of a new image, say): copied again.
+    history.push(state_command(d, "New", {"input"}, input=np.zeros((8, 9, 3), np.float32)))
+    assert not d.reader_snapshot()["input"].any()
+    history.undo()
+    assert np.array_equal(d.reader_snapshot()["input"], painted["input"])
+    # snapshot() still gives writable copies of everything.
+    assert d.snapshot()["input"].flags.writeable

@@ -18,10 +18,15 @@ def scene_image(h=12, w=14, c=3, seed=0):
 
 
 def settle(window):
-    """Let the coalesced refresh run."""
+    """Let the coalesced refresh run, and the kernel editor show every cell's value (a
+    big filter's cells are shown a chunk per turn of the event loop)."""
     QtWidgets.QApplication.processEvents()
     window.controller.refresh_now()
     QtWidgets.QApplication.processEvents()
+    for _ in range(100):
+        if not window.editor.echo_pending:
+            break
+        QtWidgets.QApplication.processEvents()
 
 
 def shown(cell):

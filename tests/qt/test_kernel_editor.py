@@ -4,7 +4,9 @@ from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QMouseEvent, QWheelEvent
 from PySide6.QtWidgets import QApplication
 
-from convviz.qt.kernel_editor import KernelEditor
+from convviz.core.numbers import format_number
+from convviz.qt.kernel_editor import ECHO_CHUNK, KernelEditor
+from convviz.qt.number_cell import weight_text
 from tests.qt.helpers import PATIENCE_MS
 
 SOBEL = np.array([[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]], np.float32)
@@ -288,3 +290,63 @@ def test_an_echo_of_the_same_values_still_puts_back_an_edit_the_model_did_not_ta
         type_into(qtbot, editor.bias_cell(), "2")
     editor.set_filter(sobel_filter(), 0.5, 0, 2, RGB)
     assert editor.bias_cell().text() == "0.5"
+
+
+def big_filter(seed=0):
+    return np.random.default_rng(seed).normal(size=(11, 11, 16)).astype(np.float32)
+
+
+NAMES16 = tuple(f"ch {i + 1}" for i in range(16))
+
+
+def texts(ed, values):
+    wrong = [
+        key
+        for key in np.ndindex(values.shape)
+        if ed.cell(*key).text() != weight_text(float(values[key]))
+    ]
+    return wrong
+
+
+def test_an_echo_of_every_cell_of_a_big_filter_is_shown_a_chunk_per_turn(qtbot):
+    # A training step changes all 1,936 cells of a 16-channel 11x11 filter: shown at once,
+    # they held the window for 60 ms; they are shown ECHO_CHUNK at a time instead.
+    ed = KernelEditor()
+    ed.set_filter(big_filter(0), 0.5, 0, 16, NAMES16)
+    shown(qtbot, ed)
+    ed.finish_echo()
+    assert texts(ed, big_filter(0)) == []
+    trained = big_filter(1)
+    ed.set_filter(trained, 0.5, 0, 16, NAMES16)
+    assert 0 < ed.echo_pending <= trained.size - ECHO_CHUNK  # not all within this turn
+    assert 0 < len(texts(ed, trained)) < trained.size
+    qtbot.waitUntil(lambda: ed.echo_pending == 0, timeout=PATIENCE_MS)
+    assert texts(ed, trained) == []
+    # The tooltip says the value shown, though it is only set when asked for.
+    key = (10, 10, 15)
+    assert ed.cell(*key).toolTip().split("\n")[0].endswith(f"= {format_number(trained[key], 7)}")
+
+
+def test_a_cell_still_waiting_for_its_value_is_nudged_from_that_value(qtbot):
+    ed = KernelEditor()
+    ed.set_filter(np.zeros((11, 11, 16), np.float32), 0.0, 0, 16, NAMES16)
+    shown(qtbot, ed)
+    ed.finish_echo()
+    trained = np.full((11, 11, 16), 0.5, np.float32)
+    ed.set_filter(trained, 0.0, 0, 16, NAMES16)
+    cell = ed.cell(10, 10, 15)  # shown last
+    assert cell.text() == "0"  # still waiting
+    values = []
+    ed.valueNudged.connect(lambda *args: values.append(args))
+    wheel(cell)
+    assert values == [(10, 10, 15, 0.6)]  # from 0.5, the filter's value, not from 0
+    assert cell.text() == "0.5"
+
+
+def test_a_new_shape_forgets_the_cells_waiting_for_their_value(qtbot):
+    ed = KernelEditor()
+    ed.set_filter(big_filter(0), 0.5, 0, 16, NAMES16)
+    shown(qtbot, ed)
+    ed.set_filter(sobel_filter(), 0.5, 0, 2, RGB)
+    qtbot.waitUntil(lambda: ed.echo_pending == 0, timeout=PATIENCE_MS)
+    assert [ed.cell(r, c, 0).text() for r, c in ((0, 0), (1, 0), (0, 2))] == ["-1", "-2", "1"]
