@@ -180,7 +180,7 @@ class LayerCache:
             kernel_map_filters=[0] if f == self.selected else [],
             **kwargs,
         )
-        maps = res.kernel_maps_of(0) if f == self.selected else None
+        maps = np.ascontiguousarray(res.kernel_maps_of(0)) if f == self.selected else None
         return res.pre_activation[..., 0], res.feature_maps[..., 0], maps, weights[..., 0], b
 
     def install_filter(self, f: int, pre, feature, maps, kernel, bias) -> None:
@@ -188,7 +188,11 @@ class LayerCache:
         self.pre_activation[..., f] = pre
         self.feature_maps[..., f] = feature
         if maps is not None:
-            self.kernel_maps[...] = maps
+            fits = maps.shape == self.kernel_maps.shape and maps.dtype == self.kernel_maps.dtype
+            if fits and maps.flags.c_contiguous and maps.flags.writeable:
+                self.kernel_maps = maps  # computed for this cache alone: no 64 MB copy
+            else:
+                self.kernel_maps[...] = maps
         self.kernel[..., f] = kernel
         self.bias[f] = 0 if bias is None else bias[0]
         self.edits[f] = 0

@@ -30,8 +30,8 @@ from convviz.core.numbers import MAX_MAGNITUDE
 from convviz.qt.number_cell import CELL_CHARS, WHEEL_IDLE_MS, NumberCell
 from convviz.qt.views import diverging_colormap
 
-# Most cells shown their value in one turn of the event loop (about 10 ms of work).
-ECHO_CHUNK = 300
+# Most cells shown their value in one turn of the event loop (5 to 10 ms of work).
+ECHO_CHUNK = 150
 
 __all__ = ["KernelCells", "KernelEditor", "cell_size"]
 
