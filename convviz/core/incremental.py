@@ -11,6 +11,16 @@ map (c, f) and pre-activation f by δ times input channel c shifted by the tap's
 (one axpy over the output), and a bias change adds δ to pre-activation f; the feature
 map f is then re-activated. Such updates round differently from a full recompute, so
 after :data:`RESYNC_EDITS` of them the filter is recomputed (:meth:`LayerCache.resync`).
+
+A brush segment that paints some of the channels changes each pre-activation by the
+convolution of what it painted minus what was there, over those channels alone: with
+16 channels and one painted, a sixteenth of recomputing the box. The cache keeps a
+channels-first copy of the input it was computed from (:attr:`LayerCache.planes`) to
+know what was there. Those updates round like the kernel-value ones, so the output is
+split into tiles of :data:`DRIFT_TILE` pixels that count them: a tile updated
+:data:`RESYNC_EDITS` times is recomputed with the next segment that reaches it, and
+:meth:`LayerCache.resync_drift_step` recomputes the counted tiles a strip at a time
+once painting pauses.
 """
 
 from __future__ import annotations
@@ -26,6 +36,10 @@ from convviz.core.geometry import canonical_padding_mode, pad_input
 # Incremental edits of one filter after which it is recomputed in full, so that float32
 # rounding of the updates cannot pile up (each adds about one ulp of the map's scale).
 RESYNC_EDITS = 64
+# Side, in output pixels, of the tiles that count brush updates made by difference.
+DRIFT_TILE = 16
+# Multiply-adds of one idle step recomputing counted tiles (a few milliseconds).
+DRIFT_STEP_WORK = 60_000_000
 
 
 def box_union(boxes) -> tuple[slice, slice]:
@@ -97,9 +111,13 @@ class LayerCache:
         self.bias = np.zeros(kernel.shape[3], np.float32) if bias is None else np.array(bias)
         self.bias = self.bias.astype(np.float32)
         self.edits = np.zeros(kernel.shape[3], dtype=np.int64)
-        # Contiguous copies of the input channels whose kernel values were edited: the
-        # input is channels-last, and gathering one channel from it is most of an edit.
-        self._planes: dict[int, np.ndarray] = {}
+        # The input these outputs were computed from, channels first: a kernel-value edit
+        # reads one channel contiguously (gathering it from the channels-last input is
+        # most of an edit), and a brush segment reads what it painted over.
+        self.planes = np.array(np.moveaxis(np.asarray(x), 2, 0), dtype=np.float32, order="C")
+        # Per output tile: brush updates made by difference since it was last computed.
+        oh, ow = (max(n, 0) for n in self.geometry.output_size)
+        self._drift = np.zeros((-(-oh // DRIFT_TILE), -(-ow // DRIFT_TILE)), np.int32)
 
     @property
     def zero_padded(self) -> bool:
@@ -116,22 +134,66 @@ class LayerCache:
         return frozenset(c - first for c in channels if first <= c < first + cg)
 
     def input_changed(self, x, kernel, bias, box, channels=None) -> tuple[slice, slice] | None:
-        """Recompute the outputs that read the input ``box``; return the output box.
+        """Bring the outputs that read the input ``box`` up to date; return the output box.
 
         ``channels``, when given, promises that only those input channels changed: the
-        kernel maps of the others are left exactly as they were.
+        kernel maps of the others are left exactly as they were, and when they are some
+        but not all of the channels the pre-activations are updated by the difference.
 
         Only for zero padding: with reflect, replicate or circular padding a pixel near
         one edge is also read through the padding of another, so the caller does a full
         recompute instead (``zero_padded`` tells which).
         """
-        if not self.zero_padded:
+        return self.inputs_changed(x, kernel, bias, [box], [channels])[0]
+
+    def inputs_changed(self, x, kernel, bias, boxes, channels) -> list:
+        """:meth:`input_changed` for several boxes painted since the last update (with
+        the channels each changed, None for any); the output box of each."""
+        if boxes and not self.zero_padded:
             raise ValueError("regional updates need zero padding")
-        for channel, plane in self._planes.items():
-            plane[box] = x[box[0], box[1], channel]
-        out = affected_outputs(self.geometry, box)
-        if out is None:
-            return None
+        outs: list[tuple[slice, slice] | None] = []
+        plans = []
+        for box, chans in zip(boxes, channels, strict=True):
+            out = affected_outputs(self.geometry, box)
+            painted = None if chans is None else sorted({int(c) for c in chans})
+            # By difference where that is cheaper: some channels, not all of them.
+            some = painted if painted and len(painted) < self.planes.shape[0] else None
+            if self.conv_kwargs.get("groups", 1) != 1:
+                some = None
+            by_difference = False
+            if out is not None and some is not None:
+                tiles = self._tiles(out)
+                by_difference = bool(self._drift[tiles].max() < RESYNC_EDITS)
+                if not by_difference:  # some tile is due: recompute all of them now
+                    out = self._snapped(out)
+            outs.append(out)
+            plans.append((box, out, painted, some if by_difference else None))
+        # Differences first, each counting the pixels of its box not counted before (its
+        # planes are updated at once); boxes recomputed from the input come after, so
+        # what they recompute is not changed again by a difference.
+        for box, out, _, some in plans:
+            if some is not None:
+                self._add_difference(x, kernel, box, out, some)
+                self._drift[self._tiles(out)] += 1
+                self._copy_planes(x, box, some)
+        for box, out, painted, some in plans:
+            if some is None:
+                if out is not None:
+                    self._recompute(x, kernel, bias, out, self.kernel_map_channels(painted))
+                self._copy_planes(x, box, painted)
+        return outs
+
+    def _copy_planes(self, x, box, painted: list[int] | None) -> None:
+        rows, cols = box
+        if painted is None:
+            self.planes[:, rows, cols] = np.moveaxis(x[rows, cols], 2, 0)
+        else:
+            for c in painted:
+                self.planes[c, rows, cols] = x[rows, cols, c]
+
+    def _crop(self, out) -> tuple[slice, slice, tuple[int, int, int, int]]:
+        """The input rows and columns the output box ``out`` reads, and the zero padding
+        that stands for the layer's padding where they pass the image's edges."""
         g = self.geometry
         lo_hi = []
         for axis, sl in enumerate(out):
@@ -141,21 +203,103 @@ class LayerCache:
             hi = (sl.stop - 1) * s - pad + (k - 1) * d + 1  # exclusive, input coordinates
             lo_hi.append((lo, hi))
         (r_lo, r_hi), (c_lo, c_hi) = lo_hi
-        h, w = x.shape[:2]
-        crop = x[max(r_lo, 0) : min(r_hi, h), max(c_lo, 0) : min(c_hi, w)]
-        # The crop's own zero padding stands for the layer's padding at the image edges.
+        h, w = self.planes.shape[1:]
         padding = (max(-r_lo, 0), max(r_hi - h, 0), max(-c_lo, 0), max(c_hi - w, 0))
+        return slice(max(r_lo, 0), min(r_hi, h)), slice(max(c_lo, 0), min(c_hi, w)), padding
+
+    def _recompute(self, x, kernel, bias, out, maps: frozenset[int] | None) -> None:
+        """Compute the output box ``out`` afresh from ``x``, and of the selected filter's
+        kernel maps those of the channels ``maps`` (all when None)."""
+        rows, cols, padding = self._crop(out)
         kwargs = dict(self.conv_kwargs, padding=padding)
-        res = conv2d(crop, kernel, bias, kernel_map_filters=[self.selected], **kwargs)
+        wanted = [self.selected] if maps is None or maps else []
+        res = conv2d(x[rows, cols], kernel, bias, kernel_map_filters=wanted, **kwargs)
         self.pre_activation[out] = res.pre_activation
         self.feature_maps[out] = res.feature_maps
-        maps = self.kernel_map_channels(channels)
         if maps is None:
             self.kernel_maps[out] = res.kernel_maps_of(self.selected)
         elif maps:
             picked = sorted(maps)
             region = self.kernel_maps[out]  # a view: written in place
             region[..., picked] = res.kernel_maps_of(self.selected)[..., picked]
+        # Tiles wholly inside the box are exact again.
+        (r0, r1), (c0, c1) = (self._inner_tiles(out[a], a) for a in (0, 1))
+        self._drift[r0:r1, c0:c1] = 0
+
+    def _add_difference(self, x, kernel, box, out, painted: list[int]) -> None:
+        """Add to every pre-activation in ``out`` the convolution of what the channels
+        ``painted`` hold in ``box`` now minus what :attr:`planes` says they held there;
+        re-activate there. The selected filter's kernel maps of those channels in ``out``
+        are computed afresh."""
+        rows, cols, padding = self._crop(out)
+        now = x[rows, cols][..., painted]
+        difference = np.zeros_like(now)
+        (r0, r1), (c0, c1) = (
+            (max(box[a].start, crop.start), min(box[a].stop, crop.stop))
+            for a, crop in ((0, rows), (1, cols))
+        )
+        if r0 < r1 and c0 < c1:
+            inner = slice(r0 - rows.start, r1 - rows.start), slice(c0 - cols.start, c1 - cols.start)
+            before = np.moveaxis(self.planes[painted, r0:r1, c0:c1], 0, 2)
+            difference[inner] = now[inner] - before
+        kwargs = dict(self.conv_kwargs, padding=padding, activation=None)
+        weights = kernel[:, :, painted, :]
+        change = conv2d(difference, weights, None, kernel_map_filters=[], **kwargs)
+        pre = self.pre_activation[out]  # a view: updated in place
+        pre += change.pre_activation
+        feature = self.feature_maps[out]
+        if not np.shares_memory(pre, feature):
+            activate_into(canonical_activation(self.conv_kwargs.get("activation")), pre, feature)
+        f = self.selected
+        res = conv2d(now, weights[..., f : f + 1], None, kernel_map_filters=[0], **kwargs)
+        region = self.kernel_maps[out]
+        region[..., painted] = res.kernel_maps_of(0)
+
+    def _tiles(self, out) -> tuple[slice, slice]:
+        """The drift tiles the output box ``out`` touches."""
+        t = DRIFT_TILE
+        return slice(out[0].start // t, -(-out[0].stop // t)), slice(
+            out[1].start // t, -(-out[1].stop // t)
+        )
+
+    def _snapped(self, out) -> tuple[slice, slice]:
+        """``out`` grown to the edges of the drift tiles it touches."""
+        t, size = DRIFT_TILE, self.pre_activation.shape[:2]
+        return slice(out[0].start // t * t, min(-(-out[0].stop // t) * t, size[0])), slice(
+            out[1].start // t * t, min(-(-out[1].stop // t) * t, size[1])
+        )
+
+    def _inner_tiles(self, sl: slice, axis: int) -> tuple[int, int]:
+        """The tiles along ``axis`` that the output range ``sl`` covers wholly (the last
+        tile, cut short by the map's edge, when ``sl`` reaches that edge)."""
+        t, count = DRIFT_TILE, self._drift.shape[axis]
+        first = -(-sl.start // t)
+        last = count if sl.stop >= self.pre_activation.shape[axis] else sl.stop // t
+        return first, max(first, last)
+
+    @property
+    def drift_pending(self) -> bool:
+        """Whether some output tile was updated by difference since it was computed."""
+        return bool(self._drift.any())
+
+    def resync_drift_step(self, x, kernel, bias) -> tuple[slice, slice] | None:
+        """Recompute the first strip of tiles updated by difference (as many tiles of one
+        row as :data:`DRIFT_STEP_WORK` allows); the output box recomputed, or None."""
+        dirty = np.argwhere(self._drift)
+        if len(dirty) == 0:
+            return None
+        i, j = (int(v) for v in dirty[0])
+        kh, kw, cg, filters = self.kernel.shape
+        per_tile = DRIFT_TILE * DRIFT_TILE * kh * kw * cg * filters
+        most = max(1, DRIFT_STEP_WORK // max(per_tile, 1))
+        row = self._drift[i]
+        stop = j
+        while stop < row.size and stop - j < most and row[stop]:
+            stop += 1
+        t = DRIFT_TILE
+        oh, ow = self.pre_activation.shape[:2]
+        out = (slice(i * t, min((i + 1) * t, oh)), slice(j * t, min(stop * t, ow)))
+        self._recompute(x, kernel, bias, out, frozenset())  # kernel maps were exact
         return out
 
     def filter_changed(self, x, kernel, bias, f: int) -> None:
@@ -263,10 +407,7 @@ class LayerCache:
             start = lo * s + offset[axis] - pad
             out.append(slice(lo, hi + 1))
             src.append(slice(start, start + (hi - lo) * s + 1, s))
-        plane = self._planes.get(channel)
-        if plane is None:
-            plane = self._planes[channel] = np.ascontiguousarray(x[..., channel])
-        return (out[0], out[1]), plane[src[0], src[1]]
+        return (out[0], out[1]), self.planes[channel][src[0], src[1]]
 
     def tap_changed(self, x, i: int, j: int, c: int, f: int, delta: float) -> None:
         """Add ``delta`` to kernel value ``w[i, j, c, f]``'s contribution; re-activate f.

@@ -4,7 +4,8 @@ The controller tells the pipeline what changed (the same sets the document annou
 at the next refresh :meth:`Pipeline.compute` brings its :class:`LayerCache` up to date:
 a brush box recomputes the outputs that read it, a kernel value or bias edit updates that
 filter tap by tap (recomputing it when many values changed), anything else recomputes
-the layer. :meth:`Pipeline.resync` recomputes the filters edited incrementally, for when
+the layer. :meth:`Pipeline.resync` recomputes the filters edited incrementally, and
+:meth:`Pipeline.resync_drift` the output brush segments updated by difference, for when
 the user pauses.
 """
 
@@ -240,10 +241,10 @@ class Pipeline:
                     changed_maps = (
                         None if maps is None or changed_maps is None else changed_maps.union(maps)
                     )
-            out_boxes = []
-            for box, channels in zip(self.boxes, self.box_channels, strict=True):
-                out = cache.input_changed(doc.input, doc.kernel, bias, box, channels)
-                out_boxes.append(out)
+            out_boxes = cache.inputs_changed(
+                doc.input, doc.kernel, bias, self.boxes, self.box_channels
+            )
+            for out in out_boxes:
                 if out is not None:
                     grown = _largest_value(cache, box=out)
                     self._filter_largest = np.maximum(self._filter_largest, grown)
@@ -302,6 +303,44 @@ class Pipeline:
         self._largest = self._measured()
         out = self._outputs(doc, cache, self._geometry(doc), frozenset(stale), False, True)
         return replace(out, changed_kernel_maps=None if cache.selected in stale else frozenset())
+
+    def rescan_levels(self, doc) -> Outputs | None:
+        """After a gesture, measure the maps again so the colour scale can shrink to fit
+        (brush boxes only raised it); the outputs with no map changed, or None when there
+        was nothing to measure."""
+        cache = self.cache
+        if cache is None or not self._overestimate or self.hold or self.pending:
+            return None
+        if self.wants_full(doc):
+            return None
+        self._scan(cache)
+        out = self._outputs(doc, cache, self._geometry(doc), frozenset(), False, False)
+        return replace(out, changed_kernel_maps=frozenset())
+
+    @property
+    def drift_pending(self) -> bool:
+        """Whether brush updates made by difference await :meth:`resync_drift`."""
+        return self.cache is not None and self.cache.drift_pending
+
+    def resync_drift(self, doc) -> Outputs | None:
+        """Recompute one strip of the output that brush segments updated by difference
+        (a few milliseconds of work), so no float32 rounding of those updates stays; its
+        outputs, naming that box, or None when there was nothing to do."""
+        cache = self.cache
+        if cache is None or self.pending or self.wants_full(doc):
+            return None
+        bias = doc.bias if doc.settings.use_bias else None
+        out_box = cache.resync_drift_step(doc.input, doc.kernel, bias)
+        if out_box is None:
+            return None
+        grown = _largest_value(cache, box=out_box)
+        self._filter_largest = np.maximum(self._filter_largest, grown)
+        self._kernel_largest = np.maximum(self._kernel_largest, grown)
+        self._largest = self._measured()
+        unchanged = (slice(0, 0), slice(0, 0))  # the input did not change
+        boxes = (unchanged, out_box)
+        out = self._outputs(doc, cache, self._geometry(doc), None, False, False, boxes)
+        return replace(out, changed_kernel_maps=frozenset())  # those were exact
 
     def _painted(self) -> set[int] | None:
         """The input channels the pending brush boxes changed; None: any."""

@@ -122,6 +122,11 @@ class Controller(QtCore.QObject):
         self._resync_timer.setSingleShot(True)
         self._resync_timer.setInterval(self.resync_delay_ms)
         self._resync_timer.timeout.connect(self.resync_now)
+        # Brush updates made by difference are recomputed a strip per turn of the loop.
+        self._drift_timer = QtCore.QTimer(self)
+        self._drift_timer.setSingleShot(True)
+        self._drift_timer.setInterval(0)
+        self._drift_timer.timeout.connect(self.settle_step)
         doc.subscribe(self._on_changed)
 
     # -- refresh --------------------------------------------------------------------------
@@ -133,10 +138,16 @@ class Controller(QtCore.QObject):
         self._resync_timer.start()
 
     def resync_now(self) -> Frame | None:
-        """Recompute the filters updated value by value since their last full compute."""
-        if self._job is not None or self._stroke is not None or self.pipeline.pending:
+        """Recompute what was updated incrementally since it was last computed whole: while
+        brush strokes left some, a strip of the output they updated by difference per call
+        (see :meth:`settle_step`), then the filters updated value by value."""
+        if self._busy():
             self._resync_timer.start()
             return None
+        frame = self.settle_step()
+        if frame is not None:
+            self._resync_timer.start()  # the filters, once the strips are done
+            return frame
         if Pipeline.work(self.doc) // max(self.doc.settings.filters, 1) > self.background_work:
             return None  # one filter would stall the window; the edit count bounds drift
         try:
@@ -144,6 +155,26 @@ class Controller(QtCore.QObject):
         except ValueError:
             return None
         return None if out is None else self._push(out)
+
+    def settle_step(self) -> Frame | None:
+        """One turn of the loop's worth of settling after a gesture: measure the maps for
+        the colour scale, or recompute one strip of the output a brush updated by
+        difference; the frame, or None when nothing was left (or an edit is pending)."""
+        if self._busy():
+            return None
+        try:
+            out = self.pipeline.rescan_levels(self.doc)
+            if out is None and self.pipeline.drift_pending:
+                out = self.pipeline.resync_drift(self.doc)
+        except ValueError:
+            return None
+        if out is None:
+            return None
+        self._drift_timer.start()  # the next step in the next turn
+        return self._push(out)
+
+    def _busy(self) -> bool:
+        return self._job is not None or self._stroke is not None or self.pipeline.pending
 
     def refresh_now(self) -> Frame:
         """Recompute what changed and push a frame now (normally the coalescing timer's job).
@@ -336,6 +367,7 @@ class Controller(QtCore.QObject):
             self.pipeline.hold = False
             if not self._timer.isActive():
                 self._timer.start()
+            self._drift_timer.start()  # after that refresh: rescale, then resync
 
     def end_stroke(self) -> None:
         st, self._stroke = self._stroke, None

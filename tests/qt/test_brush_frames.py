@@ -4,6 +4,7 @@ and what every panel shows stays what a fresh computation gives."""
 import numpy as np
 import pyqtgraph as pg
 
+from convviz import conv2d
 from tests.qt.helpers import assert_views_match_model, drag, image_to_viewport, scene_image
 from tests.qt.test_incremental_views import count_set_image
 
@@ -74,3 +75,34 @@ def test_a_stroke_beyond_the_input_scale_rescales_and_redraws_every_channel(make
     assert ctl.frame.input_levels == (0.0, 1.0)
     for cell in inputs.values():
         assert tuple(cell.levels) == (0.0, 1.0)
+
+
+def test_after_a_stroke_the_maps_it_updated_by_difference_are_recomputed_strip_by_strip(
+    make_window, qtbot
+):
+    window = make_window(scene_image(h=60, w=64, c=3, seed=6))
+    assert_views_match_model(window)
+    ctl = window.controller
+    doc = ctl.doc
+    window.brush.radius.setValue(2.0)
+    window.brush.value.setValue(1.0)
+    inputs = {cell.index: cell for cell in window.input_panel.cells}
+    view, a = image_to_viewport(inputs[2], 10.5, 5.5)
+    _, b = image_to_viewport(inputs[2], 50.5, 58.5)
+    drag(view, [a, (a + b) / 2, b])  # paints channel B only: by difference
+    assert ctl.pipeline.drift_pending
+    # What settling redraws: the sum and feature maps only, never the input or a kernel map.
+    kernel_maps = window.sum_panel.cells[: doc.kernel_channels]
+    counts = count_set_image([*inputs.values(), *kernel_maps])
+    maps = [window.sum_panel.pre, window.sum_panel.feature, *window.filters_panel.cells]
+    redrawn = count_set_image(maps)
+    qtbot.waitUntil(lambda: not ctl.pipeline.drift_pending, timeout=5000)
+    assert all(n == 0 for n in counts.values()), counts
+    assert redrawn[id(window.sum_panel.feature)] > 0
+    s = doc.settings
+    res = conv2d(doc.input, doc.kernel, doc.bias if s.use_bias else None, **s.conv_kwargs())
+    # Recomputed from the input: only the summation order's rounding is left.
+    np.testing.assert_allclose(ctl.frame.pre_activation, res.pre_activation, rtol=1e-6, atol=1e-6)
+    assert_views_match_model(window)
+    for cell in maps:
+        np.testing.assert_array_equal(pixels(cell), freshly_rendered(cell))

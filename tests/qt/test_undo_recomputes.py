@@ -21,7 +21,7 @@ def counted(monkeypatch):
     """Count the calls of LayerCache's constructor and of its update methods."""
     calls = Counter()
     cls = incremental.LayerCache
-    for name in ("__init__", "input_changed", "filter_changed", "tap_changed", "bias_changed"):
+    for name in ("__init__", "inputs_changed", "filter_changed", "tap_changed", "bias_changed"):
         original = getattr(cls, name)
 
         def wrapper(self, *args, _original=original, _name=name, **kwargs):
@@ -87,7 +87,7 @@ def test_undo_and_redo_of_a_brush_stroke_update_only_its_box(window, counted):
     for action, expected in ((stroke, 1.0), (c.undo, before), (c.redo, 1.0)):
         counts = _step(window, counted, action)
         assert counts.get("__init__", 0) == 0, counts
-        assert counts.get("input_changed", 0) >= 1, counts
+        assert counts.get("inputs_changed", 0) >= 1, counts
         assert c.doc.input[3, 4, 0] == expected
 
 

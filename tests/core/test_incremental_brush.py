@@ -1,0 +1,178 @@
+"""Brush segments that paint some of the channels update the outputs by difference.
+
+The difference path must give what a full recompute gives (up to float32 rounding), also
+when several segments are applied in one update and overlap, when a tile is due for a
+recompute in the middle of them, and after the idle steps that recompute the tiles it
+touched, which must leave the outputs exactly as a recompute of those boxes would.
+"""
+
+import numpy as np
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
+from convviz import conv2d
+from convviz.core.brush import paint_segment
+from convviz.core.conv import conv_geometry
+from convviz.core.incremental import DRIFT_TILE, RESYNC_EDITS, LayerCache
+from tests.core.test_incremental import assert_cache_equals_full, full, make
+
+layers = st.fixed_dictionaries(
+    {
+        "h": st.integers(4, 40),
+        "w": st.integers(4, 40),
+        "c": st.integers(2, 4),
+        "k": st.integers(1, 4),
+        "filters": st.integers(1, 4),
+        "s": st.integers(1, 3),
+        "d": st.integers(1, 3),
+        "padding": st.sampled_from(["valid", "same", "full"]),
+        "act": st.sampled_from(["linear", "relu", "tanh", "sigmoid"]),
+        "groups": st.just(1),
+        "flip": st.booleans(),
+    }
+)
+
+
+def _paint(rng, x, p):
+    """One random segment on a random proper subset of the channels; (box, channels)."""
+    channels = sorted(rng.choice(p["c"], size=int(rng.integers(1, p["c"])), replace=False))
+    p0 = rng.uniform(-2, max(p["h"], p["w"]) + 2, 2)
+    p1 = p0 + rng.uniform(-5, 5, 2)
+    value = float(rng.random())
+    box = paint_segment(x, [int(c) for c in channels], p0, p1, float(rng.uniform(0.5, 3)), value)
+    return box, tuple(int(c) for c in channels)
+
+
+def _settle_drift(cache, x, kernel, bias):
+    steps = 0
+    while cache.resync_drift_step(x, kernel, bias) is not None:
+        steps += 1
+        assert steps < 10_000
+    assert not cache.drift_pending
+    return steps
+
+
+@settings(max_examples=60, deadline=None)
+@given(p=layers, seed=st.integers(0, 10**6), updates=st.integers(1, 30))
+def test_segments_on_some_channels_equal_a_full_recompute(p, seed, updates):
+    assume(p["s"] == 1 or p["d"] == 1)  # Keras refuses both above 1
+    rng, x, kernel, bias, kw = make(p, seed)
+    try:
+        conv_geometry(x.shape, kernel.shape[:2], p["s"], p["padding"], p["d"])
+    except ValueError:
+        return
+    cache = LayerCache(x, kernel, bias, kw, int(rng.integers(0, p["filters"])))
+    for _ in range(updates):
+        # Up to three segments before one update, as when moves arrive together.
+        painted = [_paint(rng, x, p) for _ in range(int(rng.integers(1, 4)))]
+        painted = [(b, c) for b, c in painted if b is not None]
+        if painted:
+            boxes, channels = zip(*painted, strict=True)
+            cache.inputs_changed(x, kernel, bias, list(boxes), list(channels))
+    assert_cache_equals_full(cache, x, kernel, bias, kw)
+    np.testing.assert_array_equal(cache.planes, np.moveaxis(x, 2, 0))
+    _settle_drift(cache, x, kernel, bias)
+    assert_cache_equals_full(cache, x, kernel, bias, kw)
+
+
+def test_a_segment_on_one_channel_of_several_is_applied_by_difference():
+    rng = np.random.default_rng(3)
+    x = rng.random((30, 34, 3)).astype(np.float32)
+    kernel = rng.standard_normal((5, 5, 3, 4)).astype(np.float32)
+    bias = rng.standard_normal(4).astype(np.float32)
+    kw = dict(padding="same", activation="relu")
+    cache = LayerCache(x, kernel, bias, kw, 2)
+    maps_before = cache.kernel_maps.copy()
+    box = paint_segment(x, [1], (10, 10), (12, 20), 1.5, 1.0)
+    cache.input_changed(x, kernel, bias, box, (1,))
+    assert cache.drift_pending  # counted: it was not recomputed from the input
+    # Kernel maps of the channels not painted are untouched, bit for bit.
+    np.testing.assert_array_equal(cache.kernel_maps[..., [0, 2]], maps_before[..., [0, 2]])
+    assert_cache_equals_full(cache, x, kernel, bias, kw)
+    # Every channel painted at once is cheaper to recompute: no difference, no count.
+    other = LayerCache(x, kernel, bias, kw, 2)
+    box = paint_segment(x, [0, 1, 2], (20, 5), (22, 9), 1.5, 0.0)
+    other.input_changed(x, kernel, bias, box, (0, 1, 2))
+    assert not other.drift_pending
+
+
+def test_overlapping_segments_in_one_update_count_each_pixel_once():
+    rng = np.random.default_rng(5)
+    x = rng.random((24, 24, 2)).astype(np.float32)
+    kernel = rng.standard_normal((3, 3, 2, 2)).astype(np.float32)
+    kw = dict(padding="same")
+    cache = LayerCache(x, kernel, None, kw, 0)
+    a = paint_segment(x, [0], (8, 8), (8, 14), 2.0, 1.0)
+    b = paint_segment(x, [0], (6, 12), (12, 12), 2.0, 0.25)  # crosses the first
+    cache.inputs_changed(x, kernel, None, [a, b], [(0,), (0,)])
+    assert_cache_equals_full(cache, x, kernel, None, kw)
+
+
+def test_a_tile_updated_too_often_is_recomputed_with_the_next_segment_that_reaches_it():
+    rng = np.random.default_rng(7)
+    x = rng.random((40, 40, 3)).astype(np.float32)
+    kernel = rng.standard_normal((3, 3, 3, 2)).astype(np.float32)
+    bias = rng.standard_normal(2).astype(np.float32)
+    kw = dict(padding="same", activation="tanh")
+    cache = LayerCache(x, kernel, bias, kw, 0)
+    for i in range(RESYNC_EDITS):
+        box = paint_segment(x, [2], (5, 5), (5, 6), 1.0, float(i % 2))
+        cache.input_changed(x, kernel, bias, box, (2,))
+    assert cache._drift[0, 0] == RESYNC_EDITS
+    # The next segment there, coalesced with one elsewhere that is applied by difference.
+    near = paint_segment(x, [2], (5, 5), (6, 6), 1.0, 0.5)
+    far = paint_segment(x, [1], (30, 30), (30, 33), 1.0, 0.5)
+    outs = cache.inputs_changed(x, kernel, bias, [near, far], [(2,), (1,)])
+    assert cache._drift[0, 0] == 0  # recomputed, the whole tile
+    assert outs[0][0].start % DRIFT_TILE == 0 and outs[0][1].start % DRIFT_TILE == 0
+    assert cache._drift[30 // DRIFT_TILE, 30 // DRIFT_TILE] == 1
+    assert_cache_equals_full(cache, x, kernel, bias, kw)
+
+
+def test_idle_steps_leave_what_a_recompute_of_the_painted_boxes_gives():
+    rng = np.random.default_rng(11)
+    x = rng.random((70, 50, 4)).astype(np.float32)
+    kernel = rng.standard_normal((3, 3, 4, 3)).astype(np.float32)
+    bias = rng.standard_normal(3).astype(np.float32)
+    kw = dict(padding="same", dilation_rate=2, activation="sigmoid")
+    cache = LayerCache(x, kernel, bias, kw, 1)
+    for i in range(200):
+        box = paint_segment(x, [i % 3], (rng.uniform(0, 70), 10), (35, 40), 1.5, rng.random())
+        if box is not None:
+            cache.input_changed(x, kernel, bias, box, (i % 3,))
+    assert cache.drift_pending
+    steps = _settle_drift(cache, x, kernel, bias)
+    assert steps >= 1
+    res = full(x, kernel, bias, kw, 1)
+    # Recomputed strips are computed from the input as a full recompute is: rounding of
+    # the summation order only, far below the differences' accumulated rounding.
+    np.testing.assert_allclose(cache.pre_activation, res.pre_activation, rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(cache.feature_maps, res.feature_maps, rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(cache.kernel_maps, res.kernel_maps_of(1), rtol=1e-6, atol=1e-6)
+
+
+def test_kernel_value_edits_read_the_painted_input():
+    """The channels-first copy the taps read follows the brush."""
+    rng = np.random.default_rng(13)
+    x = rng.random((20, 22, 3)).astype(np.float32)
+    kernel = rng.standard_normal((3, 3, 3, 2)).astype(np.float32)
+    kw = dict(padding="valid")
+    cache = LayerCache(x, kernel, None, kw, 0)
+    box = paint_segment(x, [0], (4, 4), (15, 15), 2.0, 1.0)
+    cache.input_changed(x, kernel, None, box, (0,))
+    kernel[1, 1, 0, 1] += 0.5
+    cache.weights_changed(x, kernel, None, 1)
+    expected = conv2d(x, kernel, None, kernel_map_filters=[0], **kw)
+    np.testing.assert_allclose(cache.pre_activation, expected.pre_activation, atol=1e-5)
+
+
+def test_a_recomputed_box_and_a_difference_in_one_update_do_not_count_twice():
+    rng = np.random.default_rng(17)
+    x = rng.random((24, 24, 3)).astype(np.float32)
+    kernel = rng.standard_normal((3, 3, 3, 2)).astype(np.float32)
+    kw = dict(padding="same")
+    cache = LayerCache(x, kernel, None, kw, 0)
+    one = paint_segment(x, [0], (8, 6), (8, 14), 2.0, 1.0)  # by difference
+    every = paint_segment(x, [0, 1, 2], (6, 10), (12, 10), 2.0, 0.0)  # recomputed; crosses it
+    cache.inputs_changed(x, kernel, None, [one, every], [(0,), None])
+    assert_cache_equals_full(cache, x, kernel, None, kw)
