@@ -2,10 +2,11 @@
 
 convviz holds one layer's arrays in float32, and the window keeps an RGB image (4 bytes
 a pixel) of every map it shows. :func:`layer_peak_bytes` adds up what a layer of that
-shape keeps at once: the input, its padded planes, the pre-activation and feature map
-of every filter, the selected filter's kernel maps, the gathering scratch, one undo copy
-of the input, and the images of the maps. Files whose layer would need more than
-:data:`MEMORY_BUDGET` are refused before their arrays are read, with the size that fits.
+shape keeps at once: the input and three copies of it (the layer cache's, one undo step's,
+and the one a save reads), its padded planes, the pre-activation and feature map of every
+filter, the selected filter's kernel maps, the gathering scratch, and the images of the
+maps. Files whose layer would need more than :data:`MEMORY_BUDGET` are refused before
+their arrays are read, with the size that fits.
 """
 
 from __future__ import annotations
@@ -39,7 +40,9 @@ def layer_peak_bytes(h: int, w: int, c: int, settings) -> int:
     inputs = h * w * c
     outputs = ho * wo
     arrays = (
-        3 * inputs  # the document's input, one undo copy, the channel being edited
+        # The document's input, the layer cache's channels-first copy of it, one undo
+        # copy, and the read-only copy a save or a training run reads.
+        4 * inputs
         + c * hp * wp  # padded planes
         + 2 * f * outputs  # pre-activation and feature maps
         + (c // groups) * outputs  # the selected filter's kernel maps

@@ -16,7 +16,7 @@ def slow_peak(h, w, c, s):
     kh, kw = s.kernel_size
     ho, wo = h, w
     hp, wp = h + kh - 1, w + kw - 1
-    floats = 3 * h * w * c + c * hp * wp + 2 * s.filters * ho * wo + c * ho * wo
+    floats = 4 * h * w * c + c * hp * wp + 2 * s.filters * ho * wo + c * ho * wo
     pixels = (c + 1) * h * w + (c + 2 + s.filters) * ho * wo
     return 150 * MIB + 64 * MIB + 4 * (floats + pixels)
 
