@@ -163,7 +163,10 @@ class LayerCache:
             by_difference = False
             if out is not None and some is not None:
                 tiles = self._tiles(out)
-                by_difference = bool(self._drift[tiles].max() < RESYNC_EDITS)
+                # inf - inf is NaN: outputs beyond float32 are recomputed, not corrected.
+                by_difference = bool(self._drift[tiles].max() < RESYNC_EDITS) and bool(
+                    np.isfinite(self.pre_activation[out]).all()
+                )
                 if not by_difference:  # some tile is due: recompute all of them now
                     out = self._snapped(out)
             outs.append(out)

@@ -33,13 +33,19 @@ def nice_ceil(value: float) -> float:
 def max_abs(a: np.ndarray) -> float:
     """The largest finite magnitude in ``a`` (0 when there is none): values beyond
     float32 (inf, NaN) are drawn in a colour of their own, not on the scale."""
+    return magnitude(a)[0]
+
+
+def magnitude(a: np.ndarray) -> tuple[float, bool]:
+    """:func:`max_abs` of ``a``, and whether every value of ``a`` is finite (one pass
+    tells both: a NaN or an infinity makes the largest or the smallest value so)."""
     if a.size == 0:
-        return 0.0
+        return 0.0, True
     largest = max(abs(float(a.max())), abs(float(a.min())))
     if math.isfinite(largest):
-        return largest
+        return largest, True
     finite = a[np.isfinite(a)]
-    return float(np.abs(finite).max()) if finite.size else 0.0
+    return (float(np.abs(finite).max()) if finite.size else 0.0), False
 
 
 class SymmetricLevels:

@@ -17,7 +17,7 @@ import numpy as np
 
 from convviz.core.conv import conv_geometry
 from convviz.core.incremental import LayerCache, box_union
-from convviz.core.levels import SymmetricLevels, max_abs
+from convviz.core.levels import SymmetricLevels, magnitude
 from convviz.core.model import (
     _BOX,
     _FILTER,
@@ -58,6 +58,9 @@ class Outputs:
     changed_kernel_maps: frozenset | None = None
     # When the refresh was brush boxes only: the input channels they changed (None: any).
     input_channels: frozenset | None = None
+    # Every value of every map is known to be finite (measured with the scale); when
+    # False some may not be, and whoever shows them checks.
+    finite: bool = False
 
 
 class Pipeline:
@@ -68,6 +71,9 @@ class Pipeline:
         # the selected filter's kernel maps, so that a filter edit can lower the scale.
         self._filter_largest = np.zeros(0)
         self._kernel_largest = np.zeros(0)  # of each kernel map of the selected filter
+        # Measured at the same time: whether every value of those maps is finite.
+        self._filter_finite = np.zeros(0, bool)
+        self._kernel_finite = np.zeros(0, bool)
         self._overestimate = False  # brush boxes only raised the maxima: rescan to lower
         self.levels = SymmetricLevels()
         self.hold = False  # a gesture is under way: the levels may grow, not shrink
@@ -159,8 +165,19 @@ class Pipeline:
         assert cache is not None  # without a cache, wants_full() is True
         bias = doc.bias if doc.settings.use_bias else None
         return [
-            g for g in sorted(self.filters) if cache.needs_filter_recompute(doc.kernel, bias, g)
+            g
+            for g in sorted(self.filters)
+            if cache.needs_filter_recompute(doc.kernel, bias, g) or self._not_finite(cache, g)
         ]
+
+    def _not_finite(self, cache: LayerCache, g: int) -> bool:
+        """Whether filter ``g``'s maps may hold inf or NaN: a value undone by subtracting
+        it again would leave NaN (inf - inf), so such a filter is recomputed whole."""
+        if self._filter_finite.size != cache.feature_maps.shape[2]:
+            return True
+        if g == cache.selected and not self._kernel_finite.all():
+            return True
+        return not self._filter_finite[g]
 
     def filters_job(self, doc, filters):
         """A callable computing ``filters`` afresh from copies of ``doc``, for another
@@ -176,7 +193,7 @@ class Pipeline:
             computed = []
             for g in picked:
                 outputs = cache.filter_outputs(x, kernel, bias, g)
-                computed.append((g, outputs, _outputs_largest(outputs)))
+                computed.append((g, outputs, _outputs_measured(outputs)))
             return cache, computed
 
         return job
@@ -187,15 +204,15 @@ class Pipeline:
         cache, computed = result
         if cache is not self.cache or cache is None or self.full:
             return None
-        for g, outputs, (largest, kernel_largest) in computed:
+        for g, outputs, (largest, finite, kernel_largest, kernel_finite) in computed:
             cache.install_filter(g, *outputs)
             # Measured on the worker too: scanning 16 maps of 1024x1024 takes 10 ms here.
             if self._filter_largest.size != cache.feature_maps.shape[2]:
                 self._scan(cache)
                 continue
-            self._filter_largest[g] = largest
+            self._filter_largest[g], self._filter_finite[g] = largest, finite
             if g == cache.selected and kernel_largest is not None:
-                self._kernel_largest = kernel_largest
+                self._kernel_largest, self._kernel_finite = kernel_largest, kernel_finite
         self._largest = self._measured()
         changed = frozenset(g for g, *_ in computed)
         out = self._outputs(doc, cache, self._geometry(doc), changed, False, True)
@@ -235,7 +252,11 @@ class Pipeline:
             # A recomputed filter is scanned whole, so its edit can lower the scale; a brush
             # box only raises the maxima, and the whole cache is scanned once it has ended.
             for g in sorted(self.filters):
-                maps = cache.weights_changed(doc.input, doc.kernel, bias, g)
+                if self._not_finite(cache, g):
+                    cache.filter_changed(doc.input, doc.kernel, bias, g)
+                    maps = None
+                else:
+                    maps = cache.weights_changed(doc.input, doc.kernel, bias, g)
                 self._scan_filter(cache, g, maps)
                 if g == f:
                     changed_maps = (
@@ -246,10 +267,7 @@ class Pipeline:
             )
             for out in out_boxes:
                 if out is not None:
-                    grown = _largest_value(cache, box=out)
-                    self._filter_largest = np.maximum(self._filter_largest, grown)
-                    self._kernel_largest = np.maximum(self._kernel_largest, grown)
-                    self._overestimate = True
+                    self._grow(cache, out)
             if self._overestimate and not self.hold and not self.boxes:
                 self._scan(cache)
             self._largest = self._measured()
@@ -286,7 +304,25 @@ class Pipeline:
             changed_filters=changed,
             input_box=None if boxes is None else boxes[0],
             output_box=None if boxes is None else boxes[1],
+            finite=cache is not None and self._all_finite(cache),
         )
+
+    def _all_finite(self, cache: LayerCache) -> bool:
+        sizes = (self._filter_finite.size, self._kernel_finite.size)
+        if sizes != (cache.feature_maps.shape[2], cache.kernel_maps.shape[2]):
+            return False
+        return bool(self._filter_finite.all() and self._kernel_finite.all())
+
+    def _grow(self, cache: LayerCache, out_box) -> None:
+        """Raise the measured maxima to hold what an output box now holds (a brush box
+        never lowers them: the whole cache is measured again once the stroke ends)."""
+        grown, finite = _largest_value(cache, box=out_box)
+        self._filter_largest = np.maximum(self._filter_largest, grown)
+        self._kernel_largest = np.maximum(self._kernel_largest, grown)
+        if not finite:  # somewhere in the box: which map is not known
+            self._filter_finite[:] = False
+            self._kernel_finite[:] = False
+        self._overestimate = True
 
     def resync(self, doc) -> Outputs | None:
         """Recompute the filters updated incrementally since their last full compute, so
@@ -333,9 +369,7 @@ class Pipeline:
         out_box = cache.resync_drift_step(doc.input, doc.kernel, bias)
         if out_box is None:
             return None
-        grown = _largest_value(cache, box=out_box)
-        self._filter_largest = np.maximum(self._filter_largest, grown)
-        self._kernel_largest = np.maximum(self._kernel_largest, grown)
+        self._grow(cache, out_box)
         self._largest = self._measured()
         unchanged = (slice(0, 0), slice(0, 0))  # the input did not change
         boxes = (unchanged, out_box)
@@ -363,13 +397,13 @@ class Pipeline:
 
     def _scan(self, cache: LayerCache) -> None:
         """Measure every map of ``cache`` for the colour scale."""
-        self._filter_largest = np.array(
-            [
-                _largest_value(cache, f=g, kernel_maps=False)
-                for g in range(cache.feature_maps.shape[2])
-            ]
-        )
-        self._kernel_largest = _channel_largest(cache.kernel_maps)
+        measured = [
+            _largest_value(cache, f=g, kernel_maps=False)
+            for g in range(cache.feature_maps.shape[2])
+        ]
+        self._filter_largest = np.array([m[0] for m in measured], dtype=np.float64)
+        self._filter_finite = np.array([m[1] for m in measured], dtype=bool)
+        self._kernel_largest, self._kernel_finite = _channel_largest(cache.kernel_maps)
         self._overestimate = False
         self._largest = self._measured()
 
@@ -379,38 +413,49 @@ class Pipeline:
         if self._filter_largest.size != cache.feature_maps.shape[2]:
             self._scan(cache)
             return
-        self._filter_largest[g] = _largest_value(cache, f=g, kernel_maps=False)
+        self._filter_largest[g], self._filter_finite[g] = _largest_value(
+            cache, f=g, kernel_maps=False
+        )
         if g == cache.selected:
             if maps is None or self._kernel_largest.size != cache.kernel_maps.shape[2]:
-                self._kernel_largest = _channel_largest(cache.kernel_maps)
+                self._kernel_largest, self._kernel_finite = _channel_largest(cache.kernel_maps)
             else:
                 for c in maps:
-                    self._kernel_largest[c] = max_abs(cache.kernel_maps[..., c])
+                    self._kernel_largest[c], self._kernel_finite[c] = magnitude(
+                        cache.kernel_maps[..., c]
+                    )
         self._largest = self._measured()
 
     def _measured(self) -> float:
         return max(self._filter_largest.max(initial=0.0), self._kernel_largest.max(initial=0.0))
 
 
-def _outputs_largest(outputs: tuple) -> tuple[float, np.ndarray | None]:
+def _outputs_measured(outputs: tuple) -> tuple:
     """For a filter's ``LayerCache.filter_outputs``: the largest magnitude of its sum
-    and feature map, and of each of its kernel maps (None when they were not computed)."""
+    and feature map and whether they are finite, and the same of each of its kernel maps
+    (None, None when they were not computed)."""
     pre, feature, maps = outputs[:3]
-    largest = max(max_abs(pre), max_abs(feature))
-    return largest, None if maps is None else _channel_largest(maps)
+    (a, a_ok), (b, b_ok) = magnitude(pre), magnitude(feature)
+    kernel = (None, None) if maps is None else _channel_largest(maps)
+    return max(a, b), a_ok and b_ok, *kernel
 
 
-def _channel_largest(kernel_maps: np.ndarray) -> np.ndarray:
-    """The largest magnitude of each channel's kernel map (H', W', C)."""
-    return np.array([max_abs(kernel_maps[..., c]) for c in range(kernel_maps.shape[2])])
+def _channel_largest(kernel_maps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The largest magnitude of each channel's kernel map (H', W', C), and whether each
+    is finite."""
+    measured = [magnitude(kernel_maps[..., c]) for c in range(kernel_maps.shape[2])]
+    return (
+        np.array([m[0] for m in measured], dtype=np.float64),
+        np.array([m[1] for m in measured], dtype=bool),
+    )
 
 
 def _largest_value(
     cache: LayerCache, box=None, f: int | None = None, kernel_maps: bool = True
-) -> float:
-    """The largest magnitude among the maps the views show: all of them, the output
-    ``box``, or filter ``f``'s (its kernel maps count only when it is the selected one,
-    and not at all without ``kernel_maps``).
+) -> tuple[float, bool]:
+    """The largest magnitude among the maps the views show, and whether all their values
+    are finite: all of them, the output ``box``, or filter ``f``'s (its kernel maps count
+    only when it is the selected one, and not at all without ``kernel_maps``).
 
     One scale serves kernel maps, sums and feature maps, so that colours add up:
     map 1 + map 2 + map 3 + bias looks like the pre-activation it makes.
@@ -423,4 +468,5 @@ def _largest_value(
         parts = [cache.pre_activation, cache.feature_maps, cache.kernel_maps]
         if box is not None:
             parts = [a[box] for a in parts]
-    return max(max_abs(p) for p in parts)
+    measured = [magnitude(p) for p in parts]
+    return max(m[0] for m in measured), all(m[1] for m in measured)

@@ -75,6 +75,8 @@ class Frame:
     changed_kernel_maps: frozenset | None = None
     # A brush-only frame: the input channels it changed; None: any of them.
     input_channels: frozenset | None = None
+    # Every value of every map is known to be finite (measured with the colour scale).
+    finite: bool = False
 
 
 class Controller(QtCore.QObject):
@@ -300,6 +302,7 @@ class Controller(QtCore.QObject):
             output_box=None if previous is None else out.output_box,
             changed_kernel_maps=None if previous is None else out.changed_kernel_maps,
             input_channels=None if previous is None else out.input_channels,
+            finite=out.finite,
         )
         self.frameReady.emit(self.frame)
         return self.frame

@@ -186,6 +186,9 @@ class Inspector(QtCore.QObject):
         if self.muted:  # maps of the view only: checked whole, and whole again after
             note = overflow_note(maps, pre, feature, f, frame.activation)
             self.overflow.clean = False
+        elif frame.finite:  # measured so along with the colour scale
+            note = None
+            self.overflow.clean = True
         else:
             note = self.overflow.update(
                 maps,

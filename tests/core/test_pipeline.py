@@ -184,3 +184,42 @@ def test_a_filter_computed_elsewhere_is_installed_unless_the_layer_moved_on():
     job = pipe.filters_job(doc, pipe.heavy_filters(doc))
     doc.notify({SETTINGS})  # the layer changed while the filter was computed
     assert pipe.adopt_filters(job(), doc) is None
+
+
+def _all_finite(doc):
+    s = doc.settings
+    f = doc.selected_filter
+    res = conv2d(doc.input, doc.kernel, doc.bias, kernel_map_filters=[f], **s.conv_kwargs())
+    return all(
+        np.isfinite(a).all() for a in (res.pre_activation, res.feature_maps, res.kernel_maps_of(f))
+    )
+
+
+def test_the_outputs_say_finite_only_when_every_map_is():
+    """Views skip their own check for inf and NaN when the outputs say finite: it must
+    never be said of maps that hold one, whichever way they were updated."""
+    doc = default_document(np.random.default_rng(2).random((20, 24, 3)).astype(np.float32))
+    pipe = Pipeline()
+    doc.subscribe(pipe.note)
+    history = History(doc)
+    assert pipe.compute(doc).finite and _all_finite(doc)
+    # A kernel value that overflows float32 in one tap, then undone.
+    history.push(SetKernelValue((0, 0, 1, 1), doc.kernel[0, 0, 1, 1], 3e38))
+    doc.input[...] = 3.0
+    doc.notify({INPUT})
+    out = pipe.compute(doc)
+    assert not _all_finite(doc) and not out.finite
+    history.undo()
+    out = pipe.compute(doc)
+    assert _all_finite(doc) and out.finite
+    # A brush box of huge values on one channel, updated by difference.
+    box = paint_segment(doc.input, [1], (5.5, 5.5), (5.5, 9.5), 1.0, 3e38)
+    doc.notify({INPUT, box_change(box, [1])})
+    out = pipe.compute(doc)
+    assert not _all_finite(doc) and not out.finite
+    box = paint_segment(doc.input, [1], (5.5, 5.5), (5.5, 9.5), 1.5, 0.5)
+    doc.notify({INPUT, box_change(box, [1])})
+    out = pipe.compute(doc)
+    assert _all_finite(doc)  # measured again once the maxima are rescanned
+    out = pipe.rescan_levels(doc) or out
+    assert out.finite
