@@ -10,8 +10,6 @@ above it and Ctrl+Z during training takes the whole run back.
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
-
 import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
@@ -36,6 +34,7 @@ from convviz.core.training import (
 )
 from convviz.core.words import count
 from convviz.qt.training_widgets import RevealBox, TargetCanvas
+from convviz.qt.workers import background_executor
 
 TEACHER_PRESETS = tuple(p for p in KERNEL_PRESETS if p not in ("zeros", "random (glorot uniform)"))
 MIXED = "a different preset per kernel"
@@ -45,6 +44,7 @@ TARGETS = ("hidden teacher filter", "painted target", "feature map of another fi
 STARTS = {"current kernels": "current", "zeros": "zeros", "random (Glorot uniform)": "glorot"}
 OPTIMIZERS = {"Adam": "adam", "SGD + momentum 0.9": "momentum", "SGD": "sgd"}
 FRAME_MS = 30
+PLOT_MS = 250  # the loss plot follows the steps at most four times a second
 
 
 def install_training(window) -> TrainingPanel:
@@ -126,7 +126,13 @@ class TrainingPanel(QtWidgets.QDockWidget):
         self._timer = QtCore.QTimer(self)
         self._timer.setInterval(FRAME_MS)
         self._timer.timeout.connect(self._tick)
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="convviz-training")
+        # The loss plot is redrawn a few times a second, not on every step, and in a turn
+        # of the event loop of its own: its axes' labels take 10 ms to paint.
+        self._plot_timer = QtCore.QTimer(self)
+        self._plot_timer.setSingleShot(True)
+        self._plot_timer.setInterval(PLOT_MS)
+        self._plot_timer.timeout.connect(self._plot_losses)
+        self._executor = background_executor("training")
         self._job = None  # (trainer, run token, its state before the batch) while one runs
         self._building = None  # a token while a trainer is built on the worker thread
         self._then = None  # what to do once it is built: start training, or one step
@@ -281,6 +287,7 @@ class TrainingPanel(QtWidgets.QDockWidget):
         self.trainer = None
         self._building = self._then = None  # a trainer being built is not wanted any more
         self.teacher_kernels = None
+        self._plot_timer.stop()
         self.curve.setData([], [])
         self._show_status("Press Train or Step to start.")
         self._update_reveal()
@@ -500,10 +507,17 @@ class TrainingPanel(QtWidgets.QDockWidget):
             dict(kernel=kernel, bias=bias),
         )
         self.controller.history.push(run, applied=True)
-        losses = np.maximum(np.asarray(t.losses), 1e-30)
-        self.curve.setData(np.arange(1, len(losses) + 1), losses)
+        if not self._plot_timer.isActive():
+            self._plot_timer.start()
         self._show_status(note)
         self._update_reveal()
+
+    def _plot_losses(self) -> None:
+        t = self.trainer
+        if t is None:
+            return
+        losses = np.maximum(np.asarray(t.losses), 1e-30)
+        self.curve.setData(np.arange(1, len(losses) + 1), losses)
 
     # -- buttons and timer ------------------------------------------------------------------
     def _on_train_toggled(self, on: bool) -> None:

@@ -69,3 +69,21 @@ def test_default_training_on_the_start_scene_learns(qtbot, window):
     losses = panel.trainer.losses
     assert losses[0] > 1e-3 and losses[-1] < losses[0] / 10
     assert not np.array_equal(c.doc.kernel[..., 0], np.zeros_like(c.doc.kernel[..., 0]))
+
+
+def test_the_loss_plot_follows_the_steps_a_few_times_a_second(qtbot, window):
+    settle(window)
+    panel = install_training(window)
+    panel.show()
+    for _ in range(3):
+        qtbot.mouseClick(panel.step_button, LEFT)
+        qtbot.waitUntil(lambda: not panel.stepping, timeout=PATIENCE_MS)
+    losses = np.maximum(np.asarray(panel.trainer.losses), 1e-30)
+    assert len(losses) == 3
+
+    def plotted():
+        ys = panel.curve.getData()[1]
+        return ys is not None and len(ys) == len(losses)
+
+    qtbot.waitUntil(plotted, timeout=PATIENCE_MS)  # redrawn once, after the burst
+    np.testing.assert_allclose(panel.curve.yData, losses)
