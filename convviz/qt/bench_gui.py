@@ -10,6 +10,7 @@ event-loop stall.
 
 from __future__ import annotations
 
+import gc
 import os
 import statistics
 import time
@@ -195,9 +196,17 @@ def _bench_case(h, w, c, k, filters, dilation, repeats) -> dict:
     row["nudge"] = _time(window, lambda i: _wheel(other, 1 if i % 2 else -1), repeats)
     bias = window.editor.bias_cell()
     row["bias edit"] = _time(window, lambda i: _type(bias, f"{(i % 5 - 2) / 16:.4f}"), repeats)
+    _close(window)
+    return row
+
+
+def _close(window) -> None:
+    """Close the window and free it now: the next case must not share the machine with
+    it (processEvents alone does not run deferred deletes)."""
     window.close()
     window.deleteLater()
-    return row
+    QtCore.QCoreApplication.sendPostedEvents(None, QtCore.QEvent.Type.DeferredDelete)
+    gc.collect()
 
 
 def _wait_until(done, beat=None) -> float:
@@ -251,8 +260,7 @@ def bench_stalls(case=GUI_CASES[-2], batches=2) -> dict:
     result["autosave"] = {"stall_ms": beat.longest_gap(), "seconds": time.perf_counter() - start}
     ctl.undo()  # back to what was saved: closing asks nothing
     _settle(window)
-    window.close()
-    window.deleteLater()
+    _close(window)
     return result
 
 

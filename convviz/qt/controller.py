@@ -9,7 +9,6 @@ behind itself while someone paints or drags a value.
 from __future__ import annotations
 
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -40,6 +39,7 @@ from convviz.core.model import (
 )
 from convviz.core.pipeline import Pipeline, box_change, filter_change
 from convviz.core.presets import filter_preset, glorot_uniform
+from convviz.qt.workers import background_executor
 
 
 @dataclass(frozen=True)
@@ -105,7 +105,7 @@ class Controller(QtCore.QObject):
         self._stroke = None
         self._nudging = False  # a burst of nudges on a kernel value or the bias is open
         self.pipeline = Pipeline()
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="convviz-layer")
+        self._executor = background_executor("layer")
         self._job = None
         self._generation = 0
         self._jobDone.connect(self._on_job_done, QtCore.Qt.ConnectionType.QueuedConnection)

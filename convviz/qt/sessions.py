@@ -20,7 +20,7 @@ import os
 import re
 import urllib.parse
 import uuid
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from pathlib import Path
 from time import monotonic
 
@@ -35,6 +35,7 @@ from convviz.qt.inspector import COLOUR_MAPS
 from convviz.qt.lesson_dock import LessonDock, LessonTextDialog
 from convviz.qt.plain_text import plain
 from convviz.qt.present import TEXT_SIZES
+from convviz.qt.workers import background_executor
 
 MAX_RECENT = 8
 AUTOSAVE_MS = 2000
@@ -701,7 +702,7 @@ class BackgroundSaver(QtCore.QObject):
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="convviz-save")
+        self._executor = background_executor("save")
         self._running: tuple[_SaveJob, Future] | None = None
         self._waiting: dict[Path, _SaveJob] = {}
         self._finished.connect(self._report, QtCore.Qt.ConnectionType.QueuedConnection)
