@@ -204,6 +204,7 @@ def _close(window) -> None:
     """Close the window and free it now: the next case must not share the machine with
     it (processEvents alone does not run deferred deletes)."""
     window.close()
+    QtWidgets.QApplication.processEvents()  # what closing scheduled runs on a live window
     window.deleteLater()
     QtCore.QCoreApplication.sendPostedEvents(None, QtCore.QEvent.Type.DeferredDelete)
     gc.collect()
