@@ -31,7 +31,7 @@ import numpy as np
 
 from convviz.core.activations import activate_into, canonical_activation
 from convviz.core.conv import conv2d, conv_geometry
-from convviz.core.geometry import canonical_padding_mode, pad_input
+from convviz.core.geometry import NUMPY_PAD_MODE, canonical_padding_mode
 
 # Incremental edits of one filter after which it is recomputed in full, so that float32
 # rounding of the updates cannot pile up (each adds about one ulp of the map's scale).
@@ -115,6 +115,17 @@ class LayerCache:
         # reads one channel contiguously (gathering it from the channels-last input is
         # most of an edit), and a brush segment reads what it painted over.
         self.planes = np.array(np.moveaxis(np.asarray(x), 2, 0), dtype=np.float32, order="C")
+        # With reflect, replicate or circular padding: per axis, the input row (column)
+        # each row (column) of the padded input copies.
+        mode = canonical_padding_mode(self.conv_kwargs.get("padding_mode", "zeros"))
+        self._sources: tuple[np.ndarray, np.ndarray] = (np.zeros(0, int), np.zeros(0, int))
+        if mode != "zeros":
+            top, bottom, left, right = self.geometry.padding
+            how = NUMPY_PAD_MODE[mode]
+            self._sources = (
+                np.pad(np.arange(x.shape[0]), (top, bottom), mode=how),
+                np.pad(np.arange(x.shape[1]), (left, right), mode=how),
+            )
         # Per output tile: brush updates made by difference since it was last computed.
         oh, ow = (max(n, 0) for n in self.geometry.output_size)
         self._drift = np.zeros((-(-oh // DRIFT_TILE), -(-ow // DRIFT_TILE)), np.int32)
@@ -140,51 +151,87 @@ class LayerCache:
         kernel maps of the others are left exactly as they were, and when they are some
         but not all of the channels the pre-activations are updated by the difference.
 
-        Only for zero padding: with reflect, replicate or circular padding a pixel near
-        one edge is also read through the padding of another, so the caller does a full
-        recompute instead (``zero_padded`` tells which).
+        With reflect, replicate or circular padding a pixel near an edge is also read
+        through the padding, where those modes copy it: the output box returned holds
+        those outputs too.
         """
         return self.inputs_changed(x, kernel, bias, [box], [channels])[0]
 
     def inputs_changed(self, x, kernel, bias, boxes, channels) -> list:
         """:meth:`input_changed` for several boxes painted since the last update (with
-        the channels each changed, None for any); the output box of each."""
-        if boxes and not self.zero_padded:
-            raise ValueError("regional updates need zero padding")
+        the channels each changed, None for any); the output box of each (holding every
+        output it changed: with reflect, replicate or circular padding a box near an edge
+        is also read through the padding, where those modes copy it)."""
         outs: list[tuple[slice, slice] | None] = []
         plans = []
         for box, chans in zip(boxes, channels, strict=True):
-            out = affected_outputs(self.geometry, box)
             painted = None if chans is None else sorted({int(c) for c in chans})
             # By difference where that is cheaper: some channels, not all of them.
             some = painted if painted and len(painted) < self.planes.shape[0] else None
             if self.conv_kwargs.get("groups", 1) != 1:
                 some = None
-            by_difference = False
-            if out is not None and some is not None:
-                tiles = self._tiles(out)
-                # inf - inf is NaN: outputs beyond float32 are recomputed, not corrected.
-                by_difference = bool(self._drift[tiles].max() < RESYNC_EDITS) and bool(
-                    np.isfinite(self.pre_activation[out]).all()
-                )
-                if not by_difference:  # some tile is due: recompute all of them now
-                    out = self._snapped(out)
-            outs.append(out)
-            plans.append((box, out, painted, some if by_difference else None))
+            regions = []
+            for out in self._reached(box):
+                by_difference = False
+                if some is not None:
+                    tiles = self._tiles(out)
+                    # inf - inf is NaN: outputs beyond float32 are recomputed, not corrected.
+                    by_difference = bool(self._drift[tiles].max() < RESYNC_EDITS) and bool(
+                        np.isfinite(self.pre_activation[out]).all()
+                    )
+                    if not by_difference:  # some tile is due: recompute all of them now
+                        out = self._snapped(out)
+                regions.append((out, by_difference))
+            outs.append(box_union([out for out, _ in regions]) if regions else None)
+            plans.append((box, painted, some, regions))
         # Differences first, each counting the pixels of its box not counted before (its
-        # planes are updated at once); boxes recomputed from the input come after, so
-        # what they recompute is not changed again by a difference.
-        for box, out, _, some in plans:
-            if some is not None:
-                self._add_difference(x, kernel, box, out, some)
-                self._drift[self._tiles(out)] += 1
+        # planes are updated once its regions are done); boxes recomputed from the input
+        # come after, so what they recompute is not changed again by a difference.
+        for box, _, some, regions in plans:
+            corrected = [out for out, by_difference in regions if by_difference]
+            if some is not None and corrected:
+                for out in corrected:
+                    self._add_difference(x, kernel, box, out, some)
+                    self._drift[self._tiles(out)] += 1
                 self._copy_planes(x, box, some)
-        for box, out, painted, some in plans:
-            if some is None:
-                if out is not None:
+        for box, painted, some, regions in plans:
+            for out, by_difference in regions:
+                if not by_difference:
                     self._recompute(x, kernel, bias, out, self.kernel_map_channels(painted))
+            if some is None or not any(by_difference for _, by_difference in regions):
                 self._copy_planes(x, box, painted)
         return outs
+
+    def _reached(self, box) -> list[tuple[slice, slice]]:
+        """The output boxes whose outputs read the input ``box``: one with zero padding;
+        with the other modes also those that read it through the padding."""
+        if self.zero_padded:
+            out = affected_outputs(self.geometry, box)
+            return [] if out is None else [out]
+        g = self.geometry
+        ranges = []
+        for axis, sl in enumerate(box):
+            s, d, k = g.strides[axis], g.dilation[axis], g.kernel_size[axis]
+            n_out = g.output_size[axis]
+            src = self._sources[axis]
+            hit = np.flatnonzero((src >= sl.start) & (src < sl.stop))
+            found: list[list[int]] = []
+            if hit.size:
+                # Runs of padded positions holding the box, as output ranges, merged.
+                breaks = np.flatnonzero(np.diff(hit) > 1)
+                starts = np.concatenate(([hit[0]], hit[breaks + 1]))
+                stops = np.concatenate((hit[breaks], [hit[-1]])) + 1
+                for p0, p1 in zip(starts.tolist(), stops.tolist(), strict=True):
+                    first = max(math.ceil((p0 - (k - 1) * d) / s), 0)
+                    last = min((p1 - 1) // s, n_out - 1)
+                    if first > last:
+                        continue
+                    if found and first <= found[-1][1] + 1:
+                        found[-1][1] = max(found[-1][1], last)
+                    else:
+                        found.append([first, last])
+            ranges.append([slice(a, b + 1) for a, b in found])
+        return [(r, c) for r in ranges[0] for c in ranges[1]]
 
     def _copy_planes(self, x, box, painted: list[int] | None) -> None:
         rows, cols = box
@@ -210,13 +257,31 @@ class LayerCache:
         padding = (max(-r_lo, 0), max(r_hi - h, 0), max(-c_lo, 0), max(c_hi - w, 0))
         return slice(max(r_lo, 0), min(r_hi, h)), slice(max(c_lo, 0), min(c_hi, w)), padding
 
+    def _window_sources(self, out) -> tuple[np.ndarray, np.ndarray]:
+        """With reflect, replicate or circular padding: the input row and column each
+        position of the padded input the output box ``out`` reads comes from."""
+        g = self.geometry
+        picked = []
+        for axis, sl in enumerate(out):
+            s, d, k = g.strides[axis], g.dilation[axis], g.kernel_size[axis]
+            picked.append(self._sources[axis][sl.start * s : (sl.stop - 1) * s + (k - 1) * d + 1])
+        return picked[0], picked[1]
+
+    def _crop_input(self, x, out) -> tuple[np.ndarray, dict]:
+        """The part of the input the output box ``out`` reads, and the keyword arguments
+        that make conv2d of it that box."""
+        if self.zero_padded:
+            rows, cols, padding = self._crop(out)
+            return x[rows, cols], dict(self.conv_kwargs, padding=padding)
+        rs, cs = self._window_sources(out)
+        return x[np.ix_(rs, cs)], dict(self.conv_kwargs, padding=0, padding_mode="zeros")
+
     def _recompute(self, x, kernel, bias, out, maps: frozenset[int] | None) -> None:
         """Compute the output box ``out`` afresh from ``x``, and of the selected filter's
         kernel maps those of the channels ``maps`` (all when None)."""
-        rows, cols, padding = self._crop(out)
-        kwargs = dict(self.conv_kwargs, padding=padding)
+        crop, kwargs = self._crop_input(x, out)
         wanted = [self.selected] if maps is None or maps else []
-        res = conv2d(x[rows, cols], kernel, bias, kernel_map_filters=wanted, **kwargs)
+        res = conv2d(crop, kernel, bias, kernel_map_filters=wanted, **kwargs)
         self.pre_activation[out] = res.pre_activation
         self.feature_maps[out] = res.feature_maps
         if maps is None:
@@ -234,18 +299,33 @@ class LayerCache:
         ``painted`` hold in ``box`` now minus what :attr:`planes` says they held there;
         re-activate there. The selected filter's kernel maps of those channels in ``out``
         are computed afresh."""
-        rows, cols, padding = self._crop(out)
-        now = x[rows, cols][..., painted]
-        difference = np.zeros_like(now)
-        (r0, r1), (c0, c1) = (
-            (max(box[a].start, crop.start), min(box[a].stop, crop.stop))
-            for a, crop in ((0, rows), (1, cols))
-        )
-        if r0 < r1 and c0 < c1:
-            inner = slice(r0 - rows.start, r1 - rows.start), slice(c0 - cols.start, c1 - cols.start)
-            before = np.moveaxis(self.planes[painted, r0:r1, c0:c1], 0, 2)
-            difference[inner] = now[inner] - before
-        kwargs = dict(self.conv_kwargs, padding=padding, activation=None)
+        if self.zero_padded:
+            rows, cols, padding = self._crop(out)
+            now = x[rows, cols][..., painted]
+            difference = np.zeros_like(now)
+            (r0, r1), (c0, c1) = (
+                (max(box[a].start, crop.start), min(box[a].stop, crop.stop))
+                for a, crop in ((0, rows), (1, cols))
+            )
+            if r0 < r1 and c0 < c1:
+                inner = (
+                    slice(r0 - rows.start, r1 - rows.start),
+                    slice(c0 - cols.start, c1 - cols.start),
+                )
+                before = np.moveaxis(self.planes[painted, r0:r1, c0:c1], 0, 2)
+                difference[inner] = now[inner] - before
+            kwargs = dict(self.conv_kwargs, padding=padding, activation=None)
+        else:  # the padding holds copies of the box too: gathered, then masked
+            rs, cs = self._window_sources(out)
+            picked = np.asarray(painted, dtype=np.intp)
+            now = x[np.ix_(rs, cs, picked)]
+            before = np.moveaxis(self.planes[np.ix_(picked, rs, cs)], 0, 2)
+            inside = ((rs >= box[0].start) & (rs < box[0].stop))[:, None] & (
+                (cs >= box[1].start) & (cs < box[1].stop)
+            )[None, :]
+            difference = np.where(inside[..., None], now - before, np.float32(0))
+            difference = difference.astype(np.float32, copy=False)
+            kwargs = dict(self.conv_kwargs, padding=0, padding_mode="zeros", activation=None)
         weights = kernel[:, :, painted, :]
         change = conv2d(difference, weights, None, kernel_map_filters=[], **kwargs)
         pre = self.pre_activation[out]  # a view: updated in place
@@ -392,13 +472,11 @@ class LayerCache:
         sh, sw = g.strides
         oh, ow = g.output_size
         offset = (i * g.dilation[0], j * g.dilation[1])
-        mode = canonical_padding_mode(self.conv_kwargs.get("padding_mode", "zeros"))
-        if mode != "zeros":
-            padded = pad_input(x[..., channel : channel + 1], g.padding, mode)
+        if not self.zero_padded:  # every output reads a pixel, padded ones copies too
             r, c = offset
-            return (slice(0, oh), slice(0, ow)), padded[
-                r : r + (oh - 1) * sh + 1 : sh, c : c + (ow - 1) * sw + 1 : sw, 0
-            ]
+            rows = self._sources[0][r : r + (oh - 1) * sh + 1 : sh]
+            cols = self._sources[1][c : c + (ow - 1) * sw + 1 : sw]
+            return (slice(0, oh), slice(0, ow)), self.planes[channel][np.ix_(rows, cols)]
         out, src = [], []
         for axis, n_out in enumerate((oh, ow)):
             s, pad, size = g.strides[axis], g.padding[2 * axis], x.shape[axis]

@@ -128,7 +128,6 @@ class Pipeline:
             or not cache.same_layout(
                 doc.input.shape, doc.kernel.shape, doc.settings.conv_kwargs(), doc.selected_filter
             )
-            or bool(self.boxes and not cache.zero_padded)
         )
 
     @staticmethod
@@ -313,16 +312,17 @@ class Pipeline:
             return False
         return bool(self._filter_finite.all() and self._kernel_finite.all())
 
-    def _grow(self, cache: LayerCache, out_box) -> None:
+    def _grow(self, cache: LayerCache, out_box, rescan: bool = True) -> None:
         """Raise the measured maxima to hold what an output box now holds (a brush box
-        never lowers them: the whole cache is measured again once the stroke ends)."""
+        never lowers them: unless ``rescan`` is False, the whole cache is measured again
+        once the stroke ends)."""
         grown, finite = _largest_value(cache, box=out_box)
         self._filter_largest = np.maximum(self._filter_largest, grown)
         self._kernel_largest = np.maximum(self._kernel_largest, grown)
         if not finite:  # somewhere in the box: which map is not known
             self._filter_finite[:] = False
             self._kernel_finite[:] = False
-        self._overestimate = True
+        self._overestimate = self._overestimate or rescan
 
     def resync(self, doc) -> Outputs | None:
         """Recompute the filters updated incrementally since their last full compute, so
@@ -369,7 +369,8 @@ class Pipeline:
         out_box = cache.resync_drift_step(doc.input, doc.kernel, bias)
         if out_box is None:
             return None
-        self._grow(cache, out_box)
+        # Recomputed values differ from the corrected ones by rounding: no rescan needed.
+        self._grow(cache, out_box, rescan=False)
         self._largest = self._measured()
         unchanged = (slice(0, 0), slice(0, 0))  # the input did not change
         boxes = (unchanged, out_box)

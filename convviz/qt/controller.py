@@ -92,6 +92,10 @@ class Controller(QtCore.QObject):
     background_work = 40_000_000
     # Pause after the last edit before incrementally updated filters are recomputed.
     resync_delay_ms = 1500
+    # Between the steps that settle the maps after a gesture (see settle_step), and the
+    # pause in editing they wait for, so that they do not delay an edit.
+    settle_interval_ms = 16
+    settle_idle_ms = 300
 
     def __init__(self, doc: Document, parent=None):
         super().__init__(parent)
@@ -124,10 +128,12 @@ class Controller(QtCore.QObject):
         self._resync_timer.setSingleShot(True)
         self._resync_timer.setInterval(self.resync_delay_ms)
         self._resync_timer.timeout.connect(self.resync_now)
-        # Brush updates made by difference are recomputed a strip per turn of the loop.
+        # After a gesture: the colour scale is measured again at once, and once editing
+        # pauses what brush segments corrected by difference is recomputed, a strip at a
+        # time a frame apart (an edit made meanwhile waits for one strip at most).
         self._drift_timer = QtCore.QTimer(self)
         self._drift_timer.setSingleShot(True)
-        self._drift_timer.setInterval(0)
+        self._drift_timer.setInterval(self.settle_interval_ms)
         self._drift_timer.timeout.connect(self.settle_step)
         doc.subscribe(self._on_changed)
 
@@ -138,6 +144,8 @@ class Controller(QtCore.QObject):
         if not self._timer.isActive():
             self._timer.start()
         self._resync_timer.start()
+        if self._drift_timer.isActive():  # settling waits for a pause in editing
+            self._drift_timer.start(self.settle_idle_ms)
 
     def resync_now(self) -> Frame | None:
         """Recompute what was updated incrementally since it was last computed whole: while
@@ -163,16 +171,21 @@ class Controller(QtCore.QObject):
         the colour scale, or recompute one strip of the output a brush updated by
         difference; the frame, or None when nothing was left (or an edit is pending)."""
         if self._busy():
+            if self._timer.isActive() and self._job is None and self._stroke is None:
+                self._drift_timer.start(0)  # after the refresh that is about to run
             return None
+        wait = self.settle_interval_ms
         try:
             out = self.pipeline.rescan_levels(self.doc)
-            if out is None and self.pipeline.drift_pending:
+            if out is not None:
+                wait = self.settle_idle_ms  # the strips, once editing pauses
+            elif self.pipeline.drift_pending:
                 out = self.pipeline.resync_drift(self.doc)
         except ValueError:
             return None
         if out is None:
             return None
-        self._drift_timer.start()  # the next step in the next turn
+        self._drift_timer.start(wait)  # the next step
         return self._push(out)
 
     def _busy(self) -> bool:
@@ -370,7 +383,7 @@ class Controller(QtCore.QObject):
             self.pipeline.hold = False
             if not self._timer.isActive():
                 self._timer.start()
-            self._drift_timer.start()  # after that refresh: rescale, then resync
+            self._drift_timer.start(0)  # after that refresh: rescale, then resync
 
     def end_stroke(self) -> None:
         st, self._stroke = self._stroke, None

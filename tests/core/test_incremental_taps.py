@@ -61,6 +61,8 @@ SEQUENCES = [
     (dict(strides=1, padding="same", dilation_rate=1, activation="relu", groups=2), 2, 4),
     (dict(strides=1, padding="same", dilation_rate=1, padding_mode="reflect"), 1, 3),
     (dict(strides=1, padding="same", dilation_rate=2, padding_mode="circular"), 1, 2),
+    (dict(strides=2, padding="same", dilation_rate=1, padding_mode="replicate"), 1, 3),
+    (dict(strides=(2, 1), padding="same", dilation_rate=1, padding_mode="reflect"), 1, 2),
     (dict(strides=1, padding="same", dilation_rate=1, flip_kernel=True), 1, 3),
 ]
 

@@ -106,3 +106,20 @@ def test_after_a_stroke_the_maps_it_updated_by_difference_are_recomputed_strip_b
     assert_views_match_model(window)
     for cell in maps:
         np.testing.assert_array_equal(pixels(cell), freshly_rendered(cell))
+
+
+def test_a_stroke_near_the_edge_with_reflect_padding_is_updated_in_place(make_window):
+    """Reflect, replicate and circular padding read a pixel near an edge again through
+    the padding: those outputs are updated too, without recomputing the layer."""
+    for mode in ("reflect", "replicate", "circular"):
+        window = make_window(scene_image(h=40, w=44, c=3, seed=8))
+        ctl = window.controller
+        ctl.change_settings(padding_mode=mode, kernel_size=(5, 5))
+        assert_views_match_model(window)
+        full = ctl.pipeline.full_recomputes
+        ctl.begin_stroke(1, 1.5, 2.0, 1.5, 1.0)  # along the top edge, on one channel
+        ctl.stroke_to(1.5, 40.5)
+        ctl.end_stroke()
+        assert_views_match_model(window)
+        assert ctl.pipeline.full_recomputes == full, mode
+        window.close()
