@@ -22,7 +22,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 from PySide6 import QtCore, QtGui, QtTest, QtWidgets  # noqa: E402
 
 from convviz.core.model import default_document  # noqa: E402
-from convviz.qt.app import configure_pyqtgraph  # noqa: E402
+from convviz.qt.app import configure_pyqtgraph, freeze_startup_objects  # noqa: E402
 from convviz.qt.controller import Controller  # noqa: E402
 from convviz.qt.main_window import MainWindow  # noqa: E402
 
@@ -55,6 +55,7 @@ def _window(h, w, c, k, filters, dilation=1):
     )
     _settle(window)
     window.editor.finish_echo()  # the kernel cells the first frame filled in
+    freeze_startup_objects()  # as the app does once its window is up
     return window
 
 
@@ -207,6 +208,7 @@ def _close(window) -> None:
     QtWidgets.QApplication.processEvents()  # what closing scheduled runs on a live window
     window.deleteLater()
     QtCore.QCoreApplication.sendPostedEvents(None, QtCore.QEvent.Type.DeferredDelete)
+    gc.unfreeze()
     gc.collect()
 
 

@@ -1,4 +1,5 @@
-"""Worker threads yield the cores to the window's thread."""
+"""The window keeps the cores and the interpreter: worker threads yield them, and the
+garbage collector leaves the window's own objects alone."""
 
 import os
 import sys
@@ -26,3 +27,16 @@ def test_a_worker_thread_runs_at_a_lower_priority_than_the_window():
     assert nice == min(mine + WORKER_NICENESS, 19)
     # The window's own thread keeps its priority.
     assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == mine
+
+
+def test_the_objects_the_window_is_built_of_are_left_out_of_full_collections(window):
+    import gc
+
+    from convviz.qt.app import freeze_startup_objects
+
+    try:
+        freeze_startup_objects()
+        assert gc.get_freeze_count() > 10_000  # the window's widgets, wrappers, arrays
+        assert len(gc.get_objects()) < gc.get_freeze_count() // 10  # what a pass visits
+    finally:
+        gc.unfreeze()
