@@ -67,18 +67,6 @@ def paint_segment(
     return box
 
 
-def union_box(a, b):
-    """The smallest box holding both (either may be None)."""
-    if a is None:
-        return b
-    if b is None:
-        return a
-    return (
-        slice(min(a[0].start, b[0].start), max(a[0].stop, b[0].stop)),
-        slice(min(a[1].start, b[1].start), max(a[1].stop, b[1].stop)),
-    )
-
-
 class StrokeMemory:
     """What a stroke painted over, saved segment by segment as it goes.
 

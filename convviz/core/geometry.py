@@ -14,6 +14,7 @@ __all__ = [
     "NUMPY_PAD_MODE",
     "PADDING_MODES",
     "ConvGeometry",
+    "box_union",
     "canonical_padding_mode",
     "pad_axes",
     "conv_geometry",
@@ -239,3 +240,15 @@ def pad_input(x, padding, padding_mode: str = "zeros") -> np.ndarray:
         )
     pad = _parse_padding(padding, None, None, None)
     return pad_axes(x, pad, canonical_padding_mode(padding_mode), (x.ndim - 3, x.ndim - 2))
+
+
+def box_union(boxes) -> tuple[slice, slice]:
+    """The smallest (rows, cols) box holding every box given; None entries are skipped,
+    and with none left the box is empty."""
+    boxes = [b for b in boxes if b is not None]
+    if not boxes:
+        return (slice(0, 0), slice(0, 0))
+    rows, cols = (
+        slice(min(b[a].start for b in boxes), max(b[a].stop for b in boxes)) for a in (0, 1)
+    )
+    return rows, cols

@@ -31,7 +31,7 @@ import numpy as np
 
 from convviz.core.activations import activate_into, canonical_activation
 from convviz.core.conv import conv2d, conv_geometry
-from convviz.core.geometry import NUMPY_PAD_MODE, canonical_padding_mode
+from convviz.core.geometry import NUMPY_PAD_MODE, box_union, canonical_padding_mode
 
 # Incremental edits of one filter after which it is recomputed in full, so that float32
 # rounding of the updates cannot pile up (each adds about one ulp of the map's scale).
@@ -40,18 +40,6 @@ RESYNC_EDITS = 64
 DRIFT_TILE = 16
 # Multiply-adds of one idle step recomputing counted tiles (a few milliseconds).
 DRIFT_STEP_WORK = 60_000_000
-
-
-def box_union(boxes) -> tuple[slice, slice]:
-    """The smallest (rows, cols) box holding every box given; None entries are skipped,
-    and with none left the box is empty."""
-    boxes = [b for b in boxes if b is not None]
-    if not boxes:
-        return (slice(0, 0), slice(0, 0))
-    rows, cols = (
-        slice(min(b[a].start for b in boxes), max(b[a].stop for b in boxes)) for a in (0, 1)
-    )
-    return rows, cols
 
 
 def affected_outputs(geometry, box) -> tuple[slice, slice] | None:

@@ -16,7 +16,8 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from convviz.core.conv import conv_geometry
-from convviz.core.incremental import LayerCache, box_union
+from convviz.core.geometry import box_union
+from convviz.core.incremental import LayerCache
 from convviz.core.levels import SymmetricLevels, magnitude
 from convviz.core.model import (
     _BOX,

@@ -23,6 +23,7 @@ from convviz.core.commands import (
     StateCommand,
     state_command,
 )
+from convviz.core.geometry import box_union
 from convviz.core.levels import input_levels
 from convviz.core.model import (
     INPUT,
@@ -373,7 +374,7 @@ class Controller(QtCore.QObject):
         st["memory"].before_painting(brush.segment_box(self.doc.input.shape, p0, p1, st["radius"]))
         box = brush.paint_segment(self.doc.input, st["channels"], p0, p1, st["radius"], st["value"])
         if box is not None:
-            st["box"] = brush.union_box(st["box"], box)
+            st["box"] = box_union([st["box"], box])
             self.doc.notify({INPUT, box_change(box, st["channels"])})
 
     def _gesture_ended(self) -> None:

@@ -15,7 +15,7 @@ import pyqtgraph as pg
 from PySide6 import QtCore, QtGui
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QGraphicsRectItem
 
-from convviz.core.incremental import box_union
+from convviz.core.geometry import box_union
 from convviz.core.numbers import short_number
 from convviz.qt.colour_maps import DEFAULT, RENAMED, make_colormap
 from convviz.qt.safe_paint import never_raises

@@ -2,7 +2,8 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from convviz.core.brush import paint_segment, union_box
+from convviz.core.brush import paint_segment
+from convviz.core.geometry import box_union
 
 
 def slow_distances(shape, p0, p1):
@@ -60,15 +61,15 @@ def test_matches_dense_sampling(r0, c0, r1, c1, radius):
     assert not painted[dist >= radius + 0.01].any()
 
 
-def test_union_box():
+def test_box_union():
     a = (slice(1, 3), slice(2, 4))
     b = (slice(0, 2), slice(3, 9))
-    assert union_box(a, b) == (slice(0, 3), slice(2, 9))
-    assert union_box(None, b) == b
+    assert box_union([a, b]) == (slice(0, 3), slice(2, 9))
+    assert box_union([None, b]) == b
 
 
 def test_stroke_memory_gives_back_what_overlapping_segments_painted_over():
-    from convviz.core.brush import StrokeMemory, paint_segment, segment_box, union_box
+    from convviz.core.brush import StrokeMemory, paint_segment, segment_box
 
     rng = np.random.default_rng(3)
     for radius in (0.5, 2.0, 9.0, 60.0):  # 60: the boxes outgrow the image, kept whole
@@ -79,7 +80,7 @@ def test_stroke_memory_gives_back_what_overlapping_segments_painted_over():
         for value in rng.random(40):
             point = (rng.uniform(-5, 55), rng.uniform(-5, 75))
             memory.before_painting(segment_box(image.shape, last, point, radius))
-            painted = union_box(painted, paint_segment(image, [1], last, point, radius, value))
+            painted = box_union([painted, paint_segment(image, [1], last, point, radius, value)])
             last = point
         assert not np.array_equal(image, start)
         np.testing.assert_array_equal(memory.original(painted), start[painted])
