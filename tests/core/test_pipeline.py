@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 
 from convviz import conv2d
 from convviz.core.brush import paint_segment
@@ -195,6 +196,8 @@ def _all_finite(doc):
     )
 
 
+@pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning")
+@pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")
 def test_the_outputs_say_finite_only_when_every_map_is():
     """Views skip their own check for inf and NaN when the outputs say finite: it must
     never be said of maps that hold one, whichever way they were updated."""
