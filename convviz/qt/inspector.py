@@ -1,9 +1,10 @@
 """Make the arithmetic visible: inspect a pixel, slide the window, shapes, code, presenter.
 
-`install_inspector` adds docks, menus and keys to a `MainWindow`. It sits between the
-controller and the window: every computed frame passes through `Inspector.view_frame`,
-which applies the view-only options (muted kernels, the sliding-window animation)
-before the window shows it. The document is never changed by a view option.
+`install_inspector` adds docks, menus and keys to a `MainWindow`. It is the window's
+frame view (`MainWindow.set_frame_view`): every computed frame passes through
+`Inspector.view_frame`, which applies the view-only options (muted kernels, the
+sliding-window animation) before the window shows it, and its overlays follow
+`MainWindow.frameShown`. The document is never changed by a view option.
 """
 
 from __future__ import annotations
@@ -63,15 +64,17 @@ class Inspector(QtCore.QObject):
         self._make_docks()
         self._make_menus()
         c = self.controller
-        c.frameReady.disconnect(window.show_frame)
-        c.frameReady.connect(self._on_frame)
+        # The window's one frame route: the controller's frames through the view options
+        # (muted kernels, the sliding window), then overlays once the panels show them.
+        window.set_frame_view(self._on_frame)
+        window.frameShown.connect(self._after_shown)
         for panel in (window.sum_panel, window.filters_panel):
             panel.pixelHovered.connect(self._on_hover)
             panel.pixelClicked.connect(self._on_click)
         window.installEventFilter(self)
         window.filters_panel.rebuilt.connect(self._redraw_over_maps)
         window.input_panel.rebuilt.connect(self._redraw_over_maps)
-        self._on_frame(c.frame or c.refresh_now())
+        window.show_frame(self._on_frame(c.frame or c.refresh_now()))
 
     # -- docks and menus ------------------------------------------------------------------
     def _dock(self, title, widget, area, name):
@@ -152,7 +155,8 @@ class Inspector(QtCore.QObject):
             self.anim.stop()
 
     # -- frames ---------------------------------------------------------------------------
-    def _on_frame(self, frame) -> None:
+    def _on_frame(self, frame):
+        """A frame from the controller; the frame the window is to show of it."""
         self.source = frame
         self._fresh = True
         key = frame.kernel_channel_names
@@ -164,7 +168,7 @@ class Inspector(QtCore.QObject):
             f, r, c = self.target
             if not (f < frame.filters and r < h_out and c < w_out):
                 self.target, self.pinned = None, False
-        self._show()
+        return self._shown_frame()
 
     def view_frame(self, frame):
         """The frame with view options applied: muted kernels, the animation step; and a
@@ -211,10 +215,8 @@ class Inspector(QtCore.QObject):
             frame, kernel_maps=maps, pre_activation=pre, feature_maps=feature, message=message
         )
 
-    def _show(self) -> None:
-        """Show the current frame through the view options, then overlays and docks."""
-        if self.source is None:
-            return
+    def _shown_frame(self):
+        """The current frame through the view options: what the window is to show."""
         shown = self.view_frame(self.source)
         if self.muted or self.anim.step >= 0 or not getattr(self, "_fresh", False):
             # Muting or the animation changed maps the controller did not: redraw them all.
@@ -223,9 +225,18 @@ class Inspector(QtCore.QObject):
             )
         self._fresh = False
         self.shown = shown
-        self.window.show_frame(self.shown)
+        return shown
+
+    def _show(self) -> None:
+        """Show the current frame again through the view options (one of them changed)."""
+        if self.source is not None:
+            self.window.show_frame(self._shown_frame())
+
+    def _after_shown(self, frame) -> None:
+        """The window shows ``frame``: the overlays, numbers and docks follow it."""
+        if frame is not self.shown:
+            return  # shown past the view options: nothing of the inspector's is on it
         self._mark_pending()
-        frame = self.shown
         step = self.anim.step
         if step >= 0 and frame.kernel_maps is not None:
             self.target = (frame.selected, *step_pixel(frame.output_shape[:2], step))

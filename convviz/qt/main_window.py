@@ -92,8 +92,12 @@ class NewInputDialog(QtWidgets.QDialog):
 
 
 class MainWindow(QtWidgets.QMainWindow):
+    # Every panel shows this frame now: what draws over the maps follows it.
+    frameShown = QtCore.Signal(object)
+
     def __init__(self, controller: Controller, *, max_side: int = 256):
         super().__init__()
+        self._frame_view = None  # see set_frame_view
         self.controller = controller
         self.max_side = max_side
         self.keep_alpha = False
@@ -164,7 +168,7 @@ class MainWindow(QtWidgets.QMainWindow):
     # -- wiring ---------------------------------------------------------------------------
     def _connect(self) -> None:
         c = self.controller
-        c.frameReady.connect(self.show_frame)
+        c.frameReady.connect(self._frame_ready)
         c.historyChanged.connect(self._update_undo_actions)
         c.status.connect(self.show_message)
         self.input_panel.strokeStarted.connect(self._begin_stroke)
@@ -293,7 +297,19 @@ class MainWindow(QtWidgets.QMainWindow):
         self.redo_action.setText(f"Redo {h.redo_label}" if h.redo_label else "Redo")
 
     # -- showing a frame ----------------------------------------------------------------------
+    def set_frame_view(self, view) -> None:
+        """Send the controller's frames through ``view`` (a frame -> the frame to show)
+        before :meth:`show_frame`: the inspector's view options, muted kernels and the
+        sliding window, are applied there."""
+        self._frame_view = view
+
+    def _frame_ready(self, frame: Frame) -> None:
+        view = self._frame_view
+        self.show_frame(frame if view is None else view(frame))
+
     def show_frame(self, frame: Frame) -> None:
+        """Hand each panel its part of ``frame``; then say so with ``frameShown``, on which
+        what draws over the maps (the inspector's overlays) follows."""
         h, w, c = frame.input.shape
         kh, kw, cg = frame.kernel.shape
         f, n = frame.selected + 1, frame.filters
@@ -344,6 +360,7 @@ class MainWindow(QtWidgets.QMainWindow):
         presentation = getattr(self, "presentation", None)
         if presentation is not None:
             presentation.show_frame(frame)
+        self.frameShown.emit(frame)
 
     def _bar(self) -> int:
         """Width of a scroll bar."""

@@ -218,3 +218,27 @@ def test_weights_export_sits_in_the_export_menu_and_writes_the_files(
     )
     insp.export_weights_action.trigger()
     np.testing.assert_array_equal(np.load(target), window.controller.doc.kernel)
+
+
+def test_every_frame_takes_one_route_through_the_view_options_to_the_panels(window, insp):
+    """controller -> the inspector's view options -> MainWindow.show_frame -> frameShown:
+    each frame the controller makes is shown once, as the view options make it."""
+    c = window.controller
+    made, shown_frames = [], []
+    c.frameReady.connect(made.append)
+    window.frameShown.connect(shown_frames.append)
+    insp.set_muted({0})  # a view option: the sum shown leaves kernel 1 out
+    c.set_kernel_value(1, 1, 1, 0.5)
+    settle(window)
+    assert made and len(shown_frames) == len(made) + 1  # + the re-show for muting
+    last = shown_frames[-1]
+    assert last is insp.shown and last is not made[-1]
+    f = last.selected
+    expected = made[-1].kernel_maps[..., 1:].sum(axis=2) + (made[-1].bias_value or 0.0)
+    np.testing.assert_allclose(last.pre_activation[..., f], expected, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(shown(window.sum_panel.pre), expected, rtol=1e-5, atol=1e-5)
+    insp.set_muted(set())
+    settle(window)
+    np.testing.assert_array_equal(
+        shown(window.sum_panel.pre), c.frame.pre_activation[..., c.frame.selected]
+    )
