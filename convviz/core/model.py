@@ -45,6 +45,82 @@ def filter_change(f: int) -> tuple:
     return (_FILTER, f)
 
 
+Box = tuple[int, int, int, int]  # rows start, stop, columns start, stop
+
+
+@dataclass(frozen=True)
+class Change:
+    """What changed in the document, as its listeners are told; ``a | b`` holds both.
+
+    ``boxes`` narrow an input change to boxes of the input (each with the channels it
+    changed, None for any); ``filters`` narrow a weights change to those filters. An
+    input (weights) change without them means the whole input (every filter).
+    """
+
+    input: bool = False
+    boxes: tuple[tuple[Box, tuple[int, ...] | None], ...] = ()
+    weights: bool = False
+    filters: frozenset[int] = frozenset()
+    settings: bool = False
+    selection: bool = False
+
+    @classmethod
+    def of(cls, what: Change | Iterable[str | tuple]) -> Change:
+        """The change the markers ``what`` name (INPUT, WEIGHTS, SETTINGS, SELECTION,
+        :func:`box_change`, :func:`filter_change`)."""
+        if isinstance(what, Change):
+            return what
+        markers = set(what)
+        boxes = tuple(
+            ((m[1], m[2], m[3], m[4]), m[5])
+            for m in markers
+            if isinstance(m, tuple) and m[0] == _BOX
+        )
+        filters = frozenset(m[1] for m in markers if isinstance(m, tuple) and m[0] == _FILTER)
+        return cls(
+            input=INPUT in markers,
+            boxes=boxes if INPUT in markers else (),
+            weights=WEIGHTS in markers,
+            filters=filters if WEIGHTS in markers else frozenset(),
+            settings=SETTINGS in markers,
+            selection=SELECTION in markers,
+        )
+
+    @property
+    def whole_input(self) -> bool:
+        return self.input and not self.boxes
+
+    @property
+    def all_filters(self) -> bool:
+        return self.weights and not self.filters
+
+    def input_boxes(self) -> list[tuple[tuple[slice, slice], tuple[int, ...] | None]]:
+        """The boxes as (rows, cols) slices, with the channels each changed."""
+        return [((slice(r0, r1), slice(c0, c1)), ch) for (r0, r1, c0, c1), ch in self.boxes]
+
+    def __or__(self, other: Change) -> Change:
+        whole_input = self.whole_input or other.whole_input
+        all_filters = self.all_filters or other.all_filters
+        return Change(
+            input=self.input or other.input,
+            boxes=() if whole_input else self.boxes + other.boxes,
+            weights=self.weights or other.weights,
+            filters=frozenset() if all_filters else self.filters | other.filters,
+            settings=self.settings or other.settings,
+            selection=self.selection or other.selection,
+        )
+
+    def __contains__(self, marker) -> bool:
+        """``INPUT in change`` and the like, for listeners that only ask what kind."""
+        kinds = {
+            INPUT: self.input,
+            WEIGHTS: self.weights,
+            SETTINGS: self.settings,
+            SELECTION: self.selection,
+        }
+        return bool(kinds.get(marker, False)) if isinstance(marker, str) else False
+
+
 @dataclass(frozen=True)
 class LayerSettings:
     """The hyper-parameters of the Conv2D layer (its weights live in the document)."""
@@ -124,7 +200,7 @@ class Document:
     # (the array it copies, weakly; the count; the copy): see `reader_snapshot`.
     _input_changes: int = field(default=0, repr=False, compare=False)
     _input_copy: tuple | None = field(default=None, repr=False, compare=False)
-    _listeners: list[Callable[[set], None]] = field(default_factory=list, repr=False)
+    _listeners: list[Callable[[Change], None]] = field(default_factory=list, repr=False)
 
     def __post_init__(self) -> None:
         self.input = np.ascontiguousarray(self.input, dtype=np.float32)
@@ -159,16 +235,17 @@ class Document:
             raise ValueError(f"selected filter {self.selected_filter} out of range")
 
     # -- notification -------------------------------------------------------------------
-    def subscribe(self, listener: Callable[[set[str]], None]) -> None:
+    def subscribe(self, listener: Callable[[Change], None]) -> None:
         self._listeners.append(listener)
 
-    def notify(self, what: Iterable[str | tuple]) -> None:
-        what = set(what)
+    def notify(self, what: Change | Iterable[str | tuple]) -> None:
+        """Tell every listener what changed: a :class:`Change`, or the markers naming it."""
+        change = Change.of(what)
         self.changes += 1
-        if INPUT in what:
+        if change.input:
             self._input_changes += 1
         for listener in list(self._listeners):
-            listener(what)
+            listener(change)
 
     # -- whole-state snapshots (commands use them for undo) -------------------------------
     def snapshot(self) -> dict:

@@ -19,16 +19,7 @@ from convviz.core.conv import conv_geometry
 from convviz.core.geometry import box_union
 from convviz.core.incremental import LayerCache
 from convviz.core.levels import SymmetricLevels, magnitude
-from convviz.core.model import (
-    _BOX,
-    _FILTER,
-    INPUT,
-    SELECTION,
-    SETTINGS,
-    WEIGHTS,
-    box_change,
-    filter_change,
-)
+from convviz.core.model import Change, box_change, filter_change
 
 __all__ = ["Outputs", "Pipeline", "box_change", "filter_change"]
 
@@ -89,26 +80,26 @@ class Pipeline:
         self.input_changed = full
         self.weights_changed = full
 
-    def note(self, what: set, stroking: bool = False) -> None:
-        """Record a document change announced as ``what``."""
-        boxes = [w for w in what if isinstance(w, tuple) and w[0] == _BOX]
-        filters = [w[1] for w in what if isinstance(w, tuple) and w[0] == _FILTER]
-        if INPUT in what:
+    def note(self, what, stroking: bool = False) -> None:
+        """Record a document change (a :class:`Change`, or the markers naming one)."""
+        change = Change.of(what)
+        if change.input:
             self.input_changed = True
-            if boxes:
-                self.boxes += [(slice(b[1], b[2]), slice(b[3], b[4])) for b in boxes]
-                self.box_channels += [b[5] for b in boxes]
-            else:
+            if change.whole_input:
                 self.full = True
-        if WEIGHTS in what:
+            else:
+                for box, channels in change.input_boxes():
+                    self.boxes.append(box)
+                    self.box_channels.append(channels)
+        if change.weights:
             self.weights_changed = True
-            if filters:
-                self.filters.update(filters)
-            else:
+            if change.all_filters:
                 self.full = True
-        if SETTINGS in what or SELECTION in what:
+            else:
+                self.filters.update(change.filters)
+        if change.settings or change.selection:
             self.full = self.input_changed = self.weights_changed = True
-        if SETTINGS in what or (INPUT in what and not boxes and not stroking):
+        if change.settings or (change.whole_input and not stroking):
             self.levels.reset()  # a new layer or a new picture: find a new scale
 
     @staticmethod

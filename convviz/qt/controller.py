@@ -33,6 +33,7 @@ from convviz.core.model import (
     SELECTION,
     SETTINGS,
     WEIGHTS,
+    Change,
     Document,
     LayerSettings,
     default_channel_names,
@@ -139,7 +140,7 @@ class Controller(QtCore.QObject):
         doc.subscribe(self._on_changed)
 
     # -- refresh --------------------------------------------------------------------------
-    def _on_changed(self, what: set) -> None:
+    def _on_changed(self, what: Change) -> None:
         self.pipeline.note(what, stroking=self._stroke is not None)
         self.pipeline.hold = self._stroke is not None or self._nudging
         if not self._timer.isActive():

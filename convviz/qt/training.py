@@ -568,7 +568,7 @@ class TrainingPanel(QtWidgets.QDockWidget):
             self.trainer.learning_rate = value
 
     # -- the document and frames ------------------------------------------------------------
-    def _on_document_changed(self, what: set[str]) -> None:
+    def _on_document_changed(self, what) -> None:
         """Someone else changed the document: its weights are no longer the trainer's."""
         if self._own_change:
             return

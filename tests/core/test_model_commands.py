@@ -4,13 +4,13 @@ import pytest
 from convviz.core.commands import History, PaintCommand, SetBias, SetKernelValue, state_command
 from convviz.core.model import (
     WEIGHTS,
+    Change,
     Document,
     LayerSettings,
     default_document,
     reshaped_weights,
     resize_kernel,
 )
-from convviz.core.pipeline import filter_change
 
 
 def doc3():
@@ -54,7 +54,8 @@ def test_kernel_edit_undo_redo_restores_exact_arrays():
     before = d.kernel.copy()
     h.push(SetKernelValue((0, 1, 2, 1), d.kernel[0, 1, 2, 1], 1 / 9))
     assert d.kernel[0, 1, 2, 1] == np.float32(1 / 9)
-    assert seen == [{WEIGHTS, filter_change(1)}]  # which filter changed, for partial recompute
+    # Which filter changed, for a partial recompute.
+    assert seen == [Change(weights=True, filters=frozenset({1}))]
     assert h.undo_label == "Set kernel 3 of filter 2, row 1, column 2"
     h.undo()
     assert np.array_equal(d.kernel, before)
@@ -213,3 +214,21 @@ def test_a_reader_snapshot_shares_one_read_only_copy_of_the_input_until_it_chang
     assert np.array_equal(d.reader_snapshot()["input"], painted["input"])
     # snapshot() still gives writable copies of everything.
     assert d.snapshot()["input"].flags.writeable
+
+
+def test_a_change_is_typed_and_two_changes_merge_with_or():
+    from convviz.core.model import INPUT, SETTINGS, box_change, filter_change
+
+    box = (slice(2, 5), slice(1, 9))
+    painted = Change.of({INPUT, box_change(box, [1])})
+    assert painted.input and not painted.whole_input
+    assert painted.input_boxes() == [(box, (1,))]
+    assert INPUT in painted and WEIGHTS not in painted
+    edit = Change.of({WEIGHTS, filter_change(2)})
+    both = painted | edit | Change(weights=True, filters=frozenset({0}))
+    assert both.input_boxes() == [(box, (1,))] and both.filters == {0, 2}
+    # Anything whole wins over its parts: the whole input, every filter.
+    whole = both | Change.of({INPUT}) | Change(weights=True)
+    assert whole.whole_input and whole.all_filters and not whole.settings
+    assert (whole | Change.of({SETTINGS})).settings
+    assert Change.of(painted) is painted

@@ -136,7 +136,7 @@ def test_a_box_without_channels_may_have_changed_any():
 
 def test_replacing_weights_names_the_filters_that_changed():
     from convviz.core.commands import History, state_command
-    from convviz.core.model import WEIGHTS, filter_change
+    from convviz.core.model import WEIGHTS, Change
 
     doc = _grouped_document(0)
     heard = []
@@ -146,9 +146,9 @@ def test_replacing_weights_names_the_filters_that_changed():
     bias[1] -= 0.5
     history = History(doc)
     history.push(state_command(doc, "two filters", {WEIGHTS}, kernel=kernel, bias=bias))
-    assert heard[-1] == {WEIGHTS, filter_change(1), filter_change(3)}
+    assert heard[-1] == Change(weights=True, filters=frozenset({1, 3}))
     history.undo()
-    assert heard[-1] == {WEIGHTS, filter_change(1), filter_change(3)}
+    assert heard[-1] == Change(weights=True, filters=frozenset({1, 3}))
 
 
 def test_a_filter_computed_elsewhere_is_installed_unless_the_layer_moved_on():
