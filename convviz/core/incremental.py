@@ -255,19 +255,26 @@ class LayerCache:
             picked.append(self._sources[axis][sl.start * s : (sl.stop - 1) * s + (k - 1) * d + 1])
         return picked[0], picked[1]
 
-    def _crop_input(self, x, out) -> tuple[np.ndarray, dict]:
-        """The part of the input the output box ``out`` reads, and the keyword arguments
-        that make conv2d of it that box."""
+    def _crop_input(self, x, out, channels=None) -> tuple[np.ndarray, dict, tuple]:
+        """The part of the input the output box ``out`` reads (of ``channels``, a list,
+        or all), the keyword arguments that make conv2d of it that box, and the input row
+        and column each of its rows and columns comes from."""
         if self.zero_padded:
             rows, cols, padding = self._crop(out)
-            return x[rows, cols], dict(self.conv_kwargs, padding=padding)
+            crop = x[rows, cols] if channels is None else x[rows, cols][..., channels]
+            sources = (np.arange(rows.start, rows.stop), np.arange(cols.start, cols.stop))
+            return crop, dict(self.conv_kwargs, padding=padding), sources
         rs, cs = self._window_sources(out)
-        return x[np.ix_(rs, cs)], dict(self.conv_kwargs, padding=0, padding_mode="zeros")
+        if channels is None:
+            crop = x[np.ix_(rs, cs)]
+        else:
+            crop = x[np.ix_(rs, cs, np.asarray(channels, dtype=np.intp))]
+        return crop, dict(self.conv_kwargs, padding=0, padding_mode="zeros"), (rs, cs)
 
     def _recompute(self, x, kernel, bias, out, maps: frozenset[int] | None) -> None:
         """Compute the output box ``out`` afresh from ``x``, and of the selected filter's
         kernel maps those of the channels ``maps`` (all when None)."""
-        crop, kwargs = self._crop_input(x, out)
+        crop, kwargs, _ = self._crop_input(x, out)
         wanted = [self.selected] if maps is None or maps else []
         res = conv2d(crop, kernel, bias, kernel_map_filters=wanted, **kwargs)
         self.pre_activation[out] = res.pre_activation
@@ -287,33 +294,17 @@ class LayerCache:
         ``painted`` hold in ``box`` now minus what :attr:`planes` says they held there;
         re-activate there. The selected filter's kernel maps of those channels in ``out``
         are computed afresh."""
-        if self.zero_padded:
-            rows, cols, padding = self._crop(out)
-            now = x[rows, cols][..., painted]
-            difference = np.zeros_like(now)
-            (r0, r1), (c0, c1) = (
-                (max(box[a].start, crop.start), min(box[a].stop, crop.stop))
-                for a, crop in ((0, rows), (1, cols))
-            )
-            if r0 < r1 and c0 < c1:
-                inner = (
-                    slice(r0 - rows.start, r1 - rows.start),
-                    slice(c0 - cols.start, c1 - cols.start),
-                )
-                before = np.moveaxis(self.planes[painted, r0:r1, c0:c1], 0, 2)
-                difference[inner] = now[inner] - before
-            kwargs = dict(self.conv_kwargs, padding=padding, activation=None)
-        else:  # the padding holds copies of the box too: gathered, then masked
-            rs, cs = self._window_sources(out)
-            picked = np.asarray(painted, dtype=np.intp)
-            now = x[np.ix_(rs, cs, picked)]
-            before = np.moveaxis(self.planes[np.ix_(picked, rs, cs)], 0, 2)
-            inside = ((rs >= box[0].start) & (rs < box[0].stop))[:, None] & (
-                (cs >= box[1].start) & (cs < box[1].stop)
-            )[None, :]
-            difference = np.where(inside[..., None], now - before, np.float32(0))
-            difference = difference.astype(np.float32, copy=False)
-            kwargs = dict(self.conv_kwargs, padding=0, padding_mode="zeros", activation=None)
+        now, kwargs, (rs, cs) = self._crop_input(x, out, painted)
+        kwargs["activation"] = None
+        # With reflect, replicate or circular padding the crop holds copies of the box
+        # too: whatever comes from the box carries the difference.
+        picked = np.asarray(painted, dtype=np.intp)
+        before = np.moveaxis(self.planes[np.ix_(picked, rs, cs)], 0, 2)
+        inside = ((rs >= box[0].start) & (rs < box[0].stop))[:, None] & (
+            (cs >= box[1].start) & (cs < box[1].stop)
+        )[None, :]
+        difference = np.where(inside[..., None], now - before, np.float32(0))
+        difference = difference.astype(np.float32, copy=False)
         weights = kernel[:, :, painted, :]
         change = conv2d(difference, weights, None, kernel_map_filters=[], **kwargs)
         pre = self.pre_activation[out]  # a view: updated in place

@@ -1,6 +1,6 @@
 """From the document to what the views show, recomputing only what an edit changed.
 
-The controller tells the pipeline what changed (the same sets the document announces);
+The controller tells the pipeline what changed (the `Change` the document announces);
 at the next refresh :meth:`Pipeline.compute` brings its :class:`LayerCache` up to date:
 a brush box recomputes the outputs that read it, a kernel value or bias edit updates that
 filter tap by tap (recomputing it when many values changed), anything else recomputes

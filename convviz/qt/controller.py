@@ -133,10 +133,10 @@ class Controller(QtCore.QObject):
         # After a gesture: the colour scale is measured again at once, and once editing
         # pauses what brush segments corrected by difference is recomputed, a strip at a
         # time a frame apart (an edit made meanwhile waits for one strip at most).
-        self._drift_timer = QtCore.QTimer(self)
-        self._drift_timer.setSingleShot(True)
-        self._drift_timer.setInterval(self.settle_interval_ms)
-        self._drift_timer.timeout.connect(self.settle_step)
+        self._settle_timer = QtCore.QTimer(self)
+        self._settle_timer.setSingleShot(True)
+        self._settle_timer.setInterval(self.settle_interval_ms)
+        self._settle_timer.timeout.connect(self.settle_step)
         doc.subscribe(self._on_changed)
 
     # -- refresh --------------------------------------------------------------------------
@@ -146,8 +146,8 @@ class Controller(QtCore.QObject):
         if not self._timer.isActive():
             self._timer.start()
         self._resync_timer.start()
-        if self._drift_timer.isActive():  # settling waits for a pause in editing
-            self._drift_timer.start(self.settle_idle_ms)
+        if self._settle_timer.isActive():  # settling waits for a pause in editing
+            self._settle_timer.start(self.settle_idle_ms)
 
     def resync_now(self) -> Frame | None:
         """Recompute what was updated incrementally since it was last computed whole: while
@@ -174,7 +174,7 @@ class Controller(QtCore.QObject):
         difference; the frame, or None when nothing was left (or an edit is pending)."""
         if self._busy():
             if self._timer.isActive() and self._job is None and self._stroke is None:
-                self._drift_timer.start(0)  # after the refresh that is about to run
+                self._settle_timer.start(0)  # after the refresh that is about to run
             return None
         wait = self.settle_interval_ms
         try:
@@ -187,7 +187,7 @@ class Controller(QtCore.QObject):
             return None
         if out is None:
             return None
-        self._drift_timer.start(wait)  # the next step
+        self._settle_timer.start(wait)  # the next step
         return self._push(out)
 
     def _busy(self) -> bool:
@@ -385,7 +385,7 @@ class Controller(QtCore.QObject):
             self.pipeline.hold = False
             if not self._timer.isActive():
                 self._timer.start()
-            self._drift_timer.start(0)  # after that refresh: rescale, then resync
+            self._settle_timer.start(0)  # after that refresh: rescale, then resync
 
     def end_stroke(self) -> None:
         st, self._stroke = self._stroke, None
