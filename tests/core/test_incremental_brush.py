@@ -14,24 +14,27 @@ from convviz import conv2d
 from convviz.core.brush import paint_segment
 from convviz.core.conv import conv_geometry
 from convviz.core.incremental import DRIFT_TILE, RESYNC_EDITS, LayerCache
-from tests.core.test_incremental import assert_cache_equals_full, full, make
+from tests.core.test_incremental import LAYER_FIELDS, assert_cache_equals_full, full, make
 
 layers = st.fixed_dictionaries(
     {
+        **LAYER_FIELDS,
         "h": st.integers(4, 40),
         "w": st.integers(4, 40),
-        "c": st.integers(2, 4),
-        "k": st.integers(1, 4),
-        "filters": st.integers(1, 4),
-        "s": st.integers(1, 3),
+        "c": st.integers(2, 4),  # some channels of several
         "d": st.integers(1, 3),
-        "padding": st.sampled_from(["valid", "same", "full"]),
-        "act": st.sampled_from(["linear", "relu", "tanh", "sigmoid"]),
         "groups": st.just(1),
-        "flip": st.booleans(),
         "mode": st.sampled_from(["zeros", "reflect", "replicate", "circular"]),
     }
 )
+
+
+def _layer(seed, shape, k, filters):
+    """A random input of ``shape``, ``filters`` kernels of k x k, and biases."""
+    rng = np.random.default_rng(seed)
+    x = rng.random(shape).astype(np.float32)
+    kernel = rng.standard_normal((k, k, shape[2], filters)).astype(np.float32)
+    return rng, x, kernel, rng.standard_normal(filters).astype(np.float32)
 
 
 def _paint(rng, x, p):
@@ -83,10 +86,7 @@ def test_segments_on_some_channels_equal_a_full_recompute(p, seed, updates):
 
 
 def test_a_segment_on_one_channel_of_several_is_applied_by_difference():
-    rng = np.random.default_rng(3)
-    x = rng.random((30, 34, 3)).astype(np.float32)
-    kernel = rng.standard_normal((5, 5, 3, 4)).astype(np.float32)
-    bias = rng.standard_normal(4).astype(np.float32)
+    rng, x, kernel, bias = _layer(3, (30, 34, 3), 5, 4)
     kw = dict(padding="same", activation="relu")
     cache = LayerCache(x, kernel, bias, kw, 2)
     maps_before = cache.kernel_maps.copy()
@@ -104,9 +104,7 @@ def test_a_segment_on_one_channel_of_several_is_applied_by_difference():
 
 
 def test_overlapping_segments_in_one_update_count_each_pixel_once():
-    rng = np.random.default_rng(5)
-    x = rng.random((24, 24, 2)).astype(np.float32)
-    kernel = rng.standard_normal((3, 3, 2, 2)).astype(np.float32)
+    rng, x, kernel, _ = _layer(5, (24, 24, 2), 3, 2)
     kw = dict(padding="same")
     cache = LayerCache(x, kernel, None, kw, 0)
     a = paint_segment(x, [0], (8, 8), (8, 14), 2.0, 1.0)
@@ -116,10 +114,7 @@ def test_overlapping_segments_in_one_update_count_each_pixel_once():
 
 
 def test_a_tile_updated_too_often_is_recomputed_with_the_next_segment_that_reaches_it():
-    rng = np.random.default_rng(7)
-    x = rng.random((40, 40, 3)).astype(np.float32)
-    kernel = rng.standard_normal((3, 3, 3, 2)).astype(np.float32)
-    bias = rng.standard_normal(2).astype(np.float32)
+    rng, x, kernel, bias = _layer(7, (40, 40, 3), 3, 2)
     kw = dict(padding="same", activation="tanh")
     cache = LayerCache(x, kernel, bias, kw, 0)
     for i in range(RESYNC_EDITS):
@@ -137,10 +132,7 @@ def test_a_tile_updated_too_often_is_recomputed_with_the_next_segment_that_reach
 
 
 def test_idle_steps_leave_what_a_recompute_of_the_painted_boxes_gives():
-    rng = np.random.default_rng(11)
-    x = rng.random((70, 50, 4)).astype(np.float32)
-    kernel = rng.standard_normal((3, 3, 4, 3)).astype(np.float32)
-    bias = rng.standard_normal(3).astype(np.float32)
+    rng, x, kernel, bias = _layer(11, (70, 50, 4), 3, 3)
     kw = dict(padding="same", dilation_rate=2, activation="sigmoid")
     cache = LayerCache(x, kernel, bias, kw, 1)
     for i in range(200):
@@ -160,9 +152,7 @@ def test_idle_steps_leave_what_a_recompute_of_the_painted_boxes_gives():
 
 def test_kernel_value_edits_read_the_painted_input():
     """The channels-first copy the taps read follows the brush."""
-    rng = np.random.default_rng(13)
-    x = rng.random((20, 22, 3)).astype(np.float32)
-    kernel = rng.standard_normal((3, 3, 3, 2)).astype(np.float32)
+    rng, x, kernel, _ = _layer(13, (20, 22, 3), 3, 2)
     kw = dict(padding="valid")
     cache = LayerCache(x, kernel, None, kw, 0)
     box = paint_segment(x, [0], (4, 4), (15, 15), 2.0, 1.0)
@@ -174,9 +164,7 @@ def test_kernel_value_edits_read_the_painted_input():
 
 
 def test_a_recomputed_box_and_a_difference_in_one_update_do_not_count_twice():
-    rng = np.random.default_rng(17)
-    x = rng.random((24, 24, 3)).astype(np.float32)
-    kernel = rng.standard_normal((3, 3, 3, 2)).astype(np.float32)
+    rng, x, kernel, _ = _layer(17, (24, 24, 3), 3, 2)
     kw = dict(padding="same")
     cache = LayerCache(x, kernel, None, kw, 0)
     one = paint_segment(x, [0], (8, 6), (8, 14), 2.0, 1.0)  # by difference
