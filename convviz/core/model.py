@@ -1,4 +1,6 @@
-"""The document convviz edits: an input image and one Conv2D layer's weights and settings.
+"""The document convviz edits: an input image and a stack of layers, one Conv2D layer of
+which is shown (its weights and settings, and the input it reads, are the document's
+own fields; the other layers wait in ``before`` and ``after``).
 
 Pure Python and numpy. Views never touch it directly: commands (``commands.py``) change
 it and it tells its listeners which parts changed.
@@ -15,6 +17,14 @@ import numpy as np
 from convviz.core.conv import keras_refusal
 from convviz.core.geometry import PADDING_MODES as PADDING_MODES  # one list, named here too
 from convviz.core.presets import centred, filter_preset, glorot_uniform
+from convviz.core.stack import (
+    MAX_LAYERS,
+    ConvLayer,
+    PoolLayer,
+    fit_kernel,
+    forward,
+    input_names,
+)
 from convviz.core.words import count
 
 MAX_CHANNELS = 16
@@ -193,6 +203,13 @@ class Document:
     settings: LayerSettings
     channel_names: tuple[str, ...]
     selected_filter: int = 0
+    # The layers before and after the one shown (ConvLayer, PoolLayer), and while a
+    # deeper layer is shown the network's own input and its channel names: ``input`` is
+    # then what the layers before made of it (read-only).
+    before: tuple = ()
+    after: tuple = ()
+    source: np.ndarray | None = field(default=None, repr=False)
+    source_names: tuple[str, ...] = ()
     # How many changes were announced: a copy taken at one count is still the document
     # exactly while the count is the same (a save running in the background uses it).
     changes: int = field(default=0, repr=False, compare=False)
@@ -233,6 +250,13 @@ class Document:
             )
         if not 0 <= self.selected_filter < s.filters:
             raise ValueError(f"selected filter {self.selected_filter} out of range")
+        if len(self.before) + 1 + len(self.after) > MAX_LAYERS:
+            raise ValueError(f"a network holds at most {MAX_LAYERS} layers")
+        if self.before:
+            if self.source is None or not isinstance(self.before[0], ConvLayer):
+                raise ValueError("a deeper layer is shown without the network's input")
+            _check_layers(self.before, self.source.shape[2], 1)
+        _check_layers(self.after, s.filters, len(self.before) + 2)
 
     # -- notification -------------------------------------------------------------------
     def subscribe(self, listener: Callable[[Change], None]) -> None:
@@ -315,6 +339,112 @@ class Document:
         self.check()
         self.notify(what)
 
+    # -- the stack ----------------------------------------------------------------------
+    @property
+    def shown(self) -> int:
+        """Which layer is shown, counted from 0."""
+        return len(self.before)
+
+    @property
+    def network_input(self) -> np.ndarray:
+        return self.input if self.source is None else self.source
+
+    @property
+    def network_names(self) -> tuple[str, ...]:
+        return self.channel_names if self.source is None else self.source_names
+
+    def shown_layer(self) -> ConvLayer:
+        """The shown layer as the others are kept (a frozen copy)."""
+        return ConvLayer(self.kernel, self.bias, self.settings, self.selected_filter)
+
+    def network_layers(self) -> tuple:
+        """Every layer of the network, in order."""
+        return (*self.before, self.shown_layer(), *self.after)
+
+    def network_state(self, *, reader: bool = False) -> dict:
+        """The whole network: its input and channel names, the first layer's fields (as
+        :meth:`snapshot` names them), ``layers`` after the first and the ``shown`` one.
+        With ``reader`` the input is read-only and may be shared (see reader_snapshot)."""
+        layers = self.network_layers()
+        first = layers[0]
+        if self.source is not None:
+            x = self.source.copy()
+        else:
+            x = self.reader_snapshot()["input"] if reader else self.input.copy()
+        return dict(
+            input=x,
+            channel_names=self.network_names,
+            kernel=np.array(first.kernel),
+            bias=np.array(first.bias),
+            settings=first.settings,
+            selected_filter=first.selected_filter,
+            layers=layers[1:],
+            shown=self.shown,
+        )
+
+    @classmethod
+    def from_network(cls, state: dict) -> Document:
+        """The document a :meth:`network_state` describes (ValueError if it contradicts
+        itself); ``layers`` and ``shown`` may be left out (one layer)."""
+        doc = cls(
+            **{k: state[k] for k in _LAYER_ONE},
+            after=tuple(state.get("layers", ())),
+        )
+        doc.show_layer(int(state.get("shown", 0)))
+        return doc
+
+    def open_network(self, state: dict) -> None:
+        """Become the network ``state`` describes; nothing changes on a ValueError."""
+        new = Document.from_network(state)
+        for name in _FIELDS:
+            setattr(self, name, getattr(new, name))
+        self.notify(Change(input=True, weights=True, settings=True, selection=True))
+
+    def show_layer(self, k: int) -> None:
+        """Show the insides of layer ``k`` (from 0, a Conv2D): its input is computed from
+        the network's; ValueError, changing nothing, when it is not a Conv2D layer or
+        what it reads is empty."""
+        layers = self.network_layers()
+        if not 0 <= k < len(layers):
+            raise ValueError(f"there is no layer {k + 1}: the network has {len(layers)}")
+        layer = layers[k]
+        if not isinstance(layer, ConvLayer):
+            raise ValueError(f"layer {k + 1} is a {layer.kind} layer: it has no kernels to show")
+        if k == self.shown:
+            return
+        x, names = self.network_input, self.network_names
+        if k:
+            made = forward(x, layers[:k])
+            made.flags.writeable = False
+            last = max(i for i in range(k) if isinstance(layers[i], ConvLayer))
+            pooled = any(isinstance(p, PoolLayer) for p in layers[last + 1 : k])
+            values = dict(
+                input=made,
+                channel_names=input_names(last + 1, made.shape[2], pooled),
+                source=x,
+                source_names=names,
+            )
+        else:
+            values = dict(input=x, channel_names=names, source=None, source_names=())
+        values.update(
+            kernel=np.array(layer.kernel),
+            bias=np.array(layer.bias),
+            settings=layer.settings,
+            selected_filter=layer.selected_filter,
+            before=layers[:k],
+            after=layers[k + 1 :],
+        )
+        old = {name: getattr(self, name) for name in values}
+        for name, v in values.items():
+            setattr(self, name, v)
+        try:
+            self.check()
+        except ValueError:
+            for name, v in old.items():
+                setattr(self, name, v)
+            raise
+        self.notify(Change(input=True, weights=True, settings=True, selection=True))
+
     # -- derived ------------------------------------------------------------------------
     @property
     def channels(self) -> int:
@@ -330,6 +460,41 @@ class Document:
         cg = self.kernel_channels
         group = f // (self.settings.filters // self.settings.groups)
         return range(group * cg, (group + 1) * cg)
+
+
+_LAYER_ONE = ("input", "kernel", "bias", "settings", "channel_names", "selected_filter")
+_FIELDS = (*_LAYER_ONE, "before", "after", "source", "source_names")
+
+
+def _check_layers(layers, channels: int, first_number: int) -> None:
+    """Raise ValueError unless each Conv2D of ``layers`` has kernels as deep as the
+    channels it reads (``channels`` for the first)."""
+    for n, layer in enumerate(layers, first_number):
+        if isinstance(layer, PoolLayer):
+            continue
+        if not isinstance(layer, ConvLayer):
+            raise ValueError(f"layer {n} is neither a Conv2D nor a MaxPooling2D layer")
+        s = layer.settings
+        if channels % s.groups or s.filters % s.groups:
+            raise ValueError(f"layer {n}: groups={s.groups} must divide {channels} and {s.filters}")
+        expected = (*s.kernel_size, channels // s.groups, s.filters)
+        if layer.kernel.shape != expected or layer.bias.shape != (s.filters,):
+            raise ValueError(
+                f"layer {n}'s kernel tensor {layer.kernel.shape} does not read the {channels} "
+                f"channels before it: it must be {expected}"
+            )
+        if not 0 <= layer.selected_filter < s.filters:
+            raise ValueError(f"layer {n}: selected filter {layer.selected_filter} out of range")
+        channels = s.filters
+
+
+def new_conv_layer(channels: int, rng: np.random.Generator, filters: int = 4) -> ConvLayer:
+    """The layer *Add layer after* appends: ``Conv2D(filters, 3, activation='relu')``
+    with Keras' Glorot-uniform kernels (as deep as the ``channels`` it reads) and zero
+    bias."""
+    settings = LayerSettings(kernel_size=(3, 3), filters=filters)
+    kernel = glorot_uniform((3, 3, channels, filters), rng)
+    return ConvLayer(kernel, np.zeros(filters, np.float32), settings)
 
 
 def default_document(image: np.ndarray, channel_names: tuple[str, ...] | None = None) -> Document:
@@ -360,20 +525,6 @@ def default_document(image: np.ndarray, channel_names: tuple[str, ...] | None = 
 def reshaped_weights(
     doc: Document, new: LayerSettings, channels: int, rng: np.random.Generator
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Kernel and bias fitting ``new`` settings and ``channels`` inputs, keeping what fits.
-
-    Kernel size changes keep values centred; extra filters get a Glorot draw (as Keras
-    would initialise them) and zero bias; removed filters are dropped. When the number
-    of kernels per filter changes (channels or groups), kept kernels stay and new ones
-    are drawn.
-    """
-    kh, kw = new.kernel_size
-    cg = channels // new.groups
-    kernel = resize_kernel(doc.kernel, kh, kw)
-    fresh = glorot_uniform((kh, kw, cg, new.filters), rng)
-    keep_c = min(cg, kernel.shape[2])
-    keep_f = min(new.filters, kernel.shape[3])
-    fresh[:, :, :keep_c, :keep_f] = kernel[:, :, :keep_c, :keep_f]
-    bias = np.zeros(new.filters, dtype=np.float32)
-    bias[:keep_f] = doc.bias[:keep_f]
-    return fresh, bias
+    """The shown layer's kernel and bias fitting ``new`` settings and ``channels`` inputs,
+    keeping what fits (see :func:`convviz.core.stack.fit_kernel`)."""
+    return fit_kernel(doc.kernel, doc.bias, new, channels, rng)
