@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from convviz.core.model import INPUT, SELECTION, SETTINGS, WEIGHTS, Document
+from convviz.core.model import INPUT, SELECTION, SETTINGS, WEIGHTS, Change, Document
 from convviz.core.pipeline import box_change, filter_change
 from convviz.core.words import count
 
@@ -23,6 +23,9 @@ class Command:
     """Base class: ``redo`` applies, ``undo`` reverts, ``merge`` may absorb a successor."""
 
     label = "Edit"
+    # The layer of the network that was shown when the command was made: undo and redo
+    # show it again before they apply (see History).
+    layer = 0
 
     def redo(self, doc: Document) -> None:
         raise NotImplementedError
@@ -190,6 +193,26 @@ class SetBias(Command):
         doc.notify({WEIGHTS, filter_change(self.f)})
 
 
+class StackCommand(Command):
+    """Layers added after the shown one or removed: the layers after it are replaced,
+    and then layer ``show`` is shown (the one added, or the one left)."""
+
+    def __init__(self, label: str, after: tuple, show: int):
+        self.label = label
+        self._other = after
+        self.show = show
+
+    def _swap(self, doc: Document) -> None:
+        self._other = doc.swap({"after": self._other}, Change(network=True))["after"]
+
+    def redo(self, doc: Document) -> None:
+        self._swap(doc)
+        doc.show_layer(self.show)
+
+    def undo(self, doc: Document) -> None:
+        self._swap(doc)
+
+
 def state_command(doc: Document, label: str, what: set[str], **after) -> StateCommand:
     """A :class:`StateCommand` from the document's current values to ``after``."""
     if SETTINGS in what or INPUT in what:
@@ -235,6 +258,7 @@ class History:
             listener()
 
     def push(self, cmd: Command, *, applied: bool = False) -> None:
+        cmd.layer = self.doc.shown
         if not applied:
             cmd.redo(self.doc)
         if self._open_merge and self._done and not self._undone and self._done[-1].merge(cmd):
@@ -285,6 +309,7 @@ class History:
         if not self._done:
             return False
         cmd = self._done.pop()
+        self.doc.show_layer(cmd.layer)  # a step is undone where it was made
         cmd.undo(self.doc)
         self._undone.append(cmd)
         self._open_merge = False
@@ -295,6 +320,7 @@ class History:
         if not self._undone:
             return False
         cmd = self._undone.pop()
+        self.doc.show_layer(cmd.layer)
         cmd.redo(self.doc)
         self._done.append(cmd)
         self._open_merge = False

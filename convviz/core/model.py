@@ -73,6 +73,8 @@ class Change:
     filters: frozenset[int] = frozenset()
     settings: bool = False
     selection: bool = False
+    # Layers were added to or removed from the network (not the shown one).
+    network: bool = False
 
     @classmethod
     def of(cls, what: Change | Iterable[str | tuple]) -> Change:
@@ -118,6 +120,7 @@ class Change:
             filters=frozenset() if all_filters else self.filters | other.filters,
             settings=self.settings or other.settings,
             selection=self.selection or other.selection,
+            network=self.network or other.network,
         )
 
     def __contains__(self, marker) -> bool:
@@ -298,7 +301,7 @@ class Document:
             selected_filter=self.selected_filter,
         )
 
-    def swap(self, values: dict, what: Iterable[str | tuple]) -> dict:
+    def swap(self, values: dict, what: Change | Iterable[str | tuple]) -> dict:
         """Put ``values`` (some fields, arrays handed over uncopied) in place of the
         document's own, which are returned; on a contradiction nothing changes and
         ValueError is raised."""
@@ -313,7 +316,15 @@ class Document:
             for k, v in old.items():
                 setattr(self, k, v)
             raise
-        if set(what) == {WEIGHTS} and set(values) <= {"kernel", "bias"}:
+        if (
+            not isinstance(what, Change)
+            and set(what) == {WEIGHTS}
+            and set(values)
+            <= {
+                "kernel",
+                "bias",
+            }
+        ):
             what = {WEIGHTS, *self._changed_filters(old)}
         self.notify(what)
         return old
@@ -328,16 +339,6 @@ class Document:
         if not changed.any():
             return []
         return [filter_change(int(g)) for g in np.flatnonzero(changed)]
-
-    def restore(self, snap: dict, what: Iterable[str]) -> None:
-        self.input = snap["input"].copy()
-        self.kernel = snap["kernel"].copy()
-        self.bias = snap["bias"].copy()
-        self.settings = snap["settings"]
-        self.channel_names = snap["channel_names"]
-        self.selected_filter = snap["selected_filter"]
-        self.check()
-        self.notify(what)
 
     # -- the stack ----------------------------------------------------------------------
     @property
@@ -384,12 +385,13 @@ class Document:
 
     @classmethod
     def from_network(cls, state: dict) -> Document:
-        """The document a :meth:`network_state` describes (ValueError if it contradicts
-        itself); ``layers`` and ``shown`` may be left out (one layer)."""
-        doc = cls(
-            **{k: state[k] for k in _LAYER_ONE},
-            after=tuple(state.get("layers", ())),
-        )
+        """The document a :meth:`network_state` describes, with copies of its arrays
+        (ValueError if it contradicts itself); ``layers`` and ``shown`` may be left out
+        (one layer)."""
+        values = {k: state[k] for k in _LAYER_ONE}
+        for k in ("input", "kernel", "bias"):  # the document's own, writable copies
+            values[k] = np.array(values[k], dtype=np.float32)
+        doc = cls(**values, after=tuple(state.get("layers", ())))
         doc.show_layer(int(state.get("shown", 0)))
         return doc
 

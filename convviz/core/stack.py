@@ -144,7 +144,8 @@ def max_pool2d(x, pool_size=(2, 2), strides=None, padding: str = "valid") -> np.
 def shapes(input_shape: tuple[int, int, int], layers) -> list[tuple[int, int, int]]:
     """The input shape of every layer and, last, the network's output shape; once one is
     empty (0 high or wide) the rest are too."""
-    out = [tuple(input_shape)]
+    h, w, c = input_shape
+    out: list[tuple[int, int, int]] = [(h, w, c)]
     for layer in layers:
         h, w, c = out[-1]
         out.append(
@@ -205,6 +206,26 @@ def fit_layers(layers, channels: int, rng: np.random.Generator) -> tuple:
             channels = s.filters
         fitted.append(layer)
     return tuple(fitted)
+
+
+@dataclass(frozen=True)
+class LayerRow:
+    """One layer of a network as the layer bar and the shapes panel show it."""
+
+    number: int  # counted from 1
+    kind: str  # "Conv2D" or "MaxPooling2D"
+    text: str  # "Conv2D(4, 3×3)"
+    output_shape: tuple[int, int, int]  # (H', W', channels); 0 high or wide: empty
+    params: int
+
+
+def summary(input_shape: tuple[int, int, int], layers) -> tuple[LayerRow, ...]:
+    """The rows of a network reading ``input_shape``."""
+    outs = shapes(input_shape, layers)[1:]
+    return tuple(
+        LayerRow(n, layer.kind, layer.describe(), out, layer.param_count)
+        for n, (layer, out) in enumerate(zip(layers, outs, strict=True), 1)
+    )
 
 
 def input_names(layer_number: int, channels: int, pooled: bool) -> tuple[str, ...]:

@@ -70,7 +70,7 @@ def build_window(args):
     else:
         loaded = load_sample("colour" if args.sample == "color" else args.sample or DEFAULT_SAMPLE)
     if session is not None:
-        doc = Document(**session.state)
+        doc = Document.from_network(session.state)
     else:
         doc = default_document(loaded.array, loaded.channel_names)
     controller = Controller(doc)

@@ -20,6 +20,7 @@ from convviz.core.commands import (
     PaintCommand,
     SetBias,
     SetKernelValue,
+    StackCommand,
     StateCommand,
     state_command,
 )
@@ -37,10 +38,20 @@ from convviz.core.model import (
     Document,
     LayerSettings,
     default_channel_names,
+    new_conv_layer,
     reshaped_weights,
 )
 from convviz.core.pipeline import Pipeline, box_change, filter_change
 from convviz.core.presets import filter_preset, glorot_uniform
+from convviz.core.stack import (
+    MAX_LAYERS,
+    ConvLayer,
+    LayerRow,
+    PoolLayer,
+    fit_layers,
+    shapes,
+    summary,
+)
 from convviz.qt.workers import background_executor
 
 
@@ -79,6 +90,15 @@ class Frame:
     input_channels: frozenset | None = None
     # Every value of every map is known to be finite (measured with the colour scale).
     finite: bool = False
+    # The network's layers, and which of them is shown (from 0): the input is then what
+    # the layers before it made, which no brush paints on.
+    layers: tuple[LayerRow, ...] = ()
+    shown: int = 0
+    network_input_shape: tuple[int, int, int] = (0, 0, 0)
+
+    @property
+    def input_editable(self) -> bool:
+        return self.shown == 0
 
 
 class Controller(QtCore.QObject):
@@ -109,6 +129,7 @@ class Controller(QtCore.QObject):
         self.frame: Frame | None = None
         self.recomputes = 0
         self._stroke = None
+        self._last_rows: tuple | None = None
         self._nudging = False  # a burst of nudges on a kernel value or the bias is open
         self.pipeline = Pipeline()
         self._executor = background_executor("layer")
@@ -317,6 +338,9 @@ class Controller(QtCore.QObject):
             output_box=None if previous is None else out.output_box,
             changed_kernel_maps=None if previous is None else out.changed_kernel_maps,
             input_channels=None if previous is None else out.input_channels,
+            layers=self._rows(),
+            shown=doc.shown,
+            network_input_shape=doc.network_input.shape,
             finite=out.finite,
         )
         self.frameReady.emit(self.frame)
@@ -345,15 +369,37 @@ class Controller(QtCore.QObject):
             activation=doc.settings.activation or "linear",
             settings=doc.settings,
             message=message,
+            layers=self._rows(),
+            shown=doc.shown,
+            network_input_shape=doc.network_input.shape,
         )
         self.frameReady.emit(self.frame)
         return self.frame
 
+    def _rows(self) -> tuple[LayerRow, ...]:
+        """The network's rows for the layer bar, worked out again only when a shape or a
+        layer changed (not for every brush frame)."""
+        doc = self.doc
+        key = (doc.network_input.shape, doc.settings, doc.kernel.shape)
+        last = self._last_rows
+        if last is None or last[0] != key or last[1] is not doc.before or last[2] is not doc.after:
+            live = _Shape(doc.settings, doc.kernel.size + doc.bias.size)
+            rows = summary(doc.network_input.shape, (*doc.before, live, *doc.after))
+            self._last_rows = last = (key, doc.before, doc.after, rows)
+        return last[3]
+
     # -- painting -------------------------------------------------------------------------
     def begin_stroke(self, channel: int, row: float, col: float, radius: float, value: float):
-        """Start a stroke on ``channel`` (-1: every channel) at (row, col)."""
+        """Start a stroke on ``channel`` (-1: every channel) at (row, col). A deeper layer's
+        input is what the layers before it made: the brush paints on layer 1's only."""
         if self._stroke is not None:
             self.end_stroke()
+        if self.doc.shown:
+            self.status.emit(
+                f"This is layer {self.doc.shown + 1}'s input: what the layers before it made. "
+                "Paint on the network's input: choose layer 1 in the layer bar."
+            )
+            return
         channels = range(self.doc.channels) if channel < 0 else [channel]
         self._stroke = dict(
             channels=list(channels),
@@ -506,8 +552,16 @@ class Controller(QtCore.QObject):
                 kernel=kernel,
                 bias=bias,
                 selected_filter=selected,
+                **self._fitted_after(new.filters),
             )
         )
+
+    def _fitted_after(self, filters: int) -> dict:
+        """``after=`` the layers after the shown one, reading ``filters`` channels: their
+        kernels as deep as that (what fits kept), or nothing when they already are."""
+        after = fit_layers(self.doc.after, filters, self.rng)
+        same = all(a is b for a, b in zip(after, self.doc.after, strict=True))
+        return {} if same else {"after": after}
 
     def refresh_views(self) -> None:
         """Push the current frame again (e.g. to reset a widget the user set invalidly)."""
@@ -518,6 +572,7 @@ class Controller(QtCore.QObject):
     def set_input(self, image: np.ndarray, names=None, label="Load input") -> None:
         """Replace the whole input; the layer keeps its kernels where the channels allow."""
         self.end_stroke()  # a stroke in progress is kept as its own undo step first
+        self.show_layer(0)  # the network's input is layer 1's
         doc = self.doc
         image = np.ascontiguousarray(image, dtype=np.float32)
         if image.ndim == 2:
@@ -550,6 +605,7 @@ class Controller(QtCore.QObject):
     def fill_channel(self, channel: int, value: float) -> None:
         """Fill one channel (-1: all) with ``value``; value 0 is 'clear'."""
         self.end_stroke()
+        self.show_layer(0)
         doc = self.doc
         if channel < 0:
             channels = slice(0, doc.channels)
@@ -581,6 +637,10 @@ class Controller(QtCore.QObject):
         it changes (see `Document.reader_snapshot`)."""
         return self.doc.reader_snapshot()
 
+    def network_state(self, *, reader: bool = False) -> dict:
+        """The whole network (see `Document.network_state`): what a session saves."""
+        return self.doc.network_state(reader=reader)
+
     @property
     def version(self) -> int:
         """Counts the document's changes: a :meth:`state` taken at one version is still
@@ -593,8 +653,7 @@ class Controller(QtCore.QObject):
         Raises ValueError, leaving the document untouched, if the state is inconsistent.
         """
         self.abort_stroke()
-        Document(**{k: state[k] for k in _STATE_KEYS})  # validates without touching ours
-        self.doc.restore({k: state[k] for k in _STATE_KEYS}, {INPUT, SETTINGS, WEIGHTS})
+        self.doc.open_network(state)
         self.history.clear()
 
     def preview_weights(self, kernel: np.ndarray, bias: np.ndarray) -> None:
@@ -612,6 +671,65 @@ class Controller(QtCore.QObject):
         )
         self.history.close_merge()
         self.history.push(cmd, applied=True)
+
+    # -- the stack of layers -------------------------------------------------------------
+    def show_layer(self, k: int) -> bool:
+        """Show the insides of layer ``k`` (from 0); False, saying why, when it has none
+        or nothing to read. Not an undo step: it changes what is shown, not the network."""
+        if k == self.doc.shown:
+            return True
+        self.end_stroke()
+        self.end_nudge()
+        try:
+            self.doc.show_layer(k)
+        except ValueError as exc:
+            self.status.emit(f"{exc}; layer {self.doc.shown + 1} is still shown")
+            return False
+        self.history.close_merge()
+        return True
+
+    def add_layer(self, kind: str = "conv") -> bool:
+        """Append a Conv2D (``kind`` "conv": 4 filters of 3×3, relu, kernels as deep as
+        the channels before it; shown at once) or a MaxPooling2D (``kind`` "pool", 2×2)
+        to the network, as one undo step; False, saying why, when it does not fit."""
+        self.end_stroke()
+        doc = self.doc
+        layers = doc.network_layers()
+        if len(layers) >= MAX_LAYERS:
+            self.status.emit(f"A network here holds at most {MAX_LAYERS} layers")
+            return False
+        h, w, c = shapes(doc.network_input.shape, layers)[-1]
+        layer = new_conv_layer(c, self.rng) if kind == "conv" else PoolLayer()
+        out = layer.output_shape((h, w, c)) if h * w else (0, 0, c)
+        if not out[0] * out[1]:
+            self.status.emit(
+                f"Layer {len(layers)}'s output is {h}×{w}: a {layer.describe()} layer after "
+                "it would have nothing left. Use a larger input or a smaller layer first."
+            )
+            return False
+        show = len(layers) if kind == "conv" else doc.shown
+        label = f"Add layer {len(layers) + 1}: {layer.describe()}"
+        self.history.close_merge()
+        self.history.push(StackCommand(label, (*doc.after, layer), show))
+        return True
+
+    def remove_last_layer(self) -> bool:
+        """Remove the network's last layer (never layer 1), as one undo step; when it is
+        the one shown, the Conv2D layer before it is shown first."""
+        self.end_stroke()
+        layers = self.doc.network_layers()
+        if len(layers) == 1:
+            self.status.emit("Layer 1 is the network's first layer: it stays")
+            return False
+        last = len(layers) - 1
+        if self.doc.shown == last:
+            previous = max(i for i in range(last) if isinstance(layers[i], ConvLayer))
+            if not self.show_layer(previous):
+                return False
+        label = f"Remove layer {last + 1}: {layers[last].describe()}"
+        self.history.close_merge()
+        self.history.push(StackCommand(label, self.doc.after[:-1], self.doc.shown))
+        return True
 
     def undo(self) -> None:
         self.abort_stroke()
@@ -637,20 +755,48 @@ class Controller(QtCore.QObject):
         kernel = np.array(kernel, dtype=np.float32)
         bias = np.zeros(kernel.shape[3], np.float32) if bias is None else np.array(bias, np.float32)
         after = dict(settings=settings, kernel=kernel, bias=bias, selected_filter=0)
+        after.update(self._fitted_after(settings.filters))
         what = {SETTINGS}
         if image is not None:
+            if doc.shown:
+                raise ValueError(
+                    f"layer {doc.shown + 1} reads what the layers before it made: a new "
+                    "input goes to layer 1"
+                )
             image = np.array(image, dtype=np.float32)
             after.update(
                 input=image,
                 channel_names=tuple(names or ()) or default_channel_names(image.shape[2]),
             )
             what = {INPUT, SETTINGS}
-        Document(**{**doc.snapshot(), **after})  # validates without touching ours
+        # Validates without touching ours.
+        Document(
+            **{**doc.snapshot(), "after": doc.after, **after},
+            before=doc.before,
+            source=doc.source,
+            source_names=doc.source_names,
+        )
         self.history.close_merge()
         self.history.push(state_command(doc, label, what, **after))
 
 
-_STATE_KEYS = ("input", "kernel", "bias", "settings", "channel_names", "selected_filter")
+@dataclass(frozen=True)
+class _Shape:
+    """What the rows need of the shown layer, without copying its kernels."""
+
+    settings: LayerSettings
+    size: int
+    kind = "Conv2D"
+
+    def output_shape(self, shape):
+        return ConvLayer.output_shape(self, shape)  # type: ignore[arg-type]
+
+    def describe(self) -> str:
+        return ConvLayer.describe(self)  # type: ignore[arg-type]
+
+    @property
+    def param_count(self) -> int:
+        return self.size if self.settings.use_bias else self.size - self.settings.filters
 
 
 def _computing(filters: list[int]) -> str:

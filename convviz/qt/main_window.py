@@ -23,6 +23,7 @@ from convviz.qt.help_dialog import HelpDialog, about_text
 from convviz.qt.import_weights import install_weights_import
 from convviz.qt.inspector import install_inspector
 from convviz.qt.kernel_editor import KernelEditor
+from convviz.qt.layer_bar import install_layer_bar
 from convviz.qt.layer_panel import BrushBar, LayerPanel
 from convviz.qt.panels import FiltersPanel, InputPanel, SumPanel
 from convviz.qt.plain_text import plain
@@ -147,8 +148,14 @@ class MainWindow(QtWidgets.QMainWindow):
         self.splitter.addWidget(right)
         self.splitter.setSizes([330, 900, 370])
         # The columns, or the presentation view in their place.
+        # The columns under the layer bar (see layer_bar.py).
+        self.columns = QtWidgets.QWidget()
+        column_layout = QtWidgets.QVBoxLayout(self.columns)
+        column_layout.setContentsMargins(0, 0, 0, 0)
+        column_layout.setSpacing(0)
+        column_layout.addWidget(self.splitter, 1)
         self.central = QtWidgets.QStackedWidget()
-        self.central.addWidget(self.splitter)
+        self.central.addWidget(self.columns)
         self.setCentralWidget(self.central)
         self.splitter.installEventFilter(self)
 
@@ -158,6 +165,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.exports = install_exports(self)
         self.weights_import = install_weights_import(self)
         self.animation_export = install_animation_export(self)
+        self.layer_bar = install_layer_bar(self)
         self._connect()
         controller.refresh_now()
         self.inspector = install_inspector(self)
@@ -313,7 +321,11 @@ class MainWindow(QtWidgets.QMainWindow):
         h, w, c = frame.input.shape
         kh, kw, cg = frame.kernel.shape
         f, n = frame.selected + 1, frame.filters
-        self.input_title.setText(_unbroken(f"Input (H, W, C_in) = ({h}, {w}, {c})"))
+        if frame.shown:
+            k = frame.shown + 1
+            self.input_title.setText(_unbroken(f"Layer {k}'s input (H, W, C_in) = ({h}, {w}, {c})"))
+        else:
+            self.input_title.setText(_unbroken(f"Input (H, W, C_in) = ({h}, {w}, {c})"))
         self.filter_title.setText(
             f"The selected filter: {cg} kernel{'s' if cg > 1 else ''}, one per input channel"
             " it reads"
@@ -323,6 +335,8 @@ class MainWindow(QtWidgets.QMainWindow):
         )
         hout, wout, _ = frame.output_shape
         every = "The only filter" if n == 1 else f"All {n} filters"
+        if len(frame.layers) > 1:
+            every = f"Layer {frame.shown + 1}: {every[0].lower()}{every[1:]}"
         self.filters_title.setText(
             _unbroken(f"{every} → output (H', W', filters) = ({hout}, {wout}, {n})")
         )
@@ -340,6 +354,7 @@ class MainWindow(QtWidgets.QMainWindow):
                 frame.input_levels,
                 frame.input_box,
                 frame.input_channels,
+                layer=frame.shown,
             )
         self.editor.set_filter(
             frame.kernel, frame.bias_value, frame.selected, n, frame.kernel_channel_names

@@ -176,32 +176,41 @@ class InputPanel(MapPanel):
         line = self.title_line() * INPUT_TITLE_LINES
         return best_columns(n, aspect, self.width() - 24, self.height() - 24, line)
 
+    def _maps(self) -> int:
+        """How many images: the channels, and the colour composite of a network's RGB input."""
+        c, layer = self._shown[0].shape[2], self._shown[3]
+        return c + (c == 3 and not layer)
+
     def minimumSizeHint(self) -> QtCore.QSize:
         if self._shown is None:
             return super().minimumSizeHint()
-        c = self._shown[0].shape[2]
         # One column: the input column is narrow and tall.
-        return grid_minimum(c + (c == 3), self.title_line() * INPUT_TITLE_LINES, 1)
+        return grid_minimum(self._maps(), self.title_line() * INPUT_TITLE_LINES, 1)
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
         if self._shown is not None and self._layout_key() != self._key:
-            self.show_input(*self._shown[:3])
+            image, names, levels, layer = self._shown
+            self.show_input(image, names, levels, layer=layer)
             self.rebuilt.emit()
 
     def _layout_key(self) -> tuple:
         image, names = self._shown[0], self._shown[1]
         h, w, c = image.shape
-        return (tuple(names), c, self._columns(c + (c == 3), h / w if w else 1.0))
+        return (tuple(names), c, self._columns(self._maps(), h / w if w else 1.0), self._shown[3])
 
-    def show_input(self, image: np.ndarray, names, levels, box=None, channels=None) -> None:
+    def show_input(
+        self, image: np.ndarray, names, levels, box=None, channels=None, *, layer: int = 0
+    ) -> None:
         """Show the channels; `box` (rows, cols slices), when given, holds every change,
-        and `channels`, when given too, are the only channels that changed."""
+        and `channels`, when given too, are the only channels that changed. ``layer`` (from
+        0) is the layer that reads them: beyond the first, they are what the layers
+        before it made (no brush paints there)."""
         c = image.shape[2]
         first = self._shown is None or self._shown[0].shape[2] != c
         if box is None or self._shown is None or tuple(self._shown[2]) != tuple(levels):
             channels = None  # a new scale recolours every channel
-        self._shown = (image, names, levels)
+        self._shown = (image, names, levels, layer)
         key = self._layout_key()
         if key != self._key:
             self._clear()
@@ -210,9 +219,10 @@ class InputPanel(MapPanel):
             for i in range(c):
                 cell = self._new_cell(2 * (i // cols), i % cols, i, item_class=PaintImageItem)
                 cell.name = f"input channel {names[i]}"
-                cell.set_title(f"<b>{html.escape(names[i])}</b><br>channel {i + 1}")
+                where = f"= channel {i + 1} of layer {layer + 1}" if layer else f"channel {i + 1}"
+                cell.set_title(f"<b>{html.escape(names[i])}</b><br>{where}")
                 cell.cmap = tint_colormap(names[i])
-            if c == 3:
+            if self._maps() > c:
                 i = 3
                 cell = self._new_cell(2 * (i // cols), i % cols, -1, item_class=PaintImageItem)
                 cell.name = "colour composite"

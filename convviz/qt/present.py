@@ -610,7 +610,7 @@ class PresentationView(QtWidgets.QWidget):
             return
         w, saved = self.window_, self._saved
         self.active = False
-        w.central.setCurrentWidget(w.splitter)
+        w.central.setCurrentWidget(w.columns)
         for action in self._added_actions:
             w.removeAction(action)
         self._added_actions = []

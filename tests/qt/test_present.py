@@ -78,7 +78,7 @@ def test_f5_presents_full_screen_and_esc_leaves_the_window_as_it_was(window, qtb
     assert len(view._rows) == 3 and view.hidden_note.isHidden()
     qtbot.keyClick(view, Key.Key_Escape)
     assert not view.active and not window.isFullScreen()
-    assert window.central.currentWidget() is window.splitter
+    assert window.central.currentWidget() is window.columns
     for bar in (window.menuBar(), window.statusBar(), window.brush, window.inspector.shapes_dock):
         assert bar.isVisible(), bar
     assert not window.present_action.isChecked()

@@ -1,0 +1,184 @@
+"""A stack of layers through the window: the Layer menu, the layer bar, a deeper layer's
+input made of the layer before's feature maps, edits and undo across layers."""
+
+import numpy as np
+from PySide6.QtCore import Qt
+
+from convviz.core.conv import conv2d
+from tests.core.test_stack import slow_max_pool
+from tests.qt.helpers import (
+    assert_views_match_model,
+    drag,
+    image_to_viewport,
+    scene_image,
+    settle,
+    shown,
+)
+from tests.qt.test_incremental_views import type_into
+
+
+def layer_one_output(x, kernel, bias):
+    """Keras' Conv2D(2, 3, activation='relu') of the first screen, computed apart."""
+    return conv2d(x, kernel, bias, activation="relu").feature_maps
+
+
+def test_adding_a_conv_layer_shows_its_insides_reading_layer_one_maps(window):
+    doc = window.controller.doc
+    x, k1, b1 = doc.input.copy(), doc.kernel.copy(), doc.bias.copy()
+    assert window.layer_bar.isHidden()  # one layer: no bar
+    window.layer_actions["add_conv"].trigger()
+    settle(window)
+    assert doc.shown == 1 and len(doc.network_layers()) == 2
+    assert window.layer_bar.isVisible()
+    tabs = window.layer_bar.tabs
+    assert tabs.count() == 2 and tabs.currentIndex() == 1
+    assert tabs.tabText(0).startswith("1  Conv2D(2, 3×3) → 10×12×2")
+    assert tabs.tabText(1).startswith("2  Conv2D(4, 3×3) → 8×10×4")
+    # Layer 2 reads layer 1's two feature maps: each of its filters has two kernels.
+    maps = layer_one_output(x, k1, b1)
+    cells = [c for c in window.input_panel.cells if c.index >= 0]
+    assert len(cells) == 2  # no colour composite for feature maps
+    for cell in cells:
+        np.testing.assert_allclose(shown(cell), maps[:, :, cell.index], rtol=1e-6, atol=1e-6)
+    assert doc.kernel.shape == (3, 3, 2, 4)
+    assert window.editor.cell(0, 0, 1) is not None
+    assert "Layer 2's input" in window.input_title.text()
+    assert "= channel 2 of layer 2" in cells[1].title.text
+    assert not window.brush.isEnabled()
+    assert_views_match_model(window)
+    assert window.undo_action.text() == "Undo Add layer 2: Conv2D(4, 3×3)"
+
+
+def test_painting_stays_on_the_network_input_and_reaches_layer_two(window):
+    ctl, doc = window.controller, window.controller.doc
+    ctl.add_layer("conv")
+    settle(window)
+    before = doc.input.copy()
+    view, a = image_to_viewport(window.input_panel.cells[0], 4.5, 2.5)
+    _, b = image_to_viewport(window.input_panel.cells[0], 4.5, 8.5)
+    drag(view, [a, b])
+    settle(window)
+    np.testing.assert_array_equal(doc.input, before)  # layer 2's input is not painted
+    assert "layer 1" in window.statusBar().currentMessage()
+    assert window.undo_action.text() == "Undo Add layer 2: Conv2D(4, 3×3)"
+    # Paint on layer 1, then look at layer 2 again: it reads the painted input.
+    window.layer_bar.tabs.setCurrentIndex(0)
+    settle(window)
+    assert doc.shown == 0 and window.brush.isEnabled()
+    window.brush.value.setValue(0.0)
+    view, a = image_to_viewport(window.input_panel.cells[0], 4.5, 2.5)
+    _, b = image_to_viewport(window.input_panel.cells[0], 4.5, 8.5)
+    drag(view, [a, b])
+    assert (doc.input[4, 3:9, 0] == 0).all()
+    x, k1, b1 = doc.input.copy(), doc.kernel.copy(), doc.bias.copy()
+    window.layer_actions["next"].trigger()
+    settle(window)
+    assert doc.shown == 1
+    np.testing.assert_allclose(doc.input, layer_one_output(x, k1, b1), rtol=1e-6, atol=1e-6)
+    assert_views_match_model(window)
+
+
+def test_undo_goes_back_to_the_layer_each_step_was_made_on(window, qtbot):
+    ctl, doc = window.controller, window.controller.doc
+    ctl.add_layer("conv")
+    settle(window)
+    old = float(doc.kernel[1, 2, 1, 0])
+    type_into(qtbot, window.editor.cell(1, 2, 1), "2.5")
+    settle(window)
+    assert doc.kernel[1, 2, 1, 0] == np.float32(2.5)
+    assert_views_match_model(window)
+    window.layer_actions["previous"].trigger()
+    settle(window)
+    assert doc.shown == 0
+    window.undo_action.trigger()  # the value typed on layer 2
+    settle(window)
+    assert doc.shown == 1 and doc.kernel[1, 2, 1, 0] == np.float32(old)
+    assert_views_match_model(window)
+    window.redo_action.trigger()
+    assert doc.kernel[1, 2, 1, 0] == np.float32(2.5)
+    window.undo_action.trigger()
+    window.undo_action.trigger()  # adding layer 2
+    settle(window)
+    assert doc.shown == 0 and len(doc.network_layers()) == 1
+    assert window.layer_bar.isHidden()
+    assert_views_match_model(window)
+
+
+def test_more_filters_in_layer_one_give_layer_two_deeper_kernels_and_undo_restores(window):
+    ctl, doc = window.controller, window.controller.doc
+    ctl.add_layer("conv")
+    settle(window)
+    second = doc.kernel.copy()
+    ctl.show_layer(0)
+    window.layer_panel.filters.setValue(3)
+    settle(window)
+    assert doc.settings.filters == 3
+    after = doc.after[0]
+    assert after.kernel.shape == (3, 3, 3, 4)
+    np.testing.assert_array_equal(after.kernel[:, :, :2], second)  # what fits is kept
+    window.undo_action.trigger()
+    settle(window)
+    assert doc.settings.filters == 2
+    np.testing.assert_array_equal(doc.after[0].kernel, second)
+    ctl.show_layer(1)
+    settle(window)
+    np.testing.assert_array_equal(doc.kernel, second)
+    assert_views_match_model(window)
+
+
+def test_a_pooling_layer_between_two_conv_layers(make_window):
+    window = make_window(scene_image(h=14, w=16, c=1))
+    ctl, doc = window.controller, window.controller.doc
+    x, k1, b1 = doc.input.copy(), doc.kernel.copy(), doc.bias.copy()
+    window.layer_actions["add_pool"].trigger()
+    settle(window)
+    assert doc.shown == 0  # a pooling layer has no insides to show
+    window.layer_actions["add_conv"].trigger()
+    settle(window)
+    tabs = window.layer_bar.tabs
+    assert doc.shown == 2 and tabs.count() == 3 and not tabs.isTabEnabled(1)
+    assert tabs.tabText(1).startswith("2  MaxPooling2D(2×2) → 6×7×2")
+    want = slow_max_pool(layer_one_output(x, k1, b1), (2, 2), (2, 2), "valid")
+    np.testing.assert_allclose(doc.input, want, rtol=1e-6, atol=1e-6)
+    assert doc.channel_names[0] == "pooled map 1 of layer 1"
+    tabs.setCurrentIndex(1)  # refused: stays on layer 3
+    settle(window)
+    assert doc.shown == 2 and tabs.currentIndex() == 2
+    assert_views_match_model(window)
+    window.layer_actions["remove"].trigger()  # the shown last layer: layer 1 is shown
+    settle(window)
+    assert doc.shown == 0 and [r.kind for r in ctl.frame.layers] == ["Conv2D", "MaxPooling2D"]
+
+
+def test_at_most_four_layers_and_none_with_nothing_to_read(make_window):
+    window = make_window(scene_image(h=9, w=9, c=1))
+    ctl, doc = window.controller, window.controller.doc
+    assert ctl.add_layer("conv") and ctl.add_layer("conv")  # 7x7, 5x5, 3x3
+    assert ctl.add_layer("conv")  # 1x1
+    settle(window)
+    assert len(doc.network_layers()) == 4
+    assert not window.layer_actions["add_conv"].isEnabled()
+    assert not ctl.add_layer("pool")
+    assert "at most 4" in window.statusBar().currentMessage()
+    ctl.remove_last_layer()
+    ctl.show_layer(0)
+    ctl.change_settings(kernel_size=(5, 5))  # layer 1 makes 5x5: layer 3 reads 1x1
+    settle(window)
+    assert not ctl.add_layer("conv")
+    assert "Layer 3's output is 1×1" in window.statusBar().currentMessage()
+    tab = window.layer_bar.tabs
+    assert tab.tabText(2).endswith("→ 1×1×4")
+
+
+def test_keyboard_steps_between_conv_layers(window, qtbot):
+    ctl = window.controller
+    ctl.add_layer("pool")
+    ctl.add_layer("conv")
+    settle(window)
+    assert ctl.doc.shown == 2
+    qtbot.keyClick(window, Qt.Key.Key_PageUp, Qt.KeyboardModifier.AltModifier)
+    settle(window)
+    assert ctl.doc.shown == 0  # past the pooling layer
+    qtbot.keyClick(window, Qt.Key.Key_PageDown, Qt.KeyboardModifier.AltModifier)
+    settle(window)
+    assert ctl.doc.shown == 2
