@@ -322,3 +322,20 @@ def layer_shapes(input_shape, settings) -> list[tuple[str, str]]:
     for line in output_size_lines(geom, settings.padding):
         rows.append(("", line))
     return rows
+
+
+def network_shapes(input_shape, rows, shown: int) -> list[tuple[str, str]]:
+    """Each layer of a network with what it reads and makes, and the parameters of all,
+    as (what, value) rows; ``rows`` as :func:`convviz.core.stack.summary` gives them and
+    ``shown`` the layer shown (from 0)."""
+    out = [("", "<b>The network</b>, layer by layer (▶ shown)")]
+    reads = tuple(input_shape)
+    for row in rows:
+        mark = "▶ " if row.number - 1 == shown else ""
+        made = row.output_shape if row.output_shape[0] * row.output_shape[1] else "empty"
+        params = f", {count(row.params, 'parameter')}" if row.kind == "Conv2D" else ""
+        out.append((f"{mark}layer {row.number} {row.text}", f"{reads} → {made}{params}"))
+        reads = row.output_shape
+    total = sum(row.params for row in rows)
+    out.append(("parameters of the network", f"{total}"))
+    return out

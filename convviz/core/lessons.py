@@ -16,6 +16,7 @@ import numpy as np
 from convviz.core.model import LayerSettings, default_channel_names
 from convviz.core.presets import glorot_uniform, make_kernel
 from convviz.core.resources import SESSION_SUFFIX, resource_dir
+from convviz.core.stack import ConvLayer
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,10 @@ class Lesson:
     weights : str or None
         A weights file in ``resources/models/`` whose first Conv2D layer gives the
         kernels and biases instead of presets (``kernels`` is then empty).
+    later : tuple of (LayerSettings, kernels)
+        Conv2D layers after the first, each with its kernels' presets as ``kernels``.
+    shown : int
+        The layer the lesson opens on, from 0.
     """
 
     key: str
@@ -52,6 +57,8 @@ class Lesson:
     kernels: tuple[tuple[str, ...], ...]
     seed: int = 0
     weights: str | None = None
+    later: tuple[tuple[LayerSettings, tuple[tuple[str, ...], ...]], ...] = ()
+    shown: int = 0
 
     @property
     def markdown(self) -> str:
@@ -188,6 +195,30 @@ LESSONS = (
         (),
         weights="digits-cnn.npz",
     ),
+    Lesson(
+        "09-two-layers",
+        "9. A second layer: one kernel per feature map of the first",
+        "This network has two Conv2D layers, and the layer bar above the panels shows "
+        "layer 2. Layer 1 is Conv2D(2, 3) with a Sobel x and a Sobel y filter, so it makes "
+        "2 feature maps of the digit, and those 2 maps are layer 2's input channels: the "
+        'input panel reads "map 1 of layer 1 = channel 1 of layer 2". So every filter of '
+        "layer 2 holds 2 kernels, one per feature map of layer 1: its kernel tensor is "
+        "(3, 3, 2, 2), 3·3·2·2 + 2 = 38 parameters, and (H', W', filters) = (24, 24, 2). "
+        "Filter 1's two identity kernels add the two maps, so its feature map shows the "
+        "edges of both directions; filter 2's second kernel is all zeros, so it ignores "
+        "channel 2 and keeps map 1 alone. Choose layer 1 in the bar, set filters to 3 and "
+        "come back: every filter of layer 2 now holds 3 kernels.",
+        "digit",
+        LayerSettings(kernel_size=(3, 3), filters=2, activation="relu"),
+        (("sobel x",), ("sobel y",)),
+        later=(
+            (
+                LayerSettings(kernel_size=(3, 3), filters=2, activation="relu"),
+                (("identity", "identity"), ("identity", "zeros")),
+            ),
+        ),
+        shown=1,
+    ),
 )
 
 
@@ -197,7 +228,7 @@ def lesson_path(lesson: Lesson) -> Path:
 
 
 def build_lesson(lesson: Lesson, image: np.ndarray, layer=None) -> dict:
-    """The document of a lesson, as :meth:`Controller.state` returns it.
+    """The document of a lesson, as :meth:`Controller.network_state` returns it.
 
     Parameters
     ----------
@@ -212,29 +243,40 @@ def build_lesson(lesson: Lesson, image: np.ndarray, layer=None) -> dict:
     -------
     dict
         input, kernel, bias (zeros, or the trained layer's), settings, channel_names,
-        selected_filter (0).
+        selected_filter (0), and the later layers and the shown one.
     """
     s = lesson.settings
     if lesson.weights is not None:
         if layer is None:
             raise ValueError(f"lesson {lesson.key}: give the layer read from {lesson.weights}")
         return _trained_lesson(lesson, image, layer)
-    kh, kw = s.kernel_size
-    shape = (kh, kw, image.shape[2] // s.groups, s.filters)
-    random = glorot_uniform(shape, np.random.default_rng(lesson.seed))
-    kernel = np.zeros(shape, dtype=np.float32)
-    for f, presets in enumerate(lesson.kernels):
-        for k, name in enumerate(presets):
-            glorot = name == "random (glorot uniform)"
-            kernel[:, :, k, f] = random[:, :, k, f] if glorot else make_kernel(name, kh, kw)
+    later, channels = [], s.filters
+    for settings, kernels in lesson.later:
+        kernel = _preset_kernel(settings, kernels, channels, lesson.seed)
+        later.append(ConvLayer(kernel, np.zeros(settings.filters, np.float32), settings))
+        channels = settings.filters
     return dict(
         input=np.ascontiguousarray(image, dtype=np.float32),
-        kernel=kernel,
+        kernel=_preset_kernel(s, lesson.kernels, image.shape[2], lesson.seed),
         bias=np.zeros(s.filters, dtype=np.float32),
         settings=s,
         channel_names=default_channel_names(image.shape[2]),
         selected_filter=0,
+        layers=tuple(later),
+        shown=lesson.shown,
     )
+
+
+def _preset_kernel(s: LayerSettings, kernels, channels: int, seed: int) -> np.ndarray:
+    kh, kw = s.kernel_size
+    shape = (kh, kw, channels // s.groups, s.filters)
+    random = glorot_uniform(shape, np.random.default_rng(seed))
+    kernel = np.zeros(shape, dtype=np.float32)
+    for f, presets in enumerate(kernels):
+        for k, name in enumerate(presets):
+            glorot = name == "random (glorot uniform)"
+            kernel[:, :, k, f] = random[:, :, k, f] if glorot else make_kernel(name, kh, kw)
+    return kernel
 
 
 def _trained_lesson(lesson: Lesson, image: np.ndarray, layer) -> dict:

@@ -1,11 +1,14 @@
-"""convviz sessions: a whole document (input, weights, layer settings) in one ``.convviz`` file.
+"""convviz sessions: a whole document (input, a network of layers) in one ``.convviz`` file.
 
-A session is a zip archive (deflated) holding ``session.json`` and three ``.npy`` arrays:
-``input`` (H, W, C), ``kernel`` (kh, kw, C // groups, filters) and ``bias`` (filters,), all
+A session is a zip archive (deflated) holding ``session.json`` and ``.npy`` arrays:
+``input`` (H, W, C), ``kernel`` (kh, kw, C // groups, filters) and ``bias`` (filters,) of
+the first layer, and ``layerN_kernel``, ``layerN_bias`` of every later Conv2D layer N, all
 float32. ``session.json`` holds the format name and version, the app version, every
-:class:`~convviz.core.model.LayerSettings` field, the channel names, the selected filter,
+:class:`~convviz.core.model.LayerSettings` field of the first layer, the channel names,
+the selected filter, the later ``layers`` (a Conv2D's settings, selected filter and array
+names; a MaxPooling2D's pool size, strides and padding), which layer is ``shown``,
 free-form view options, an optional lesson text and, for each array, its member name,
-shape and dtype.
+shape and dtype. Version 1 files (one layer, no ``layers`` or ``shown``) are read too.
 
 Reading never executes anything from the file: JSON for the description, and
 ``.npy`` members are parsed from their header (checked against the settings and the size
@@ -26,12 +29,16 @@ from pathlib import Path
 import numpy as np
 
 from convviz import __version__
+from convviz.core.geometry import conv_geometry
 from convviz.core.model import MAX_CHANNELS, Document, LayerSettings
 from convviz.core.resources import SESSION_SUFFIX
+from convviz.core.stack import MAX_LAYERS, MAX_POOL, POOL_PADDINGS, ConvLayer, PoolLayer
 from convviz.core.words import count
 from convviz.io._checks import check_budget, check_dtype, check_size, check_weights
 from convviz.io._session_fields import (
+    check_choice,
     check_int,
+    check_ints,
     check_keys,
     check_text,
     parse_settings,
@@ -43,10 +50,11 @@ from convviz.io.inputs import InputError, as_path, check_file, validate_input_ar
 __all__ = ["FORMAT", "SUFFIX", "VERSION", "Session", "load_session", "save_session"]
 
 FORMAT = "convviz-session"
-VERSION = 1
+VERSION = 2
 SUFFIX = SESSION_SUFFIX
 
 STATE_KEYS = ("input", "kernel", "bias", "settings", "channel_names", "selected_filter")
+NETWORK_KEYS = (*STATE_KEYS, "layers", "shown")
 _META = "session.json"
 _ARRAYS = ("input", "kernel", "bias")
 _FIELDS = (
@@ -59,7 +67,11 @@ _FIELDS = (
     "view",
     "lesson",
     "arrays",
+    "layers",
+    "shown",
 )
+_CONV_FIELDS = ("kind", "settings", "selected_filter", "kernel", "bias")
+_POOL_FIELDS = ("kind", "pool_size", "strides", "padding")
 _MAX_JSON_BYTES = 1_000_000
 _MAX_LESSON_CHARS = 20_000
 _MAX_NAME_CHARS = 40
@@ -69,9 +81,11 @@ _ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 
 # Older files are upgraded one version at a time: _UPGRADES[v] turns a version-v
 # description into a version v+1 one, giving fields added in v+1 the value that
-# reproduces what version v meant. Version 1 is the first, so nothing is older yet and a
-# version below 1 is refused as unknown.
-_UPGRADES: dict[int, Callable[[dict], dict]] = {}
+# reproduces what version v meant. Version 1 is the first; a version below 1 is refused as
+# unknown.
+_UPGRADES: dict[int, Callable[[dict], dict]] = {
+    1: lambda meta: {**meta, "version": 2, "layers": [], "shown": 0},  # one layer
+}
 
 
 @dataclass(frozen=True, eq=False)
@@ -82,8 +96,9 @@ class Session:
     ----------
     state : dict
         ``input``, ``kernel``, ``bias`` (float32 arrays), ``settings``
-        (LayerSettings), ``channel_names`` (tuple of str), ``selected_filter`` (int):
-        what :meth:`Controller.open_state` takes.
+        (LayerSettings), ``channel_names`` (tuple of str), ``selected_filter`` (int) of
+        the network's input and first layer, ``layers`` (the later ConvLayer and
+        PoolLayer) and ``shown`` (int, from 0): what :meth:`Controller.open_state` takes.
     view : dict
         Free-form view options (brush, colour map, ...).
     lesson : str or None
@@ -108,7 +123,8 @@ def save_session(
     path : str or PathLike
         The file to create or replace (used as given; callers add ``SUFFIX``).
     state : dict
-        As returned by :meth:`Controller.state`.
+        As returned by :meth:`Controller.network_state` (``layers`` and ``shown`` may be
+        left out: one layer).
     view : dict, optional
         JSON-serialisable view options.
     lesson : str, optional
@@ -128,13 +144,40 @@ def save_session(
         When the file cannot be written; an existing file is then left unchanged.
     """
     path = Path(path)
-    doc = Document(**{k: state[k] for k in STATE_KEYS})
+    layers = tuple(state.get("layers", ()))
+    doc = Document(**{k: state[k] for k in STATE_KEYS}, after=layers)
     arrays = {"input": doc.input, "kernel": doc.kernel, "bias": doc.bias}
+    described = []
+    for n, layer in enumerate(layers, 2):
+        if isinstance(layer, ConvLayer):
+            arrays[f"layer{n}_kernel"], arrays[f"layer{n}_bias"] = layer.kernel, layer.bias
+            check_weights(layer.kernel, layer.bias, display_name(path))
+            described.append(
+                {
+                    "kind": layer.kind,
+                    "settings": _settings_json(layer.settings),
+                    "selected_filter": layer.selected_filter,
+                    "kernel": f"layer{n}_kernel",
+                    "bias": f"layer{n}_bias",
+                }
+            )
+        else:
+            described.append(
+                {
+                    "kind": layer.kind,
+                    "pool_size": list(layer.pool_size),
+                    "strides": None if layer.strides is None else list(layer.strides),
+                    "padding": layer.padding,
+                }
+            )
+    shown = int(state.get("shown", 0))
+    if not 0 <= shown <= len(layers) or (shown and not isinstance(layers[shown - 1], ConvLayer)):
+        raise ValueError(f"layer {shown + 1} cannot be the one shown")
     meta = {
         "format": FORMAT,
         "version": VERSION,
         "app_version": __version__,
-        "settings": {f.name: _plain(getattr(doc.settings, f.name)) for f in fields(LayerSettings)},
+        "settings": _settings_json(doc.settings),
         "channel_names": list(doc.channel_names),
         "selected_filter": doc.selected_filter,
         "view": dict(view or {}),
@@ -143,9 +186,12 @@ def save_session(
             name: {"file": f"{name}.npy", "shape": list(a.shape), "dtype": "float32"}
             for name, a in arrays.items()
         },
+        "layers": described,
+        "shown": shown,
     }
     # Refuse now what load_session would refuse later.
-    parse_settings(meta["settings"], display_name(path))
+    for raw in [meta["settings"], *(d["settings"] for d in described if "settings" in d)]:
+        parse_settings(raw, display_name(path))
     check_weights(doc.kernel, doc.bias, display_name(path))
     check_text(lesson, display_name(path), "lesson", _MAX_LESSON_CHARS, optional=True)
     try:
@@ -206,6 +252,10 @@ def _plain(value):
     return list(value) if isinstance(value, tuple) else value
 
 
+def _settings_json(settings: LayerSettings) -> dict:
+    return {f.name: _plain(getattr(settings, f.name)) for f in fields(LayerSettings)}
+
+
 # A member whose size is not known before it is written needs the zip64 format from here.
 _ZIP64_FROM = (1 << 31) - (1 << 24)
 
@@ -249,17 +299,35 @@ def _read(zf: zipfile.ZipFile, label: str) -> Session:
     if not isinstance(view, dict):
         raise InputError(f"{label}: view must be a JSON object, not {type(view).__name__}")
     lesson = check_text(meta["lesson"], label, "lesson", _MAX_LESSON_CHARS, optional=True)
-    table = _parse_array_table(meta["arrays"], label)
+    later = _parse_layers(meta["layers"], label)
+    shown = check_int(meta["shown"], label, "shown", 0, len(later))
+    if shown and later[shown - 1][0] != "Conv2D":
+        raise InputError(f"{label}: layer {shown + 1}, the one shown, is not a Conv2D layer")
+    wanted = (
+        *_ARRAYS,
+        *(name for kind, fields_ in later if kind == "Conv2D" for name in fields_[2:]),
+    )
+    table = _parse_array_table(meta["arrays"], label, wanted)
     extra = sorted(set(infos) - {_META} - {file for file, _ in table.values()})
     if extra:
         raise InputError(f"{label}: the archive holds unexpected members: {', '.join(extra)}")
-    _check_shapes({k: shape for k, (_, shape) in table.items()}, settings, len(names), label)
+    declared = {k: shape for k, (_, shape) in table.items()}
+    _check_shapes(declared, settings, len(names), label)
+    _check_later_shapes(declared, settings, later, label)
     arrays = {}
     for name, (file, shape) in table.items():
         if file not in infos:
             raise InputError(f"{label}: the {name} array ({file}) is missing from the archive")
         arrays[name] = _read_npy(zf, infos[file], shape, f"{label} ({name})")
     check_weights(arrays["kernel"], arrays["bias"], label)
+    layers = []
+    for kind, values in later:
+        if kind == "Conv2D":
+            layer_settings, chosen, kernel_name, bias_name = values
+            check_weights(arrays[kernel_name], arrays[bias_name], label)
+            layers.append(ConvLayer(arrays[kernel_name], arrays[bias_name], layer_settings, chosen))
+        else:
+            layers.append(PoolLayer(*values))
     state = dict(
         input=validate_input_array(arrays["input"], f"{label} (input)"),
         kernel=arrays["kernel"],
@@ -267,9 +335,11 @@ def _read(zf: zipfile.ZipFile, label: str) -> Session:
         settings=settings,
         channel_names=names,
         selected_filter=selected,
+        layers=tuple(layers),
+        shown=shown,
     )
     try:
-        Document(**state)
+        Document.from_network(state)
     except ValueError as exc:
         raise InputError(f"{label}: the session contradicts itself: {exc}") from None
     return Session(state=state, view=view, lesson=lesson, version=version)
@@ -314,12 +384,82 @@ def _upgrade(meta: dict) -> dict:
     return meta
 
 
-def _parse_array_table(raw, label: str) -> dict[str, tuple[str, tuple[int, ...]]]:
+def _parse_layers(raw, label: str) -> list[tuple[str, tuple]]:
+    """The later layers' descriptions, checked: ("Conv2D", (settings, selected filter,
+    kernel array name, bias array name)) or ("MaxPooling2D", (pool size, strides,
+    padding))."""
+    if not isinstance(raw, list) or len(raw) > MAX_LAYERS - 1:
+        raise InputError(f"{label}: layers must be a list of at most {MAX_LAYERS - 1} layers")
+    layers: list[tuple[str, tuple]] = []
+    for n, entry in enumerate(raw, 2):
+        where = f"layer {n}"
+        if not isinstance(entry, dict):
+            raise InputError(f"{label}: {where} must be a JSON object")
+        kind = check_choice(entry.get("kind"), ("Conv2D", "MaxPooling2D"), label, f"{where}'s kind")
+        if kind == "Conv2D":
+            check_keys(entry, _CONV_FIELDS, label, where)
+            s = parse_settings(entry["settings"], label)
+            chosen = check_int(
+                entry["selected_filter"], label, f"{where}'s selected_filter", 0, s.filters - 1
+            )
+            if entry["kernel"] != f"layer{n}_kernel" or entry["bias"] != f"layer{n}_bias":
+                raise InputError(
+                    f"{label}: {where}'s arrays must be layer{n}_kernel and layer{n}_bias"
+                )
+            layers.append((kind, (s, chosen, entry["kernel"], entry["bias"])))
+        else:
+            check_keys(entry, _POOL_FIELDS, label, where)
+            pool = check_ints(entry["pool_size"], 2, label, f"{where}'s pool_size", 1, MAX_POOL)
+            strides = entry["strides"]
+            if strides is not None:
+                strides = check_ints(strides, 2, label, f"{where}'s strides", 1, MAX_POOL)
+            padding = check_choice(entry["padding"], POOL_PADDINGS, label, f"{where}'s padding")
+            layers.append((kind, (pool, strides, padding)))
+    return layers
+
+
+def _check_later_shapes(shapes: dict, first: LayerSettings, later, label: str) -> None:
+    """The later layers' declared kernel and bias shapes against what each reads, and
+    each Conv2D's memory budget, before any array is read."""
+    h, w, _ = shapes["input"]
+    g = conv_geometry(
+        (h, w), first.kernel_size, first.strides, first.padding, first.dilation, allow_empty=True
+    )
+    (h, w), c = g.output_size, first.filters
+    for n, (kind, values) in enumerate(later, 2):
+        if kind == "MaxPooling2D":
+            pool, strides, padding = values
+            if h * w:
+                h, w = conv_geometry(
+                    (h, w), pool, strides or pool, padding, allow_empty=True
+                ).output_size
+            continue
+        s = values[0]
+        if c % s.groups or s.filters % s.groups:
+            raise InputError(
+                f"{label}: layer {n}: groups={s.groups} must divide its {c} input channels "
+                f"and {s.filters} filters"
+            )
+        expected = (*s.kernel_size, c // s.groups, s.filters)
+        if shapes[values[2]] != expected or shapes[values[3]] != (s.filters,):
+            raise InputError(
+                f"{label}: layer {n}'s kernel tensor has shape {shapes[values[2]]}; reading "
+                f"{count(c, 'channel')} it must be {expected}, with a bias of ({s.filters},)"
+            )
+        if h * w:
+            check_budget(h, w, c, s, f"{label} (layer {n})")
+            h, w = conv_geometry(
+                (h, w), s.kernel_size, s.strides, s.padding, s.dilation, allow_empty=True
+            ).output_size
+        c = s.filters
+
+
+def _parse_array_table(raw, label: str, wanted=_ARRAYS) -> dict[str, tuple[str, tuple[int, ...]]]:
     if not isinstance(raw, dict):
         raise InputError(f"{label}: arrays must be a JSON object")
-    check_keys(raw, _ARRAYS, label, "arrays")
+    check_keys(raw, wanted, label, "arrays")
     table = {}
-    for name in _ARRAYS:
+    for name in wanted:
         entry = raw[name]
         if not isinstance(entry, dict):
             raise InputError(f"{label}: arrays.{name} must be a JSON object")

@@ -641,6 +641,10 @@ class Controller(QtCore.QObject):
         """The whole network (see `Document.network_state`): what a session saves."""
         return self.doc.network_state(reader=reader)
 
+    def network_layers(self) -> tuple[tuple[int, int, int], tuple]:
+        """The network's input shape and its layers (frozen copies), first layer first."""
+        return self.doc.network_input.shape, self.doc.network_layers()
+
     @property
     def version(self) -> int:
         """Counts the document's changes: a :meth:`state` taken at one version is still

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from PySide6 import QtWidgets
 
-from convviz.core.explain_code import keras_code, pytorch_code
+from convviz.core.explain_code import (
+    keras_code,
+    keras_sequential_code,
+    pytorch_code,
+    pytorch_sequential_code,
+)
 from convviz.io.weights import export_weights
 from convviz.qt.plain_text import plain
 
@@ -55,7 +60,8 @@ class WeightsExport:
             self.export_to(path, _FILTERS.get(chosen, "keras"))
 
     def snippets(self) -> dict[str, str]:
-        """Keras and PyTorch code for the layer, keyed by tab title."""
+        """Keras and PyTorch code for the layer, keyed by tab title; for a network of
+        several layers, code for the whole network too (a Sequential model)."""
         doc, bias = self._weights()
         # Exported files are used only while they still hold exactly these weights.
         files = self._last[0] if self._last and self._last[1] == self._key() else None
@@ -65,4 +71,14 @@ class WeightsExport:
                 out[title] = make(doc.kernel, bias, doc.settings, doc.input.shape, files=files)
             except ValueError as exc:
                 out[title] = f"# {exc}\n"
+        input_shape, layers = self.window.controller.network_layers()
+        if len(layers) > 1:
+            for title, make in (
+                ("Keras network", keras_sequential_code),
+                ("PyTorch network", pytorch_sequential_code),
+            ):
+                try:
+                    out[title] = make(input_shape, layers)
+                except ValueError as exc:
+                    out[title] = f"# {exc}\n"
         return out

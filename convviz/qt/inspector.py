@@ -19,6 +19,7 @@ from convviz.core.activations import activate
 from convviz.core.explain import (
     filled_count,
     layer_shapes,
+    network_shapes,
     partial_maps,
     pixel_arithmetic_of,
     step_pixel,
@@ -389,6 +390,8 @@ class Inspector(QtCore.QObject):
     def _update_docks(self) -> None:
         frame = self.source
         rows = layer_shapes(frame.input.shape, frame.settings)
+        if len(frame.layers) > 1:
+            rows += network_shapes(frame.network_input_shape, frame.layers, frame.shown)
         body = "".join(
             f"<tr><td><b>{what}</b></td><td>{value}</td></tr>"
             if what

@@ -48,13 +48,13 @@ def load_state(path, *, filters: int | None, preset: str | None, max_side: int) 
 
     path = Path(path)
     if path.suffix.lower() == SESSION_SUFFIX:
-        state = _session_state(path)
-        if filters is not None and filters > state["settings"].filters:
+        # The figure shows the layer the session shows.
+        doc = Document.from_network(_session_state(path))
+        if filters is not None and filters > doc.settings.filters:
             raise ValueError(
-                f"{display_name(path)} has {count(state['settings'].filters, 'filter')}: "
+                f"{display_name(path)} has {count(doc.settings.filters, 'filter')}: "
                 f"cannot show {filters}"
             )
-        doc = Document(**state)
     else:
         # The layer the figure shows, checked against the memory budget before reading.
         layer = LayerSettings(**({} if filters is None else {"filters": filters}))

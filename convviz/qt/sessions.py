@@ -403,7 +403,12 @@ class SessionManager(QtCore.QObject):
         """
         self.controller.abort_stroke()
         job = _SaveJob(
-            path, self.controller.reader_state(), self._view(), lesson, self._saved, explicit=True
+            path,
+            self.controller.network_state(reader=True),
+            self._view(),
+            lesson,
+            self._saved,
+            explicit=True,
         )
         job.version = self.controller.version
         job.as_lesson = as_lesson
@@ -465,7 +470,7 @@ class SessionManager(QtCore.QObject):
             view = dict(self._view(), path=str(self.path) if self.path else None)
             job = _SaveJob(
                 self.recovery_path,
-                self.controller.reader_state(),  # copies of the arrays
+                self.controller.network_state(reader=True),  # copies of the arrays
                 view,
                 self.lesson_text,
                 self._autosaved,

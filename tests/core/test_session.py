@@ -179,7 +179,8 @@ def test_the_file_is_plain_json_and_npy(good):
     files = members(good)
     assert set(files) == {"session.json", "input.npy", "kernel.npy", "bias.npy"}
     meta = json.loads(files["session.json"])
-    assert meta["format"] == "convviz-session" and meta["version"] == 1
+    assert meta["format"] == "convviz-session" and meta["version"] == 2
+    assert meta["layers"] == [] and meta["shown"] == 0  # one layer
     assert meta["arrays"]["kernel"] == {
         "file": "kernel.npy",
         "shape": [3, 3, 3, 2],
@@ -246,7 +247,7 @@ def test_zip_without_session_json(tmp_path):
         (json.dumps({"format": "convviz-session", "version": 0}).encode(), ["unknown", "0"]),
         (
             json.dumps({"format": "convviz-session", "version": 3}).encode(),
-            ["made by a newer convviz (format 3); this version reads up to 1"],
+            ["made by a newer convviz (format 3); this version reads up to 2"],
         ),
     ],
 )
@@ -421,14 +422,31 @@ def test_inconsistent_state_is_not_saved(tmp_path):
 # -- versions -------------------------------------------------------------------------------
 
 
-def test_older_versions_are_upgraded_step_by_step(good, monkeypatch):
+def version_one(good, tmp_path):
+    """``good`` as version 1 wrote it: one layer, no layers or shown fields."""
+
+    def edit(meta):
+        meta["version"] = 1
+        del meta["layers"], meta["shown"]
+
+    return edited(good, tmp_path, edit)
+
+
+def test_a_version_one_file_opens_as_one_layer(good, tmp_path):
+    loaded = load_session(version_one(good, tmp_path))
+    assert loaded.version == 1
+    assert loaded.state["layers"] == () and loaded.state["shown"] == 0
+    assert_same_state(make_state(), loaded.state)
+
+
+def test_older_versions_are_upgraded_step_by_step(good, tmp_path, monkeypatch):
     # Pretend the format moved on to version 3, renaming 'lesson' to 'notes' in version 2
     # and adding 'notes_format' in version 3: a version-1 file must still open.
     calls = []
 
     def one_to_two(meta):
         calls.append(1)
-        meta = dict(meta, version=2, notes=meta.pop("lesson"))
+        meta = dict(meta, version=2, layers=[], shown=0, notes=meta.pop("lesson"))
         return meta
 
     def two_to_three(meta):
@@ -437,7 +455,7 @@ def test_older_versions_are_upgraded_step_by_step(good, monkeypatch):
 
     monkeypatch.setattr(session_mod, "VERSION", 3)
     monkeypatch.setattr(session_mod, "_UPGRADES", {1: one_to_two, 2: two_to_three})
-    loaded = load_session(good)
+    loaded = load_session(version_one(good, tmp_path))
     assert calls == [1, 2]
     assert loaded.version == 1
     assert loaded.lesson == "hi (upgraded)"

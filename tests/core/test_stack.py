@@ -4,6 +4,7 @@ the document showing one layer of a stack at a time."""
 import numpy as np
 import pytest
 
+from convviz.core.explain import network_shapes
 from convviz.core.model import (
     Document,
     LayerSettings,
@@ -17,6 +18,7 @@ from convviz.core.stack import (
     forward,
     max_pool2d,
     shapes,
+    summary,
 )
 from tests.core.test_conv import reference_conv, reference_padding
 
@@ -175,3 +177,14 @@ def test_stored_layers_cannot_be_changed_in_place():
     layer = new_conv_layer(2, np.random.default_rng(0))
     with pytest.raises(ValueError):
         layer.kernel[0, 0, 0, 0] = 1.0
+
+
+def test_the_shapes_of_a_network_name_each_layer_and_its_parameters():
+    doc = stacked_document()  # 16x14x3 -> Conv2D(2, 3x3) -> pool 2x2 -> Conv2D(3, 3x3)
+    rows = summary(doc.network_input.shape, doc.network_layers())
+    table = dict(network_shapes(doc.network_input.shape, rows, shown=2))
+    # 3·3·3·2 + 2 = 56 and 3·3·2·3 + 3 = 57 parameters, counted by hand.
+    assert table["layer 1 Conv2D(2, 3×3)"] == "(16, 14, 3) → (14, 12, 2), 56 parameters"
+    assert table["layer 2 MaxPooling2D(2×2)"] == "(14, 12, 2) → (7, 6, 2)"
+    assert table["▶ layer 3 Conv2D(3, 3×3)"] == "(7, 6, 2) → (5, 4, 3), 57 parameters"
+    assert table["parameters of the network"] == "113"

@@ -1,10 +1,12 @@
 import pytest
+from PySide6 import QtCore
 
 from convviz.core.model import default_document
 from convviz.qt import safe_paint
 from convviz.qt.app import configure_pyqtgraph
 from convviz.qt.controller import Controller
 from convviz.qt.main_window import MainWindow
+from convviz.qt.sessions import install_sessions
 from tests.qt.helpers import scene_image
 
 
@@ -36,3 +38,23 @@ def no_paint_failures():
     before = dict(safe_paint.failures)
     yield
     assert dict(safe_paint.failures) == before, "a paint() or paintEvent() raised"
+
+
+@pytest.fixture
+def make_manager(tmp_path):
+    def make(window, name="prefs.ini"):
+        settings = QtCore.QSettings(str(tmp_path / name), QtCore.QSettings.Format.IniFormat)
+        m = install_sessions(window, settings=settings, recovery_dir=tmp_path / "recovery")
+        m.asked = []
+        m.warnings = []
+        m.answer = "discard"
+        m.ask_unsaved = lambda: m.asked.append("unsaved") or m.answer
+        m.warn = lambda title, text: m.warnings.append(text)
+        return m
+
+    return make
+
+
+@pytest.fixture
+def manager(window, make_manager):
+    return make_manager(window)

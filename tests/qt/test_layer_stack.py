@@ -182,3 +182,25 @@ def test_keyboard_steps_between_conv_layers(window, qtbot):
     qtbot.keyClick(window, Qt.Key.Key_PageDown, Qt.KeyboardModifier.AltModifier)
     settle(window)
     assert ctl.doc.shown == 2
+
+
+def test_the_code_dialog_and_shapes_dock_cover_the_network(window):
+    ctl = window.controller
+    ctl.add_layer("pool")
+    ctl.add_layer("conv")
+    settle(window)
+    dialog = window.inspector.show_code()
+    assert list(dialog.editors) == ["Keras", "PyTorch", "Keras network", "PyTorch network"]
+    keras_net = dialog.editors["Keras network"].toPlainText()
+    assert (
+        "keras.layers.MaxPooling2D((2, 2), strides=None, padding='valid'),  # layer 2" in keras_net
+    )
+    assert "convs[1].set_weights([kernel3, bias3])" in keras_net
+    assert "(H', W', C) = (3, 4, 4)" in keras_net  # 12x14 -> 10x12 -> 5x6 -> 3x4
+    torch_net = dialog.editors["PyTorch network"].toPlainText()
+    assert "torch.nn.Conv2d(2, 4, (3, 3)" in torch_net  # layer 3 reads layer 1's 2 maps
+    dialog.close()
+    window.inspector.shapes_dock.show()
+    settle(window)
+    text = window.inspector.shapes_label.text()
+    assert "▶ layer 3 Conv2D(4, 3×3)" in text and "(5, 6, 2) → (3, 4, 4), 76 parameters" in text

@@ -6,28 +6,7 @@ from PySide6 import QtCore
 
 from convviz.core.lessons import LESSONS
 from convviz.io.session import load_session
-from convviz.qt.sessions import install_sessions
 from tests.qt.helpers import assert_views_match_model, settle
-
-
-@pytest.fixture
-def make_manager(tmp_path):
-    def make(window, name="prefs.ini"):
-        settings = QtCore.QSettings(str(tmp_path / name), QtCore.QSettings.Format.IniFormat)
-        m = install_sessions(window, settings=settings, recovery_dir=tmp_path / "recovery")
-        m.asked = []
-        m.warnings = []
-        m.answer = "discard"
-        m.ask_unsaved = lambda: m.asked.append("unsaved") or m.answer
-        m.warn = lambda title, text: m.warnings.append(text)
-        return m
-
-    return make
-
-
-@pytest.fixture
-def manager(window, make_manager):
-    return make_manager(window)
 
 
 def edit(window, value=0.75):
