@@ -18,6 +18,7 @@ import numpy as np
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from convviz.core.model import default_channel_names
+from convviz.core.words import count
 from convviz.io._checks import check_weights
 from convviz.io.file_names import display_name
 from convviz.io.inputs import InputError
@@ -247,6 +248,16 @@ class WeightsImport(QtCore.QObject):
             self.warn("Cannot show this layer", str(exc))
             return False
         image = names = None
+        if layer.in_channels != doc.channels and doc.shown:
+            k = doc.shown + 1
+            self.warn(
+                "Cannot show this layer",
+                f"{layer.name} reads {count(layer.in_channels, 'channel')}, but layer {k} "
+                f"reads the {count(doc.channels, 'feature map')} the layer before it makes. "
+                f"Import it into layer 1, or give the layer before {layer.in_channels} filters "
+                "first.",
+            )
+            return False
         if layer.in_channels != doc.channels:
             choices = channel_choices(layer.in_channels, doc.input.shape, doc.channel_names)
             choice = self.ask_channels(layer, choices)

@@ -241,3 +241,31 @@ def test_imported_layer_on_the_digit_gives_the_networks_own_output(window, answe
     np.testing.assert_allclose(
         res.pre_activation, EXPECTED["torch/features.10/y"], rtol=1e-5, atol=1e-6
     )
+
+
+def test_a_deeper_layer_imports_a_layer_that_reads_its_channels(window, answers):
+    ctl = window.controller
+    ctl.change_settings(filters=4)  # layer 1 makes 4 maps: "grouped" reads 4 channels
+    ctl.add_layer("conv")
+    settle(window)
+    first = ctl.doc.after  # nothing after layer 2
+    answers.update(path=FIXTURES / "keras_sequential.keras", layer="grouped")
+    window.weights_import.action.trigger()
+    doc = ctl.doc
+    assert answers["warnings"] == [] and answers["asked"] == []
+    assert doc.shown == 1 and doc.after == first
+    np.testing.assert_array_equal(
+        doc.kernel, load_weights(FIXTURES / "keras_sequential.keras")[1].kernel
+    )
+    assert doc.settings.groups == 2
+    assert_views_match_model(window)
+    # A layer reading 6 channels does not fit: said, nothing changed, no channel question.
+    before = doc.kernel.copy()
+    answers.update(layer="depthwise")
+    window.weights_import.action.trigger()
+    assert answers["asked"] == [] and "reads 6 channels" in answers["warnings"][0]
+    assert "layer 2 reads the 4 feature maps" in answers["warnings"][0]
+    np.testing.assert_array_equal(doc.kernel, before)
+    window.undo_action.trigger()  # the import into layer 2
+    settle(window)
+    assert doc.shown == 1 and doc.kernel.shape == (3, 3, 4, 4)
