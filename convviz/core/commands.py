@@ -194,20 +194,18 @@ class SetBias(Command):
 
 
 class StackCommand(Command):
-    """Layers added after the shown one or removed: the layers after it are replaced,
-    and then layer ``show`` is shown (the one added, or the one left)."""
+    """Layers added after the shown one or removed: the layers after it are replaced
+    (which layer is shown does not change)."""
 
-    def __init__(self, label: str, after: tuple, show: int):
+    def __init__(self, label: str, after: tuple):
         self.label = label
         self._other = after
-        self.show = show
 
     def _swap(self, doc: Document) -> None:
         self._other = doc.swap({"after": self._other}, Change(network=True))["after"]
 
     def redo(self, doc: Document) -> None:
         self._swap(doc)
-        doc.show_layer(self.show)
 
     def undo(self, doc: Document) -> None:
         self._swap(doc)
@@ -332,6 +330,15 @@ class History:
         self._undone.clear()
         self._clean = 0
         self._changed()
+
+    @property
+    def undo_layer(self) -> int | None:
+        """The layer the next undo is made on (from 0), or None when there is none."""
+        return self._done[-1].layer if self._done else None
+
+    @property
+    def redo_layer(self) -> int | None:
+        return self._undone[-1].layer if self._undone else None
 
     @property
     def undo_label(self) -> str | None:

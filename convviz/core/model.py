@@ -24,6 +24,7 @@ from convviz.core.stack import (
     fit_kernel,
     forward,
     input_names,
+    shapes,
 )
 from convviz.core.words import count
 
@@ -402,21 +403,32 @@ class Document:
             setattr(self, name, getattr(new, name))
         self.notify(Change(input=True, weights=True, settings=True, selection=True))
 
-    def show_layer(self, k: int) -> None:
-        """Show the insides of layer ``k`` (from 0, a Conv2D): its input is computed from
-        the network's; ValueError, changing nothing, when it is not a Conv2D layer or
-        what it reads is empty."""
+    def layers_before(self, k: int) -> tuple:
+        """The layers before layer ``k`` (from 0), whose output layer ``k`` reads;
+        ValueError when layer ``k`` is not a Conv2D layer or what it reads is empty."""
         layers = self.network_layers()
         if not 0 <= k < len(layers):
             raise ValueError(f"there is no layer {k + 1}: the network has {len(layers)}")
         layer = layers[k]
         if not isinstance(layer, ConvLayer):
             raise ValueError(f"layer {k + 1} is a {layer.kind} layer: it has no kernels to show")
+        h, w, _ = shapes(self.network_input.shape, layers[:k])[-1]
+        if not h * w:
+            raise ValueError(f"layer {k + 1} has nothing to read: a layer before it is empty")
+        return layers[:k]
+
+    def show_layer(self, k: int, made: np.ndarray | None = None) -> None:
+        """Show the insides of layer ``k`` (from 0, a Conv2D): its input is ``made``, what
+        the layers before it make of the network's input (computed here when None);
+        ValueError, changing nothing, as :meth:`layers_before` says."""
+        before = self.layers_before(k)
         if k == self.shown:
             return
+        layers = self.network_layers()
+        layer = layers[k]
         x, names = self.network_input, self.network_names
         if k:
-            made = forward(x, layers[:k])
+            made = forward(x, before) if made is None else made
             made.flags.writeable = False
             last = max(i for i in range(k) if isinstance(layers[i], ConvLayer))
             pooled = any(isinstance(p, PoolLayer) for p in layers[last + 1 : k])

@@ -164,6 +164,15 @@ def forward(x: np.ndarray, layers) -> np.ndarray:
     return x
 
 
+def forward_work(input_shape: tuple[int, int, int], layers) -> int:
+    """Multiply-adds (comparisons, for pooling) of :func:`forward`: how long it takes."""
+    work = 0
+    for layer, (h, w, c) in zip(layers, shapes(input_shape, layers)[1:], strict=True):
+        size = layer.kernel.size if isinstance(layer, ConvLayer) else math.prod(layer.pool_size) * c
+        work += h * w * size
+    return work
+
+
 def fit_kernel(
     kernel: np.ndarray,
     bias: np.ndarray,

@@ -49,6 +49,8 @@ from convviz.core.stack import (
     LayerRow,
     PoolLayer,
     fit_layers,
+    forward,
+    forward_work,
     shapes,
     summary,
 )
@@ -278,10 +280,10 @@ class Controller(QtCore.QObject):
         self.status.emit(f"{self._job_what} ({seconds:.1f} s)")
 
     def _on_job_done(self, generation: int, future) -> None:
+        if generation != self._generation:
+            return  # a job replaced by a newer one, which is still running
         self._job = None
         self._progress.stop()
-        if generation != self._generation:
-            return
         try:
             out = self._adopt(future.result(), self.doc)
         except ValueError as exc:
@@ -677,24 +679,50 @@ class Controller(QtCore.QObject):
         self.history.push(cmd, applied=True)
 
     # -- the stack of layers -------------------------------------------------------------
-    def show_layer(self, k: int) -> bool:
-        """Show the insides of layer ``k`` (from 0); False, saying why, when it has none
-        or nothing to read. Not an undo step: it changes what is shown, not the network."""
-        if k == self.doc.shown:
-            return True
-        self.end_stroke()
-        self.end_nudge()
+    def show_layer(self, k: int, then=None) -> bool:
+        """Show the insides of layer ``k`` (from 0), then call ``then()``; False, saying
+        why, when it has none or nothing to read. Not an undo step: it changes what is
+        shown, not the network. When the layers before it are more than
+        ``background_work`` multiply-adds, what they make is computed on the worker
+        (with progress after half a second) and the layer is shown once it is done."""
+        doc = self.doc
         try:
-            self.doc.show_layer(k)
+            before = doc.layers_before(k)
         except ValueError as exc:
-            self.status.emit(f"{exc}; layer {self.doc.shown + 1} is still shown")
+            self.status.emit(f"{exc}; layer {doc.shown + 1} is still shown")
             return False
-        self.history.close_merge()
+        if k != doc.shown:
+            self.end_stroke()
+            self.end_nudge()
+        if (
+            k == doc.shown
+            or not k
+            or forward_work(doc.network_input.shape, before) <= self.background_work
+        ):
+            doc.show_layer(k)
+            self.history.close_merge()
+            if then is not None:
+                then()
+            return True
+        x = doc.reader_snapshot()["input"] if doc.shown == 0 else doc.network_input
+        version = doc.changes
+
+        def adopt(made, doc):
+            if doc.changes != version:  # the network changed meanwhile: again
+                QtCore.QTimer.singleShot(0, lambda: self.show_layer(k, then))
+                return None
+            doc.show_layer(k, made)
+            self.history.close_merge()
+            if then is not None:
+                then()
+            return None  # the layer's maps are computed next
+
+        self._start_job(lambda: forward(x, before), adopt, f"Computing layer {k + 1}'s input…")
         return True
 
     def add_layer(self, kind: str = "conv") -> bool:
         """Append a Conv2D (``kind`` "conv": 4 filters of 3×3, relu, kernels as deep as
-        the channels before it; shown at once) or a MaxPooling2D (``kind`` "pool", 2×2)
+        the channels before it; shown next) or a MaxPooling2D (``kind`` "pool", 2×2)
         to the network, as one undo step; False, saying why, when it does not fit."""
         self.end_stroke()
         doc = self.doc
@@ -711,10 +739,11 @@ class Controller(QtCore.QObject):
                 "it would have nothing left. Use a larger input or a smaller layer first."
             )
             return False
-        show = len(layers) if kind == "conv" else doc.shown
         label = f"Add layer {len(layers) + 1}: {layer.describe()}"
         self.history.close_merge()
-        self.history.push(StackCommand(label, (*doc.after, layer), show))
+        self.history.push(StackCommand(label, (*doc.after, layer)))
+        if kind == "conv":
+            self.show_layer(len(layers))
         return True
 
     def remove_last_layer(self) -> bool:
@@ -726,22 +755,34 @@ class Controller(QtCore.QObject):
             self.status.emit("Layer 1 is the network's first layer: it stays")
             return False
         last = len(layers) - 1
+
+        def remove() -> None:
+            label = f"Remove layer {last + 1}: {layers[last].describe()}"
+            self.history.close_merge()
+            self.history.push(StackCommand(label, self.doc.after[:-1]))
+
         if self.doc.shown == last:
             previous = max(i for i in range(last) if isinstance(layers[i], ConvLayer))
-            if not self.show_layer(previous):
-                return False
-        label = f"Remove layer {last + 1}: {layers[last].describe()}"
-        self.history.close_merge()
-        self.history.push(StackCommand(label, self.doc.after[:-1], self.doc.shown))
+            return self.show_layer(previous, then=remove)
+        remove()
         return True
 
     def undo(self) -> None:
+        """Undo the last step, on the layer it was made on (shown first)."""
         self.abort_stroke()
-        self.history.undo()
+        layer = self.history.undo_layer
+        if layer is not None and layer != self.doc.shown:
+            self.show_layer(layer, then=self.history.undo)
+        else:
+            self.history.undo()
 
     def redo(self) -> None:
         self.abort_stroke()
-        self.history.redo()
+        layer = self.history.redo_layer
+        if layer is not None and layer != self.doc.shown:
+            self.show_layer(layer, then=self.history.redo)
+        else:
+            self.history.redo()
 
     def set_layer(self, kernel, bias, settings, *, image=None, names=None, label="Import weights"):
         """Replace the layer's weights and settings, and the input when ``image`` is given,

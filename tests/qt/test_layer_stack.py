@@ -7,6 +7,7 @@ from PySide6.QtCore import Qt
 from convviz.core.conv import conv2d
 from tests.core.test_stack import slow_max_pool
 from tests.qt.helpers import (
+    PATIENCE_MS,
     assert_views_match_model,
     drag,
     image_to_viewport,
@@ -204,3 +205,51 @@ def test_the_code_dialog_and_shapes_dock_cover_the_network(window):
     settle(window)
     text = window.inspector.shapes_label.text()
     assert "▶ layer 3 Conv2D(4, 3×3)" in text and "(5, 6, 2) → (3, 4, 4), 76 parameters" in text
+
+
+def test_a_heavy_layer_input_is_computed_on_the_worker(window, qtbot):
+    ctl, doc = window.controller, window.controller.doc
+    ctl.add_layer("conv")
+    settle(window)
+    ctl.show_layer(0)
+    settle(window)
+    ctl.background_work = 0  # stands for layers of 1024x1024x16: seconds of work
+    x, k1, b1 = doc.input.copy(), doc.kernel.copy(), doc.bias.copy()
+    assert ctl.show_layer(1)
+    assert doc.shown == 0 and ctl.computing  # the window keeps layer 1 meanwhile
+    assert "Computing layer 2's input" in window.statusBar().currentMessage()
+    qtbot.waitUntil(lambda: doc.shown == 1 and not ctl.computing, timeout=PATIENCE_MS)
+    np.testing.assert_allclose(doc.input, layer_one_output(x, k1, b1), rtol=1e-6, atol=1e-6)
+    assert_views_match_model(window)
+    # An edit of layer 1 while layer 2's input is computed: computed again, with it.
+    ctl.show_layer(0)
+    settle(window)
+    qtbot.waitUntil(lambda: not ctl.computing, timeout=PATIENCE_MS)
+    ctl.show_layer(1)
+    ctl.set_kernel_value(0, 0, 0, 5.0)  # layer 1's filter 1, during the job
+    k1 = doc.kernel.copy()
+    qtbot.waitUntil(lambda: doc.shown == 1 and not ctl.computing, timeout=PATIENCE_MS)
+    np.testing.assert_allclose(doc.input, layer_one_output(x, k1, b1), rtol=1e-6, atol=1e-6)
+    # Undo goes back to layer 1 (on the worker) and takes the edit back there.
+    ctl.undo()
+    qtbot.waitUntil(lambda: doc.shown == 0, timeout=PATIENCE_MS)
+    assert doc.kernel[0, 0, 0, 0] != np.float32(5.0)
+    del ctl.background_work  # the class's own threshold again: the maps in this turn
+    qtbot.waitUntil(lambda: not ctl.computing, timeout=PATIENCE_MS)
+    assert_views_match_model(window)
+
+
+def test_removing_the_shown_layer_waits_for_the_one_before(window, qtbot):
+    ctl, doc = window.controller, window.controller.doc
+    ctl.add_layer("conv")
+    ctl.add_layer("conv")
+    settle(window)
+    assert doc.shown == 2
+    ctl.background_work = 0
+    assert ctl.remove_last_layer()
+    assert len(doc.network_layers()) == 3 and ctl.computing  # layer 2's input first
+    qtbot.waitUntil(lambda: len(doc.network_layers()) == 2, timeout=PATIENCE_MS)
+    assert doc.shown == 1
+    assert window.undo_action.text() == "Undo Remove layer 3: Conv2D(4, 3×3)"
+    ctl.undo()  # made on layer 2, which is shown: at once
+    assert len(doc.network_layers()) == 3 and doc.shown == 1
