@@ -247,10 +247,12 @@ class VariantsView(QtWidgets.QWidget):
                 box.hide()  # gone now, not once the event loop deletes it
                 box.deleteLater()
             self.boxes = []
+            # Two a row for short names (R, G, B); long ones ("map 1 of layer 1") one a row.
+            columns = 2 if max(map(len, names), default=0) <= 6 else 1
             for k, name in enumerate(names):
                 box = QtWidgets.QCheckBox(f"kernel {k + 1} ({name})")
                 box.toggled.connect(self._emit_muted)
-                self.mute_layout.addWidget(box, k // 2, k % 2)
+                self.mute_layout.addWidget(box, k // columns, k % columns)
                 self.boxes.append(box)
             with QtCore.QSignalBlocker(self.solo):
                 self.solo.clear()

@@ -489,7 +489,7 @@ class KernelEditor(KernelCells):
                     QRect(self._boxes[k].mapTo(viewport, QPoint(0, 0)), self._boxes[k].size())
                 )
             ]
-            n = len(hidden)
+            n = len(out)  # a kernel only cut off at the edge is in sight, not one more
             arrow = "↓" if below else "→"
             if out:
                 text = f"{n} more kernel{'s' if n > 1 else ''} {arrow}"

@@ -1,9 +1,10 @@
-"""The network's layers: a bar above the panels that chooses whose insides are shown, and
-the Layer menu that adds and removes layers.
+"""The network's layers: a tool bar of tabs (beside the brush's) that
+chooses whose insides are shown, and the Layer menu that adds and removes layers.
 
 Layer 1's feature maps are layer 2's input channels: with layer 2 chosen, the input
 panel shows them (read-only) and every panel shows layer 2's kernels, maps and sums.
-The bar shows itself once the network has a second layer.
+The bar shows itself once the network has a second layer; it takes no row of its own
+from the maps on a projector's screen.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ def _shape(shape) -> str:
     return f"{h}×{w}×{c}" if h * w else "empty"
 
 
-class LayerBar(QtWidgets.QWidget):
+class LayerBar(QtWidgets.QToolBar):
     """``Network · input 28×28×1 | 1 Conv2D(2, 3×3) → 26×26×2 | 2 MaxPooling2D(2×2) → …``:
     one tab per layer; a Conv2D layer's tab shows its insides, a pooling layer has none.
     On a narrow screen the tabs scroll rather than widen the window."""
@@ -27,21 +28,26 @@ class LayerBar(QtWidgets.QWidget):
     layerChosen = QtCore.Signal(int)  # from 0
 
     def __init__(self, parent=None):
-        super().__init__(parent)
-        row = QtWidgets.QHBoxLayout(self)
-        row.setContentsMargins(6, 2, 6, 0)
+        super().__init__("Layers", parent)
+        self.setObjectName("layer_toolbar")
+        self.setMovable(False)
+        self.toggleViewAction().setVisible(False)  # it shows itself when there are layers
+        self.presenting = lambda: False  # the presentation view hides every tool bar
         self.title = QtWidgets.QLabel()
-        row.addWidget(self.title)
+        self.title.setContentsMargins(6, 0, 4, 0)
+        self.addWidget(self.title)
         self.tabs = QtWidgets.QTabBar()
         self.tabs.setExpanding(False)
         self.tabs.setUsesScrollButtons(True)
         self.tabs.setElideMode(QtCore.Qt.TextElideMode.ElideNone)
         self.tabs.setDrawBase(False)
         self.tabs.currentChanged.connect(self._chosen)
-        row.addWidget(self.tabs, 1)
+        self.tabs.setSizePolicy(
+            QtWidgets.QSizePolicy.Policy.Expanding, QtWidgets.QSizePolicy.Policy.Preferred
+        )
+        self.addWidget(self.tabs)
         self._key = None
         self._showing = 0
-        self.setSizePolicy(QtWidgets.QSizePolicy.Policy.Ignored, QtWidgets.QSizePolicy.Policy.Fixed)
         self.hide()
 
     def _chosen(self, index: int) -> None:
@@ -58,8 +64,10 @@ class LayerBar(QtWidgets.QWidget):
             return
         self._key = key
         rows = frame.layers
-        self.setVisible(len(rows) > 1)
-        self.title.setText(f"<b>Network</b> · input {_shape(frame.network_input_shape)}")
+        if not self.presenting():
+            self.setVisible(len(rows) > 1)
+        self.title.setText("<b>Layers</b>")
+        self.title.setToolTip(f"The network's input is {_shape(frame.network_input_shape)}")
         self._showing = frame.shown
         with QtCore.QSignalBlocker(self.tabs):
             while self.tabs.count():
@@ -88,8 +96,10 @@ class LayerBar(QtWidgets.QWidget):
 def install_layer_bar(window) -> LayerBar:
     """The bar above the panels, and the Layer menu before View."""
     c = window.controller
-    bar = LayerBar()
-    window.columns.layout().insertWidget(0, bar)
+    bar = LayerBar(window)
+    # After the brush's, on its row: the brush keeps its controls whole, and the tabs,
+    # which scroll when they are many, stay where they are whichever layer is shown.
+    window.addToolBar(bar)
     bar.layerChosen.connect(c.show_layer)
     menu = QtWidgets.QMenu("&Layer", window)
     window.menuBar().insertMenu(window.view_menu.menuAction(), menu)
@@ -117,12 +127,25 @@ def install_layer_bar(window) -> LayerBar:
         convs = [i for i, r in enumerate(frame.layers) if r.kind == "Conv2D"]
         previous.setEnabled(any(i < frame.shown for i in convs))
         following.setEnabled(any(i > frame.shown for i in convs))
-        window.brush.setEnabled(frame.input_editable)
+        window.brush.setEnabled(frame.input_editable)  # a deeper layer is not painted
         bar.show_network(frame)
 
     window.frameShown.connect(update)
     if c.frame is not None:
         update(c.frame)
+
+    def after_presenting() -> None:
+        bar._key = None  # the network may have changed while the tool bars were hidden
+        if c.frame is not None and not bar.presenting():
+            update(c.frame)
+
+    def hook_presentation() -> None:  # the presentation view is installed after the bar
+        view = getattr(window, "presentation", None)
+        if view is not None:
+            bar.presenting = lambda: view.active
+            view.modeChanged.connect(after_presenting)
+
+    QtCore.QTimer.singleShot(0, hook_presentation)
     return bar
 
 

@@ -148,14 +148,9 @@ class MainWindow(QtWidgets.QMainWindow):
         self.splitter.addWidget(right)
         self.splitter.setSizes([330, 900, 370])
         # The columns, or the presentation view in their place.
-        # The columns under the layer bar (see layer_bar.py).
-        self.columns = QtWidgets.QWidget()
-        column_layout = QtWidgets.QVBoxLayout(self.columns)
-        column_layout.setContentsMargins(0, 0, 0, 0)
-        column_layout.setSpacing(0)
-        column_layout.addWidget(self.splitter, 1)
+        self.columns = self.splitter  # what the presentation view takes the place of
         self.central = QtWidgets.QStackedWidget()
-        self.central.addWidget(self.columns)
+        self.central.addWidget(self.splitter)
         self.setCentralWidget(self.central)
         self.splitter.installEventFilter(self)
 
@@ -359,8 +354,10 @@ class MainWindow(QtWidgets.QMainWindow):
         self.editor.set_filter(
             frame.kernel, frame.bias_value, frame.selected, n, frame.kernel_channel_names
         )
-        if frame.kernel.shape != getattr(self, "_editor_shape", None):
-            self._editor_shape = frame.kernel.shape
+        # The columns are split again for a new kernel size or number of filters (another
+        # layer of a network may have the one and not the other).
+        if (frame.kernel.shape, n) != getattr(self, "_editor_shape", None):
+            self._editor_shape = (frame.kernel.shape, n)
             QtCore.QTimer.singleShot(0, self.fit_panes)
         changed = frame.changed_filters
         levels_moved = frame.map_levels != getattr(self, "_shown_levels", None)

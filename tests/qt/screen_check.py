@@ -119,7 +119,7 @@ def check_editor(window, where: str, problems: list) -> None:
     more = getattr(editor, "more_button", None)
     text = more.text() if more is not None and more.isVisible() else ""
     if out:  # wholly out of sight: counted; only cut off: said to go on
-        announced = f"{len(hidden)} more kernel" in text
+        announced = f"{len(out)} more kernel" in text
     else:
         announced = f"kernel {hidden[0] + 1} continues" in text if hidden else True
     if hidden and not announced:
@@ -252,6 +252,18 @@ def main(argv=None) -> int:
             shot(f"lesson{i + 1}-present")
             present.trigger()
             settle(app, window)
+    # A network of four layers, the last one shown: the layer bar fits beside the panels.
+    window.sessions.open_lesson([lesson.key for lesson in LESSONS].index("09-two-layers"))
+    window.controller.add_layer("pool")
+    window.controller.add_layer("conv")
+    settle(app, window)
+    where = "four layers"
+    sizes[where] = []
+    check_normal(window, available, where, problems, sizes[where])
+    bar = window.layer_bar
+    if not bar.isVisible() or not available.contains(_global_rect(bar)):
+        problems.append(f"{where}: the layer bar is not whole on the screen")
+    shot("four-layers")
     json.dump({"screen": available.getRect(), "problems": problems, "sizes": sizes}, sys.stdout)
     window.sessions.controller.history.set_clean()
     window.close()

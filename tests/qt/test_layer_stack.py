@@ -45,7 +45,7 @@ def test_adding_a_conv_layer_shows_its_insides_reading_layer_one_maps(window):
     assert window.editor.cell(0, 0, 1) is not None
     assert "Layer 2's input" in window.input_title.text()
     assert "= channel 2 of layer 2" in cells[1].title.text
-    assert not window.brush.isEnabled()
+    assert not window.brush.isEnabled()  # no brush paints a deeper layer's input
     assert_views_match_model(window)
     assert window.undo_action.text() == "Undo Add layer 2: Conv2D(4, 3×3)"
 
