@@ -191,7 +191,8 @@ class PresentationView(QtWidgets.QWidget):
             return
         fresh, self._fresh = self._fresh, False
         f, n = frame.selected, frame.filters
-        self.strip.filter_label.setText(f"Filter {f + 1} of {n}")
+        layer = f"Layer {frame.shown + 1} · " if len(frame.layers) > 1 else ""
+        self.strip.filter_label.setText(f"{layer}Filter {f + 1} of {n}")
         self.strip.previous_filter.setEnabled(f > 0)
         self.strip.next_filter.setEnabled(f < n - 1)
         self._show_playing()  # Space plays too
@@ -208,7 +209,9 @@ class PresentationView(QtWidgets.QWidget):
             if fresh or frame.input_changed:
                 data = frame.input[:, :, channels[k]]
                 inp.cell.set_image(data, frame.input_levels, tint_colormap(name), in_box)
-            grid.set_kernel(frame.kernel[:, :, k], vmax, f"kernel {k + 1} · on {name}")
+            # A long name ("map 1 of layer 1") stays beside the input: the channel here.
+            on = name if len(name) <= 8 else f"channel {channels[k] + 1}"
+            grid.set_kernel(frame.kernel[:, :, k], vmax, f"kernel {k + 1} · on {on}")
             kmap.cell.name = f"kernel map {k + 1} (kernel {k + 1} of filter {f + 1} on {name})"
             kmap.cell.set_title(f"kernel map {k + 1}")
             self._set_map(kmap.cell, None if maps is None else maps[:, :, k], frame, cmap, out_box)

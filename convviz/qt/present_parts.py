@@ -72,6 +72,19 @@ class KernelGrid(KernelCells):
         lay.addWidget(self.label)
         lay.addLayout(self._grid)
         lay.addStretch(1)
+        self._label_text = ""
+
+    def _elide_label(self) -> None:
+        """The label whole, or cut with "…" where the grid is narrower than it (never cut
+        off at both ends)."""
+        metrics = self.label.fontMetrics()
+        room = max(self.width(), 1)
+        text = metrics.elidedText(self._label_text, QtCore.Qt.TextElideMode.ElideRight, room)
+        self.label.setText(text)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._elide_label()
 
     @staticmethod
     def measure(
@@ -87,6 +100,7 @@ class KernelGrid(KernelCells):
         self._cell_font = mono_font(points)
         self._cell_size = cell_size(self._cell_font, chars)
         self.label.setFont(_font(label_points))
+        self._elide_label()
         for cell in self._cells.values():
             cell.setFont(self._cell_font)
             cell.setFixedSize(self._cell_size)
@@ -98,8 +112,10 @@ class KernelGrid(KernelCells):
         try:
             if self._shape != (kh, kw, 1):
                 self._rebuild(kh, kw)
-            if self.label.text() != label:
-                self.label.setText(label)
+            if self._label_text != label:
+                self._label_text = label
+                self.label.setToolTip(label)
+                self._elide_label()
             nested = values.tolist()
             for (r, c, _k), cell in self._cells.items():
                 cell.show_value(nested[r][c], vmax)

@@ -206,7 +206,7 @@ def test_filter_keys_and_buttons_in_the_presentation(window, qtbot):
     view.strip.previous_filter.click()
     assert window.controller.doc.selected_filter == 1
     settle(window)
-    assert view.strip.filter_label.text() == "Filter 2 of 4"
+    assert view.strip.filter_label.text() == "Filter 2 of 4"  # one layer: no layer named
     _assert_shows_model(window)
 
 

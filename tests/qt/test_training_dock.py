@@ -198,3 +198,23 @@ def test_training_pauses_while_the_unsaved_changes_question_is_open(qtbot, windo
     (running, before), after = seen
     assert not running
     np.testing.assert_array_equal(after, before)
+
+
+def test_a_deeper_layer_trains_on_what_the_layer_before_makes(qtbot, window, panel):
+    c = window.controller
+    c.add_layer("conv")
+    settle(window)
+    first = c.doc.after  # nothing after layer 2
+    layer_one = c.doc.before[0]
+    before = c.doc.kernel.copy()
+    for _ in range(3):
+        qtbot.mouseClick(panel.step_button, LEFT)
+    assert panel.trainer.steps == 3
+    assert c.doc.shown == 1 and not np.array_equal(c.doc.kernel[..., 0], before[..., 0])
+    assert c.doc.before[0] == layer_one and c.doc.after == first  # only layer 2 learned
+    assert_views_match_model(window)
+    c.show_layer(0)
+    settle(window)
+    c.undo()  # the steps were made on layer 2: shown again, then taken back
+    assert c.doc.shown == 1
+    np.testing.assert_array_equal(c.doc.kernel, before)
