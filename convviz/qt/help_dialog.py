@@ -36,6 +36,10 @@ OVERVIEW = (
     "<p>Paint on an input channel with the mouse. Hover a map pixel to read its value; click "
     "it (or press the <i>Pin a pixel</i> key) to pin it and see its arithmetic, number by "
     "number.</p>"
+    "<p>The <b>Layer</b> menu adds layers after this one: layer 1's feature maps are layer "
+    "2's input channels, so each filter of layer 2 holds one kernel per feature map of layer "
+    "1. The layer tabs beside the brush choose whose insides are shown; painting stays on "
+    "layer 1, the network's input.</p>"
 )
 
 
