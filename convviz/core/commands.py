@@ -104,10 +104,13 @@ class PaintCommand(Command):
     scale).
     """
 
-    def __init__(self, label: str, box: tuple, old, new, *, local: bool = True):
+    def __init__(self, label: str, box: tuple, old, new, *, local: bool = True, network=False):
         self.label = label
         self.box = tuple(slice(int(b.start), int(b.stop)) for b in box)
         self.local = local
+        # Painted on the network's input while a deeper layer was shown (whose input
+        # is then made again).
+        self.network = network
         self._pending: tuple | None = (old, new)
         self._stash = None
 
@@ -117,6 +120,12 @@ class PaintCommand(Command):
         self._stash = old.copy() if old.base is not None else old
 
     def _swap(self, doc: Document, values) -> None:
+        if self.network and doc.source is not None:
+            current = doc.source[self.box].copy()
+            doc.source[self.box] = values
+            self._stash = current
+            doc.source_changed()
+            return
         current = doc.input[self.box].copy()
         doc.input[self.box] = values
         self._stash = current

@@ -214,6 +214,7 @@ class Document:
     after: tuple = ()
     source: np.ndarray | None = field(default=None, repr=False)
     source_names: tuple[str, ...] = ()
+    source_changes: int = field(default=0, repr=False, compare=False)
     # How many changes were announced: a copy taken at one count is still the document
     # exactly while the count is the same (a save running in the background uses it).
     changes: int = field(default=0, repr=False, compare=False)
@@ -458,6 +459,23 @@ class Document:
                 setattr(self, name, v)
             raise
         self.notify(Change(input=True, weights=True, settings=True, selection=True))
+
+    def source_changed(self, made: np.ndarray | None = None) -> None:
+        """The network's input was painted while a deeper layer is shown: its input is
+        made again (``made``, or computed here) and listeners hear about the box of it
+        that changed (nothing, when nothing did)."""
+        if self.source is None:
+            raise ValueError("layer 1 is shown: its input is the network's own")
+        made = forward(self.source, self.before) if made is None else made
+        self.source_changes += 1
+        changed = np.any(made != self.input, axis=2)
+        rows, cols = np.flatnonzero(changed.any(axis=1)), np.flatnonzero(changed.any(axis=0))
+        made.flags.writeable = False
+        self.input = made
+        if not rows.size:
+            return
+        box = box_change((slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1)))
+        self.notify({INPUT, box})
 
     # -- derived ------------------------------------------------------------------------
     @property

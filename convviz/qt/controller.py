@@ -97,6 +97,15 @@ class Frame:
     layers: tuple[LayerRow, ...] = ()
     shown: int = 0
     network_input_shape: tuple[int, int, int] = (0, 0, 0)
+    # While a deeper layer is shown: the network's own input (the document's array: read
+    # it, never write it), which the brush paints, its channel names and levels, and the
+    # box of it painted since the last frame (None: any of it).
+    network_input: np.ndarray | None = None
+    network_names: tuple[str, ...] = ()
+    network_levels: tuple[float, float] | None = None
+    network_box: tuple[slice, slice] | None = None
+    network_changed: bool = False  # the network's input is to be drawn again
+    network_version: int = 0  # counts the document's remakes of the shown layer's input
 
     @property
     def input_editable(self) -> bool:
@@ -120,6 +129,10 @@ class Controller(QtCore.QObject):
     # pause in editing they wait for, so that they do not delay an edit.
     settle_interval_ms = 16
     settle_idle_ms = 300
+    # Painting the network's input while a deeper layer is shown makes that layer's input
+    # again with every segment up to this many multiply-adds (a few milliseconds), else
+    # once the stroke ends, on the worker.
+    live_network_work = 20_000_000
 
     def __init__(self, doc: Document, parent=None):
         super().__init__(parent)
@@ -132,6 +145,7 @@ class Controller(QtCore.QObject):
         self.recomputes = 0
         self._stroke = None
         self._last_rows: tuple | None = None
+        self._network_box = None  # painted on the network's input since the last frame
         self._nudging = False  # a burst of nudges on a kernel value or the bias is open
         self.pipeline = Pipeline()
         self._executor = background_executor("layer")
@@ -343,6 +357,7 @@ class Controller(QtCore.QObject):
             layers=self._rows(),
             shown=doc.shown,
             network_input_shape=doc.network_input.shape,
+            **self._network_fields(previous),
             finite=out.finite,
         )
         self.frameReady.emit(self.frame)
@@ -374,6 +389,7 @@ class Controller(QtCore.QObject):
             layers=self._rows(),
             shown=doc.shown,
             network_input_shape=doc.network_input.shape,
+            **self._network_fields(self.frame),
         )
         self.frameReady.emit(self.frame)
         return self.frame
@@ -391,25 +407,37 @@ class Controller(QtCore.QObject):
         return last[3]
 
     # -- painting -------------------------------------------------------------------------
-    def begin_stroke(self, channel: int, row: float, col: float, radius: float, value: float):
-        """Start a stroke on ``channel`` (-1: every channel) at (row, col). A deeper layer's
-        input is what the layers before it made: the brush paints on layer 1's only."""
+    def begin_stroke(
+        self, channel: int, row: float, col: float, radius: float, value: float, network=False
+    ):
+        """Start a stroke on ``channel`` (-1: every channel) at (row, col), on the shown
+        layer's input, or with ``network`` on the network's input: the same on layer 1;
+        on a deeper layer, whose own input is what the layers before it made (no brush
+        paints there), that input is made again as the stroke goes (when the layers
+        before are at most ``live_network_work`` multiply-adds; else once it ends)."""
         if self._stroke is not None:
             self.end_stroke()
-        if self.doc.shown:
+        doc = self.doc
+        on_source = bool(network and doc.shown)
+        if doc.shown and not on_source:
             self.status.emit(
-                f"This is layer {self.doc.shown + 1}'s input: what the layers before it made. "
-                "Paint on the network's input: choose layer 1 in the layer bar."
+                f"This is layer {doc.shown + 1}'s input: what the layers before it made. "
+                "Paint on the network's input above it."
             )
             return
-        channels = range(self.doc.channels) if channel < 0 else [channel]
+        target = doc.network_input
+        channels = range(target.shape[2]) if channel < 0 else [channel]
+        live = not on_source or (forward_work(target.shape, doc.before) <= self.live_network_work)
         self._stroke = dict(
             channels=list(channels),
             radius=radius,
             value=value,
             last=(row, col),
-            memory=brush.StrokeMemory(self.doc.input),
+            memory=brush.StrokeMemory(target),
             box=None,
+            network=on_source,
+            live=live,
+            stale=False,
         )
         self._paint((row, col), (row, col))
 
@@ -420,11 +448,63 @@ class Controller(QtCore.QObject):
 
     def _paint(self, p0, p1) -> None:
         st = self._stroke
-        st["memory"].before_painting(brush.segment_box(self.doc.input.shape, p0, p1, st["radius"]))
-        box = brush.paint_segment(self.doc.input, st["channels"], p0, p1, st["radius"], st["value"])
-        if box is not None:
-            st["box"] = box_union([st["box"], box])
+        target = self.doc.network_input
+        st["memory"].before_painting(brush.segment_box(target.shape, p0, p1, st["radius"]))
+        box = brush.paint_segment(target, st["channels"], p0, p1, st["radius"], st["value"])
+        if box is None:
+            return
+        st["box"] = box_union([st["box"], box])
+        if not st["network"]:
             self.doc.notify({INPUT, box_change(box, st["channels"])})
+            return
+        self._network_box = box_union([self._network_box, box])
+        if st["live"]:
+            self.doc.source_changed()  # the shown layer's input, made again
+        else:
+            st["stale"] = True
+            self._push_network()
+
+    def _push_network(self) -> None:
+        """A frame in which only the network's input changed (painted while a deeper
+        layer, too heavy to make again at once, is shown)."""
+        if self.frame is None:
+            return
+        self.frame = replace(
+            self.frame,
+            input_changed=False,
+            weights_changed=False,
+            changed_filters=frozenset(),
+            changed_kernel_maps=frozenset(),
+            **self._network_fields(self.frame),
+        )
+        self.frameReady.emit(self.frame)
+
+    def _network_fields(self, previous: Frame | None) -> dict:
+        """The frame's fields of the network's input: None on layer 1 (it is the input)."""
+        doc = self.doc
+        box, self._network_box = self._network_box, None
+        if doc.source is None:
+            return dict(network_input=None, network_box=None, network_changed=False)
+        first = (
+            previous is None
+            or previous.network_levels is None
+            or previous.network_input is not doc.source  # another network's input
+        )
+        changed = first or box is not None or previous.network_version != doc.source_changes
+        if not changed:
+            levels = previous.network_levels
+        elif first or box is None:
+            levels = input_levels(doc.source)
+        else:
+            levels = _network_levels(previous.network_levels, box, doc.source)
+        return dict(
+            network_input=doc.source,
+            network_names=doc.source_names,
+            network_levels=levels,
+            network_box=None if first else box,
+            network_changed=changed,
+            network_version=doc.source_changes,
+        )
 
     def _gesture_ended(self) -> None:
         """A stroke or a nudge burst ended: let the colour scale shrink to fit again."""
@@ -441,20 +521,53 @@ class Controller(QtCore.QObject):
         if st is None or st["box"] is None:
             return
         box = st["box"]
-        old, new = st["memory"].original(box), self.doc.input[box].copy()
+        target = self.doc.network_input if st["network"] else self.doc.input
+        old, new = st["memory"].original(box), target[box].copy()
         if np.array_equal(old, new):
             return
-        names = [self.doc.channel_names[c] for c in st["channels"]]
-        where = "all channels" if len(names) > 1 else names[0]
+        names = self.doc.network_names if st["network"] else self.doc.channel_names
+        picked = [names[c] for c in st["channels"]]
+        where = "all channels" if len(picked) > 1 else picked[0]
         verb = "Erase" if st["value"] == 0 else "Paint"
-        self.history.push(PaintCommand(f"{verb} on {where}", box, old, new), applied=True)
+        label = f"{verb} on {where}" + (" of the network's input" if st["network"] else "")
+        cmd = PaintCommand(label, box, old, new, network=st["network"])
+        self.history.push(cmd, applied=True)
+        if st["stale"]:
+            self._remake_shown_input()
+
+    def _remake_shown_input(self) -> None:
+        """Make the shown layer's input again from the painted network input, on the
+        worker (the layers before it are heavy)."""
+        doc = self.doc
+        if doc.source is None:
+            return
+        x, before, version = doc.source.copy(), doc.before, doc.changes
+
+        def adopt(made, doc):
+            if doc.changes != version or doc.source is None:
+                QtCore.QTimer.singleShot(0, self._remake_shown_input)
+                return None
+            doc.source_changed(made)
+            return None
+
+        self._start_job(
+            lambda: forward(x, before), adopt, f"Computing layer {doc.shown + 1}'s input…"
+        )
 
     def abort_stroke(self) -> None:
         """Esc during a stroke: put the pixels back, record nothing."""
         st, self._stroke = self._stroke, None
         if st is not None and st["box"] is not None:
-            self.doc.input[st["box"]] = st["memory"].original(st["box"])
-            self.doc.notify({INPUT, box_change(st["box"])})
+            if st["network"]:
+                self.doc.network_input[st["box"]] = st["memory"].original(st["box"])
+                self._network_box = box_union([self._network_box, st["box"]])
+                if st["live"]:
+                    self.doc.source_changed()
+                else:
+                    self._push_network()
+            else:
+                self.doc.input[st["box"]] = st["memory"].original(st["box"])
+                self.doc.notify({INPUT, box_change(st["box"])})
         self._gesture_ended()
 
     @property
@@ -859,6 +972,17 @@ def _levels_after(
         part = x[box]
         if part.size == 0 or (part.min() >= 0 and part.max() <= 1):
             return (0.0, 1.0)
+    return input_levels(x)
+
+
+def _network_levels(
+    levels: tuple[float, float], box: tuple[slice, slice] | None, x: np.ndarray
+) -> tuple[float, float]:
+    """The network input's levels after a brush box (see `_levels_after`)."""
+    if box is not None and levels == (0.0, 1.0):
+        part = x[box]
+        if part.size == 0 or (part.min() >= 0 and part.max() <= 1):
+            return levels
     return input_levels(x)
 
 

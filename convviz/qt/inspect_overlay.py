@@ -245,7 +245,9 @@ def draw_numbers(window, frame, max_side) -> None:
         ghost = np.ones(padded.shape[:2], bool)
         ghost[top : top + h, left : left + w] = False
     for cell in window.input_panel.cells:
-        values = padded[:, :, cell.index] if small and cell.index >= 0 else None
+        # A panel laid out again for another input before its frame came: no numbers.
+        fits = padded is not None and 0 <= cell.index < padded.shape[2]
+        values = padded[:, :, cell.index] if small and fits else None
         _set_numbers(cell, values, offset, ghost)
     for cell in window.sum_panel.cells + window.filters_panel.cells:
         data = cell.data

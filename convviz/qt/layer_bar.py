@@ -127,7 +127,6 @@ def install_layer_bar(window) -> LayerBar:
         convs = [i for i, r in enumerate(frame.layers) if r.kind == "Conv2D"]
         previous.setEnabled(any(i < frame.shown for i in convs))
         following.setEnabled(any(i > frame.shown for i in convs))
-        window.brush.setEnabled(frame.input_editable)  # a deeper layer is not painted
         bar.show_network(frame)
 
     window.frameShown.connect(update)

@@ -109,6 +109,10 @@ class MainWindow(QtWidgets.QMainWindow):
         self.resize(PREFERRED_SIZE)
 
         self.input_panel = InputPanel()
+        # While a deeper layer is shown: the network's own input, which the brush paints,
+        # above that layer's input (read-only, what the layers before made of it).
+        self.network_panel = InputPanel()
+        self.network_panel.min_columns = 2  # it shares the column: its maps side by side
         self.editor = KernelEditor()
         self.sum_panel = SumPanel()
         self.filters_panel = FiltersPanel()
@@ -117,6 +121,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.addToolBar(self.brush)
 
         self.input_title = QtWidgets.QLabel()
+        self.network_title = QtWidgets.QLabel()
         self.filter_title = QtWidgets.QLabel()
         self.sum_title = QtWidgets.QLabel()
         self.filters_title = QtWidgets.QLabel()
@@ -142,8 +147,15 @@ class MainWindow(QtWidgets.QMainWindow):
         right.setStretchFactor(1, 1)
         self.right = right
         self._settings_scroll = settings_scroll
+        left = QtWidgets.QSplitter(QtCore.Qt.Orientation.Vertical)
+        left.setChildrenCollapsible(False)  # neither part below its maps' minimum
+        self.network_box = _boxed(self.network_title, self.network_panel)
+        self.network_box.hide()
+        left.addWidget(self.network_box)
+        left.addWidget(_boxed(self.input_title, self.input_panel))
+        self.left = left
         self.splitter = QtWidgets.QSplitter(QtCore.Qt.Orientation.Horizontal)
-        self.splitter.addWidget(_boxed(self.input_title, self.input_panel))
+        self.splitter.addWidget(left)
         self.splitter.addWidget(middle)
         self.splitter.addWidget(right)
         self.splitter.setSizes([330, 900, 370])
@@ -177,6 +189,11 @@ class MainWindow(QtWidgets.QMainWindow):
         self.input_panel.strokeStarted.connect(self._begin_stroke)
         self.input_panel.strokeMoved.connect(c.stroke_to)
         self.input_panel.strokeFinished.connect(c.end_stroke)
+        self.network_panel.strokeStarted.connect(
+            lambda channel, row, col: self._begin_stroke(channel, row, col, network=True)
+        )
+        self.network_panel.strokeMoved.connect(c.stroke_to)
+        self.network_panel.strokeFinished.connect(c.end_stroke)
         self.editor.valueEdited.connect(lambda r, col, k, v: c.set_kernel_value(r, col, k, v))
         self.editor.valueNudged.connect(
             lambda r, col, k, v: c.set_kernel_value(r, col, k, v, nudge=True)
@@ -189,14 +206,14 @@ class MainWindow(QtWidgets.QMainWindow):
         self.layer_panel.presetRequested.connect(
             lambda name, scope: c.apply_preset(name, scope=scope)
         )
-        for panel in (self.input_panel, self.sum_panel, self.filters_panel):
+        for panel in (self.input_panel, self.network_panel, self.sum_panel, self.filters_panel):
             panel.hovered.connect(self.hover_label.setText)
 
-    def _begin_stroke(self, channel: int, row: float, col: float) -> None:
+    def _begin_stroke(self, channel: int, row: float, col: float, network=False) -> None:
         if self.brush.all_channels():
             channel = -1
         self.controller.begin_stroke(
-            channel, row, col, self.brush.radius.value(), self.brush.paint_value()
+            channel, row, col, self.brush.radius.value(), self.brush.paint_value(), network
         )
 
     def _make_menus(self) -> None:
@@ -351,6 +368,9 @@ class MainWindow(QtWidgets.QMainWindow):
                 frame.input_channels,
                 layer=frame.shown,
             )
+        # After the input panel has this frame's input: showing the network's input
+        # above it resizes the panel, which lays out again what it holds.
+        self._show_network_input(frame)
         self.editor.set_filter(
             frame.kernel, frame.bias_value, frame.selected, n, frame.kernel_channel_names
         )
@@ -373,6 +393,43 @@ class MainWindow(QtWidgets.QMainWindow):
         if presentation is not None:
             presentation.show_frame(frame)
         self.frameShown.emit(frame)
+
+    def _show_network_input(self, frame: Frame) -> None:
+        """The network's input above a deeper layer's; hidden on layer 1 (it is the input)."""
+        if frame.network_input is None:
+            self.network_box.hide()
+            return
+        h, w, c = frame.network_input.shape
+        self.network_title.setText(_unbroken(f"Network input ({h}, {w}, {c})"))
+        self.network_title.setToolTip("Paint here: the layers after it read what you paint")
+        if frame.network_changed or self.network_box.isHidden():
+            box = None if self.network_box.isHidden() else frame.network_box
+            self.network_panel.show_input(
+                frame.network_input, frame.network_names, frame.network_levels, box
+            )
+        # Each part of the column gets what its title and maps need, and the rest in
+        # proportion to the images it shows; a dock taking room takes it from both alike.
+        counts = (c + (c == 3), frame.input.shape[2])
+        if self.network_box.isHidden() or counts != getattr(self, "_left_counts", None):
+            self._left_counts = counts
+            self.network_box.show()
+            total = sum(self.left.sizes()) or self.left.height()
+            need = [self._box_height(b) for b in (self.network_box, self.left.widget(1))]
+            rest = max(total - sum(need), 0)  # beyond the needs: by the images shown
+            top = min(need[0] + rest * counts[0] // sum(counts), total)
+            self.left.setSizes([top, total - top])
+        # The network's input keeps what its maps and wrapped title need when a dock takes
+        # room from the column, as far as the layer's own input keeps its minimum.
+        need = [self._box_height(b) for b in (self.network_box, self.left.widget(1))]
+        self.network_box.setMinimumHeight(max(min(need[0], self.left.height() - need[1]), 0))
+
+    def _box_height(self, box: QtWidgets.QWidget) -> int:
+        """The height a titled panel needs at the column's width: its title, wrapped, and
+        its maps at their minimum."""
+        title, panel = box.layout().itemAt(0).widget(), box.layout().itemAt(1).widget()
+        return (
+            title.heightForWidth(max(self.left.width(), 1)) + panel.minimumSizeHint().height() + 12
+        )
 
     def _bar(self) -> int:
         """Width of a scroll bar."""

@@ -171,6 +171,9 @@ class InputPanel(MapPanel):
     strokeFinished = QtCore.Signal()
 
     _shown = None  # the last show_input's arguments, shown again when the columns change
+    # Columns the minimum size allows for: one (a narrow, tall column), or more for a
+    # panel that shares its column with another (the network's input above a layer's).
+    min_columns = 1
 
     def _columns(self, n: int, aspect: float) -> int:
         line = self.title_line() * INPUT_TITLE_LINES
@@ -185,7 +188,8 @@ class InputPanel(MapPanel):
         if self._shown is None:
             return super().minimumSizeHint()
         # One column: the input column is narrow and tall.
-        return grid_minimum(self._maps(), self.title_line() * INPUT_TITLE_LINES, 1)
+        lines = self.title_line() * INPUT_TITLE_LINES
+        return grid_minimum(self._maps(), lines, self.min_columns)
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)

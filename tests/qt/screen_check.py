@@ -151,6 +151,8 @@ def check_lesson_text(text_widget, minimum: float, where: str, problems: list) -
 def check_normal(window, available, where, problems, sizes) -> None:
     check_window(window, available, where, problems)
     panels = (window.input_panel, window.sum_panel, window.filters_panel)
+    if window.network_box.isVisible():  # a deeper layer shown: the network's input too
+        panels += (window.network_panel,)
     for panel in panels:
         check_maps(panel.cells, NORMAL_MIN_MAP, available, where, problems, sizes)
     check_editor(window, where, problems)
@@ -264,6 +266,15 @@ def main(argv=None) -> int:
     if not bar.isVisible() or not available.contains(_global_rect(bar)):
         problems.append(f"{where}: the layer bar is not whole on the screen")
     shot("four-layers")
+    # A colour input under a second layer: its three channels and composite above it.
+    window.sessions.controller.history.set_clean()  # nothing to ask about
+    window.sessions.open_lesson(1)
+    window.controller.add_layer("conv")
+    settle(app, window)
+    where = "colour input, layer 2"
+    sizes[where] = []
+    check_normal(window, available, where, problems, sizes[where])
+    shot("colour-two-layers")
     json.dump({"screen": available.getRect(), "problems": problems, "sizes": sizes}, sys.stdout)
     window.sessions.controller.history.set_clean()
     window.close()

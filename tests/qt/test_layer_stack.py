@@ -45,7 +45,7 @@ def test_adding_a_conv_layer_shows_its_insides_reading_layer_one_maps(window):
     assert window.editor.cell(0, 0, 1) is not None
     assert "Layer 2's input" in window.input_title.text()
     assert "= channel 2 of layer 2" in cells[1].title.text
-    assert not window.brush.isEnabled()  # no brush paints a deeper layer's input
+    assert window.brush.isEnabled() and window.network_box.isVisible()  # paints the network's input
     assert_views_match_model(window)
     assert window.undo_action.text() == "Undo Add layer 2: Conv2D(4, 3×3)"
 
@@ -54,28 +54,82 @@ def test_painting_stays_on_the_network_input_and_reaches_layer_two(window):
     ctl, doc = window.controller, window.controller.doc
     ctl.add_layer("conv")
     settle(window)
+    k1, b1 = doc.before[0].kernel, doc.before[0].bias
     before = doc.input.copy()
+    # Layer 2's own input (layer 1's feature maps) takes no paint.
     view, a = image_to_viewport(window.input_panel.cells[0], 4.5, 2.5)
     _, b = image_to_viewport(window.input_panel.cells[0], 4.5, 8.5)
     drag(view, [a, b])
     settle(window)
-    np.testing.assert_array_equal(doc.input, before)  # layer 2's input is not painted
-    assert "layer 1" in window.statusBar().currentMessage()
+    np.testing.assert_array_equal(doc.input, before)
+    assert "network's input above" in window.statusBar().currentMessage()
     assert window.undo_action.text() == "Undo Add layer 2: Conv2D(4, 3×3)"
-    # Paint on layer 1, then look at layer 2 again: it reads the painted input.
+    # The network's input, above it, does; layer 2 reads the painted input at once.
+    assert window.network_box.isVisible()
+    network = [c for c in window.network_panel.cells if c.index >= 0]
+    np.testing.assert_array_equal(shown(network[1]), doc.network_input[:, :, 1])
+    window.brush.value.setValue(0.0)
+    recomputes = ctl.pipeline.full_recomputes
+    view, a = image_to_viewport(network[0], 4.5, 2.5)
+    _, b = image_to_viewport(network[0], 4.5, 8.5)
+    drag(view, [a, b])
+    x = doc.network_input
+    assert (x[4, 3:9, 0] == 0).all() and doc.shown == 1
+    settle(window)
+    np.testing.assert_allclose(doc.input, layer_one_output(x, k1, b1), rtol=1e-6, atol=1e-6)
+    assert ctl.pipeline.full_recomputes == recomputes  # layer 2 updated box by box
+    np.testing.assert_array_equal(shown(network[0]), x[:, :, 0])
+    assert_views_match_model(window)
+    assert window.undo_action.text() == "Undo Erase on R of the network's input"
+    painted = x.copy()
+    window.undo_action.trigger()
+    settle(window)
+    assert doc.shown == 1 and not (doc.network_input[4, 3:9, 0] == 0).all()
+    np.testing.assert_array_equal(shown(network[0]), doc.network_input[:, :, 0])
+    np.testing.assert_allclose(doc.input, before, rtol=1e-6, atol=1e-6)
+    assert_views_match_model(window)
+    window.redo_action.trigger()
+    settle(window)
+    np.testing.assert_array_equal(doc.network_input, painted)
+    # Layer 1 paints the same input, now its own.
     window.layer_bar.tabs.setCurrentIndex(0)
     settle(window)
-    assert doc.shown == 0 and window.brush.isEnabled()
-    window.brush.value.setValue(0.0)
-    view, a = image_to_viewport(window.input_panel.cells[0], 4.5, 2.5)
-    _, b = image_to_viewport(window.input_panel.cells[0], 4.5, 8.5)
-    drag(view, [a, b])
-    assert (doc.input[4, 3:9, 0] == 0).all()
-    x, k1, b1 = doc.input.copy(), doc.kernel.copy(), doc.bias.copy()
-    window.layer_actions["next"].trigger()
+    assert doc.shown == 0 and window.network_box.isHidden()
+    np.testing.assert_array_equal(doc.input, painted)
+
+
+def test_painting_the_network_input_before_heavy_layers_updates_when_the_stroke_ends(window, qtbot):
+    ctl, doc = window.controller, window.controller.doc
+    ctl.add_layer("conv")
     settle(window)
-    assert doc.shown == 1
-    np.testing.assert_allclose(doc.input, layer_one_output(x, k1, b1), rtol=1e-6, atol=1e-6)
+    ctl.live_network_work = 0  # stands for layers before of 1024x1024x16
+    before = doc.input.copy()
+    network = [c for c in window.network_panel.cells if c.index >= 0]
+    window.brush.value.setValue(0.0)
+    view, a = image_to_viewport(network[2], 6.5, 1.5)
+    _, b = image_to_viewport(network[2], 6.5, 12.5)
+    vp = view.viewport()
+    from PySide6 import QtCore, QtGui, QtWidgets
+
+    def send(kind, pt, button, buttons):
+        pos = QtCore.QPointF(pt)
+        ev = QtGui.QMouseEvent(kind, pos, vp.mapToGlobal(pos), button, buttons, Qt.NoModifier)
+        QtWidgets.QApplication.sendEvent(vp, ev)
+
+    left = Qt.MouseButton.LeftButton
+    send(QtCore.QEvent.Type.MouseButtonPress, a, left, left)
+    send(QtCore.QEvent.Type.MouseMove, b, Qt.MouseButton.NoButton, left)
+    QtWidgets.QApplication.processEvents()
+    assert (doc.network_input[6, 2:12, 2] == 0).all()
+    np.testing.assert_array_equal(shown(network[2]), doc.network_input[:, :, 2])  # drawn
+    np.testing.assert_array_equal(doc.input, before)  # layer 2's input: once it ends
+    send(QtCore.QEvent.Type.MouseButtonRelease, b, left, Qt.MouseButton.NoButton)
+    qtbot.waitUntil(lambda: not np.array_equal(doc.input, before), timeout=PATIENCE_MS)
+    k1, b1 = doc.before[0].kernel, doc.before[0].bias
+    np.testing.assert_allclose(
+        doc.input, layer_one_output(doc.network_input, k1, b1), rtol=1e-6, atol=1e-6
+    )
+    qtbot.waitUntil(lambda: not ctl.computing, timeout=PATIENCE_MS)
     assert_views_match_model(window)
 
 
@@ -253,3 +307,19 @@ def test_removing_the_shown_layer_waits_for_the_one_before(window, qtbot):
     assert window.undo_action.text() == "Undo Remove layer 3: Conv2D(4, 3×3)"
     ctl.undo()  # made on layer 2, which is shown: at once
     assert len(doc.network_layers()) == 3 and doc.shown == 1
+
+
+def test_the_network_input_shown_is_the_new_networks_after_opening_another(make_window):
+    window = make_window(scene_image(h=12, w=14, c=1))
+    ctl = window.controller
+    ctl.add_layer("conv")
+    settle(window)
+    other = make_window(scene_image(h=10, w=11, c=3, seed=4)).controller.network_state()
+    # Opened and given a second layer within one turn: one frame for both.
+    ctl.open_state(other)
+    ctl.add_layer("conv")
+    settle(window)
+    network = [c for c in window.network_panel.cells if c.index >= 0]
+    assert len(network) == 3
+    for cell in network:
+        np.testing.assert_array_equal(shown(cell), other["input"][:, :, cell.index])

@@ -53,7 +53,7 @@ def test_every_lesson_fits_the_classroom_screen(tmp_path, width, height):
         views += [f"lesson {i + 1} + {dock}" for dock in DOCKS]
         for view in views:
             assert sizes.get(view), view
-    assert sizes.get("four layers")
+    assert sizes.get("four layers") and sizes.get("colour input, layer 2")
     # A 3-channel lesson shows its three input channels and three kernel maps, plus
     # the pre-activation and feature map, in the presentation view.
     assert len(sizes["lesson 2 presentation"]) == 8
