@@ -269,12 +269,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(format_table(rows))
     result = {"machine": info, "core": rows}
     if args.gui:
-        from convviz.qt.bench_gui import bench_gui, bench_stalls, format_gui_table, format_stalls
+        from convviz.qt.bench_gui import (
+            bench_gui,
+            bench_stack,
+            bench_stalls,
+            format_gui_table,
+            format_stalls,
+        )
 
         gui_rows = bench_gui(repeats=5 if args.quick else 15)
         print("edit to screen in the main window, padding same (times in ms)")
         print(format_gui_table(gui_rows))
         result["gui"] = gui_rows
+        stack_rows = bench_stack(repeats=5 if args.quick else 15)
+        print(format_gui_table(stack_rows))
+        result["stack"] = stack_rows
         stalls = bench_stalls()
         print(format_stalls(stalls))
         result["stalls"] = stalls

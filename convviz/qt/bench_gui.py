@@ -39,6 +39,10 @@ GUI_CASES = (
     (1024, 1024, 16, 11, 16, 5),
 )
 KINDS = ("brush move", "kernel edit", "nudge", "bias edit")
+# A network of two Conv2D layers with layer 2 shown: (height, width, channels, layer 1's
+# filters); layer 2 is what Layer › Add a Conv2D layer appends (4 filters of 3×3). The
+# brush paints the network's input above layer 2's, which is made again per segment.
+STACK_CASES = ((64, 64, 3, 2), (256, 256, 3, 8))
 # pyqtgraph's scene ignores mouse moves closer together than 1/60 s: wait that long.
 MOVE_SPACING_S = 1 / 55
 
@@ -168,11 +172,19 @@ def _time(window, action, repeats, before=None) -> dict:
     }
 
 
-def _bench_case(h, w, c, k, filters, dilation, repeats) -> dict:
+def _bench_case(h, w, c, k, filters, dilation, repeats, layers=1) -> dict:
     window = _window(h, w, c, k, filters, dilation)
     ctl = window.controller
     row = {"case": f"{h}x{w}x{c} k{k}" + (f" d{dilation}" if dilation > 1 else "") + f" f{filters}"}
-    mouse = _Mouse(window.input_panel.cells[0])
+    panel = window.input_panel
+    if layers > 1:  # the network's input is painted, a deeper layer's kernels edited
+        for _ in range(layers - 1):
+            ctl.add_layer("conv")
+        _settle(window)
+        window.editor.finish_echo()
+        panel = window.network_panel
+        row["case"] += f" + {layers - 1} layer" + ("s" if layers > 2 else "")
+    mouse = _Mouse(panel.cells[0])
     press, move = QtCore.QEvent.Type.MouseButtonPress, QtCore.QEvent.Type.MouseMove
     start = mouse.point(h / 2, w / 4)
     mouse.send(press, start)
@@ -189,7 +201,7 @@ def _bench_case(h, w, c, k, filters, dilation, repeats) -> dict:
     mouse.spaced()
     mouse.send(QtCore.QEvent.Type.MouseButtonRelease, at(repeats))
     _settle(window)
-    if ctl.stroking or not ctl.history.undo_label.startswith("Paint"):
+    if ctl.stroking or not (ctl.history.undo_label or "").startswith("Paint"):
         raise RuntimeError("the benchmark's mouse drag did not paint one stroke")
     cell = window.editor.cell(0, 0, 0)
     row["kernel edit"] = _time(window, lambda i: _type(cell, f"{(i % 7 + 1) / 8:.3f}"), repeats)
@@ -285,17 +297,28 @@ def bench_gui(cases=GUI_CASES, repeats=15) -> list[dict]:
     return rows
 
 
+def bench_stack(cases=STACK_CASES, repeats=15) -> list[dict]:
+    """:func:`bench_gui` for a network of two layers, layer 2 shown."""
+    app = QtWidgets.QApplication.instance() or QtWidgets.QApplication([])
+    rows = []
+    for h, w, c, filters in cases:
+        rows.append(_bench_case(h, w, c, 3, filters, 1, repeats, layers=2))
+        app.processEvents()
+    return rows
+
+
 def format_gui_table(rows) -> str:
     width = 22
-    head = f"{'case':<24}" + "".join(f"{k:>{width}}" for k in KINDS)
+    first = max([24, *(len(r["case"]) + 2 for r in rows)])
+    head = f"{'case':<{first}}" + "".join(f"{k:>{width}}" for k in KINDS)
     sub = "median/worst/stall"
-    lines = [head, f"{'':<24}" + "".join(f"{sub:>{width}}" for _ in KINDS)]
+    lines = [head, f"{'':<{first}}" + "".join(f"{sub:>{width}}" for _ in KINDS)]
     for r in rows:
         cells = "".join(
             f"{r[k]['median_ms']:>9.1f} /{r[k]['worst_ms']:>5.0f} /{r[k]['stall_ms']:>4.0f}"
             for k in KINDS
         )
-        lines.append(f"{r['case']:<24}{cells}")
+        lines.append(f"{r['case']:<{first}}{cells}")
     lines.append(
         "(ms; real events: mouse moves on the input panel, keystrokes typed into the kernel "
         "and bias cells, wheel notches over a kernel cell)"

@@ -38,8 +38,8 @@ OVERVIEW = (
     "number.</p>"
     "<p>The <b>Layer</b> menu adds layers after this one: layer 1's feature maps are layer "
     "2's input channels, so each filter of layer 2 holds one kernel per feature map of layer "
-    "1. The layer tabs beside the brush choose whose insides are shown; painting stays on "
-    "layer 1, the network's input.</p>"
+    "1. The layer tabs beside the brush choose whose insides are shown; the brush paints the "
+    "network's input, shown above a deeper layer's own.</p>"
 )
 
 
