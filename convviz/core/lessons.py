@@ -206,7 +206,8 @@ LESSONS = (
         "(3, 3, 2, 2), 3·3·2·2 + 2 = 38 parameters, and (H', W', filters) = (24, 24, 2). "
         "Filter 1's two identity kernels add the two maps, so its feature map shows the "
         "edges of both directions; filter 2's second kernel is all zeros, so it ignores "
-        "channel 2 and keeps map 1 alone. Choose layer 1 in the bar, set filters to 3 and "
+        "channel 2 and keeps map 1 alone. Paint on the network's input, above layer 2's: "
+        "both layers follow each stroke. Choose layer 1 in the bar, set filters to 3 and "
         "come back: every filter of layer 2 now holds 3 kernels.",
         "digit",
         LayerSettings(kernel_size=(3, 3), filters=2, activation="relu"),
