@@ -9,23 +9,20 @@ behind itself while someone paints or drags a value.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 import numpy as np
 from PySide6 import QtCore
 
-from convviz.core import brush
 from convviz.core.commands import (
     History,
     PaintCommand,
     SetBias,
     SetKernelValue,
-    StackCommand,
     StateCommand,
     state_command,
 )
-from convviz.core.geometry import box_union
-from convviz.core.levels import input_levels
+from convviz.core.frames import Frame, FrameBuilder
 from convviz.core.model import (
     INPUT,
     MAX_CHANNELS,
@@ -36,84 +33,22 @@ from convviz.core.model import (
     WEIGHTS,
     Change,
     Document,
-    LayerSettings,
     default_channel_names,
-    new_conv_layer,
     reshaped_weights,
 )
-from convviz.core.pipeline import Pipeline, box_change, filter_change
+from convviz.core.pipeline import Pipeline, filter_change
 from convviz.core.presets import filter_preset, glorot_uniform
 from convviz.core.stack import (
-    MAX_LAYERS,
-    ConvLayer,
-    LayerRow,
-    PoolLayer,
     fit_layers,
-    forward,
-    forward_work,
-    shapes,
-    summary,
 )
+from convviz.qt.layer_edits import LayerEdits
+from convviz.qt.painting import Painting
 from convviz.qt.workers import background_executor
 
 
-@dataclass(frozen=True)
-class Frame:
-    """Everything the views show after one recompute (views never read the document)."""
-
-    input: np.ndarray  # the document's own array: read it, never write it
-    channel_names: tuple[str, ...]
-    input_levels: tuple[float, float]
-    kernel: np.ndarray  # (kh, kw, Cg) of the selected filter
-    bias_value: float | None
-    selected: int
-    filters: int
-    kernel_channel_names: tuple[str, ...]
-    kernel_maps: np.ndarray | None  # (H', W', Cg) of the selected filter
-    pre_activation: np.ndarray | None  # (H', W', filters)
-    feature_maps: np.ndarray | None  # (H', W', filters)
-    map_levels: tuple[float, float]
-    output_shape: tuple[int, int, int]
-    param_count: int
-    activation: str
-    settings: LayerSettings
-    message: str | None
-    # What differs from the previous frame, so views redraw only that.
-    input_changed: bool = True
-    weights_changed: bool = True
-    changed_filters: frozenset | None = None  # None: every filter's maps
-    # A brush-only frame: the boxes (rows, cols slices) of the input and of every map
-    # outside which nothing changed; None: anything may have changed.
-    input_box: tuple[slice, slice] | None = None
-    output_box: tuple[slice, slice] | None = None
-    # Kernel maps of the selected filter that changed; None: any of them.
-    changed_kernel_maps: frozenset | None = None
-    # A brush-only frame: the input channels it changed; None: any of them.
-    input_channels: frozenset | None = None
-    # Every value of every map is known to be finite (measured with the colour scale).
-    finite: bool = False
-    # The network's layers, and which of them is shown (from 0): the input is then what
-    # the layers before it made, which no brush paints on.
-    layers: tuple[LayerRow, ...] = ()
-    shown: int = 0
-    network_input_shape: tuple[int, int, int] = (0, 0, 0)
-    # While a deeper layer is shown: the network's own input (the document's array: read
-    # it, never write it), which the brush paints, its channel names and levels, and the
-    # box of it painted since the last frame (None: any of it).
-    network_input: np.ndarray | None = None
-    network_names: tuple[str, ...] = ()
-    network_levels: tuple[float, float] | None = None
-    network_box: tuple[slice, slice] | None = None
-    network_changed: bool = False  # the network's input is to be drawn again
-    network_version: int = 0  # counts the document's remakes of the shown layer's input
-
-    @property
-    def input_editable(self) -> bool:
-        return self.shown == 0
-
-
-class Controller(QtCore.QObject):
-    """Owns the document; every user intent becomes an undoable command."""
+class Controller(Painting, LayerEdits, QtCore.QObject):
+    """Owns the document; every user intent becomes an undoable command. Painting
+    (`qt/painting.py`) and the network's layers (`qt/layer_edits.py`) are parts of it."""
 
     frameReady = QtCore.Signal(object)
     historyChanged = QtCore.Signal()
@@ -129,10 +64,6 @@ class Controller(QtCore.QObject):
     # pause in editing they wait for, so that they do not delay an edit.
     settle_interval_ms = 16
     settle_idle_ms = 300
-    # Painting the network's input while a deeper layer is shown makes that layer's input
-    # again with every segment up to this many multiply-adds (a few milliseconds), else
-    # once the stroke ends, on the worker.
-    live_network_work = 20_000_000
 
     def __init__(self, doc: Document, parent=None):
         super().__init__(parent)
@@ -144,8 +75,7 @@ class Controller(QtCore.QObject):
         self.frame: Frame | None = None
         self.recomputes = 0
         self._stroke = None
-        self._last_rows: tuple | None = None
-        self._network_box = None  # painted on the network's input since the last frame
+        self.frames = FrameBuilder()
         self._nudging = False  # a burst of nudges on a kernel value or the bias is open
         self.pipeline = Pipeline()
         self._executor = background_executor("layer")
@@ -318,261 +248,16 @@ class Controller(QtCore.QObject):
         return self._job is not None
 
     def _push(self, out) -> Frame:
-        doc, s = self.doc, self.doc.settings
-        f = doc.selected_filter
-        h_out, w_out = out.output_size
-        message = None if out.feature_maps is not None else _empty_message(doc, out.geometry)
-        previous = self.frame
-        channels = doc.filter_channels(f)
-        same_input = previous is not None and not out.input_changed
-        self.frame = Frame(
-            input=doc.input,
-            channel_names=doc.channel_names,
-            input_levels=(
-                previous.input_levels
-                if same_input
-                else _levels_after(previous, out.input_box, doc.input)
-            ),
-            kernel=doc.kernel[:, :, :, f].copy(),
-            bias_value=float(doc.bias[f]) if s.use_bias else None,
-            selected=f,
-            filters=s.filters,
-            kernel_channel_names=tuple(doc.channel_names[c] for c in channels),
-            kernel_maps=out.kernel_maps,
-            pre_activation=out.pre_activation,
-            feature_maps=out.feature_maps,
-            map_levels=out.levels,
-            output_shape=(max(h_out, 0), max(w_out, 0), s.filters),
-            param_count=out.param_count,
-            activation=s.activation or "linear",
-            settings=s,
-            message=message,
-            input_changed=previous is None or out.input_changed,
-            weights_changed=previous is None or out.weights_changed,
-            changed_filters=None if previous is None else out.changed_filters,
-            input_box=None if previous is None else out.input_box,
-            output_box=None if previous is None else out.output_box,
-            changed_kernel_maps=None if previous is None else out.changed_kernel_maps,
-            input_channels=None if previous is None else out.input_channels,
-            layers=self._rows(),
-            shown=doc.shown,
-            network_input_shape=doc.network_input.shape,
-            **self._network_fields(previous),
-            finite=out.finite,
-        )
+        self.frame = self.frames.frame(self.doc, out, self.frame)
         self.frameReady.emit(self.frame)
         return self.frame
 
     def _push_empty(self, message: str, output_size: tuple[int, int] = (0, 0)) -> Frame:
         """A frame without maps, saying why (``output_size``: of the layer being computed)."""
         self.pipeline.full = True
-        doc = self.doc
-        f = doc.selected_filter
-        self.frame = Frame(
-            input=doc.input,
-            channel_names=doc.channel_names,
-            input_levels=input_levels(doc.input),
-            kernel=doc.kernel[:, :, :, f].copy(),
-            bias_value=float(doc.bias[f]) if doc.settings.use_bias else None,
-            selected=f,
-            filters=doc.settings.filters,
-            kernel_channel_names=tuple(doc.channel_names[c] for c in doc.filter_channels(f)),
-            kernel_maps=None,
-            pre_activation=None,
-            feature_maps=None,
-            map_levels=(-1.0, 1.0),
-            output_shape=(*output_size, doc.settings.filters),
-            param_count=int(doc.kernel.size + doc.bias.size),
-            activation=doc.settings.activation or "linear",
-            settings=doc.settings,
-            message=message,
-            layers=self._rows(),
-            shown=doc.shown,
-            network_input_shape=doc.network_input.shape,
-            **self._network_fields(self.frame),
-        )
+        self.frame = self.frames.empty(self.doc, message, output_size, self.frame)
         self.frameReady.emit(self.frame)
         return self.frame
-
-    def _rows(self) -> tuple[LayerRow, ...]:
-        """The network's rows for the layer bar, worked out again only when a shape or a
-        layer changed (not for every brush frame)."""
-        doc = self.doc
-        key = (doc.network_input.shape, doc.settings, doc.kernel.shape)
-        last = self._last_rows
-        if last is None or last[0] != key or last[1] is not doc.before or last[2] is not doc.after:
-            live = _Shape(doc.settings, doc.kernel.size + doc.bias.size)
-            rows = summary(doc.network_input.shape, (*doc.before, live, *doc.after))
-            self._last_rows = last = (key, doc.before, doc.after, rows)
-        return last[3]
-
-    # -- painting -------------------------------------------------------------------------
-    def begin_stroke(
-        self, channel: int, row: float, col: float, radius: float, value: float, network=False
-    ):
-        """Start a stroke on ``channel`` (-1: every channel) at (row, col), on the shown
-        layer's input, or with ``network`` on the network's input: the same on layer 1;
-        on a deeper layer, whose own input is what the layers before it made (no brush
-        paints there), that input is made again as the stroke goes (when the layers
-        before are at most ``live_network_work`` multiply-adds; else once it ends)."""
-        if self._stroke is not None:
-            self.end_stroke()
-        doc = self.doc
-        on_source = bool(network and doc.shown)
-        if doc.shown and not on_source:
-            self.status.emit(
-                f"This is layer {doc.shown + 1}'s input: what the layers before it made. "
-                "Paint on the network's input above it."
-            )
-            return
-        target = doc.network_input
-        channels = range(target.shape[2]) if channel < 0 else [channel]
-        live = not on_source or (forward_work(target.shape, doc.before) <= self.live_network_work)
-        self._stroke = dict(
-            channels=list(channels),
-            radius=radius,
-            value=value,
-            last=(row, col),
-            memory=brush.StrokeMemory(target),
-            box=None,
-            network=on_source,
-            live=live,
-            stale=False,
-        )
-        self._paint((row, col), (row, col))
-
-    def stroke_to(self, row: float, col: float) -> None:
-        if self._stroke is not None:
-            self._paint(self._stroke["last"], (row, col))
-            self._stroke["last"] = (row, col)
-
-    def _paint(self, p0, p1) -> None:
-        st = self._stroke
-        target = self.doc.network_input
-        st["memory"].before_painting(brush.segment_box(target.shape, p0, p1, st["radius"]))
-        box = brush.paint_segment(target, st["channels"], p0, p1, st["radius"], st["value"])
-        if box is None:
-            return
-        st["box"] = box_union([st["box"], box])
-        if not st["network"]:
-            self.doc.notify({INPUT, box_change(box, st["channels"])})
-            return
-        self._network_box = box_union([self._network_box, box])
-        if st["live"]:
-            self.doc.source_changed()  # the shown layer's input, made again
-        else:
-            st["stale"] = True
-            self._push_network()
-
-    def _push_network(self) -> None:
-        """A frame in which only the network's input changed (painted while a deeper
-        layer, too heavy to make again at once, is shown)."""
-        if self.frame is None:
-            return
-        self.frame = replace(
-            self.frame,
-            input_changed=False,
-            weights_changed=False,
-            changed_filters=frozenset(),
-            changed_kernel_maps=frozenset(),
-            **self._network_fields(self.frame),
-        )
-        self.frameReady.emit(self.frame)
-
-    def _network_fields(self, previous: Frame | None) -> dict:
-        """The frame's fields of the network's input: None on layer 1 (it is the input)."""
-        doc = self.doc
-        box, self._network_box = self._network_box, None
-        if doc.source is None:
-            return dict(network_input=None, network_box=None, network_changed=False)
-        first = (
-            previous is None
-            or previous.network_levels is None
-            or previous.network_input is not doc.source  # another network's input
-        )
-        changed = first or box is not None or previous.network_version != doc.source_changes
-        if not changed:
-            levels = previous.network_levels
-        elif first or box is None:
-            levels = input_levels(doc.source)
-        else:
-            levels = _network_levels(previous.network_levels, box, doc.source)
-        return dict(
-            network_input=doc.source,
-            network_names=doc.source_names,
-            network_levels=levels,
-            network_box=None if first else box,
-            network_changed=changed,
-            network_version=doc.source_changes,
-        )
-
-    def _gesture_ended(self) -> None:
-        """A stroke or a nudge burst ended: let the colour scale shrink to fit again."""
-        self._nudging = False
-        if self.pipeline.hold:
-            self.pipeline.hold = False
-            if not self._timer.isActive():
-                self._timer.start()
-            self._settle_timer.start(0)  # after that refresh: rescale, then resync
-
-    def end_stroke(self) -> None:
-        st, self._stroke = self._stroke, None
-        self._gesture_ended()
-        if st is None or st["box"] is None:
-            return
-        box = st["box"]
-        target = self.doc.network_input if st["network"] else self.doc.input
-        old, new = st["memory"].original(box), target[box].copy()
-        if np.array_equal(old, new):
-            return
-        names = self.doc.network_names if st["network"] else self.doc.channel_names
-        picked = [names[c] for c in st["channels"]]
-        where = "all channels" if len(picked) > 1 else picked[0]
-        verb = "Erase" if st["value"] == 0 else "Paint"
-        label = f"{verb} on {where}" + (" of the network's input" if st["network"] else "")
-        cmd = PaintCommand(label, box, old, new, network=st["network"])
-        self.history.push(cmd, applied=True)
-        if st["stale"]:
-            self._remake_shown_input()
-
-    def _remake_shown_input(self) -> None:
-        """Make the shown layer's input again from the painted network input, on the
-        worker (the layers before it are heavy)."""
-        doc = self.doc
-        if doc.source is None:
-            return
-        x, before, version = doc.source.copy(), doc.before, doc.changes
-
-        def adopt(made, doc):
-            if doc.changes != version or doc.source is None:
-                QtCore.QTimer.singleShot(0, self._remake_shown_input)
-                return None
-            doc.source_changed(made)
-            return None
-
-        self._start_job(
-            lambda: forward(x, before), adopt, f"Computing layer {doc.shown + 1}'s input…"
-        )
-
-    def abort_stroke(self) -> None:
-        """Esc during a stroke: put the pixels back, record nothing."""
-        st, self._stroke = self._stroke, None
-        if st is not None and st["box"] is not None:
-            if st["network"]:
-                self.doc.network_input[st["box"]] = st["memory"].original(st["box"])
-                self._network_box = box_union([self._network_box, st["box"]])
-                if st["live"]:
-                    self.doc.source_changed()
-                else:
-                    self._push_network()
-            else:
-                self.doc.input[st["box"]] = st["memory"].original(st["box"])
-                self.doc.notify({INPUT, box_change(st["box"])})
-        self._gesture_ended()
-
-    @property
-    def stroking(self) -> bool:
-        return self._stroke is not None
 
     # -- weights --------------------------------------------------------------------------
     def set_kernel_value(self, row: int, col: int, k: int, value: float, nudge=False) -> None:
@@ -791,112 +476,6 @@ class Controller(QtCore.QObject):
         self.history.close_merge()
         self.history.push(cmd, applied=True)
 
-    # -- the stack of layers -------------------------------------------------------------
-    def show_layer(self, k: int, then=None) -> bool:
-        """Show the insides of layer ``k`` (from 0), then call ``then()``; False, saying
-        why, when it has none or nothing to read. Not an undo step: it changes what is
-        shown, not the network. When the layers before it are more than
-        ``background_work`` multiply-adds, what they make is computed on the worker
-        (with progress after half a second) and the layer is shown once it is done."""
-        doc = self.doc
-        try:
-            before = doc.layers_before(k)
-        except ValueError as exc:
-            self.status.emit(f"{exc}; layer {doc.shown + 1} is still shown")
-            return False
-        if k != doc.shown:
-            self.end_stroke()
-            self.end_nudge()
-        if (
-            k == doc.shown
-            or not k
-            or forward_work(doc.network_input.shape, before) <= self.background_work
-        ):
-            doc.show_layer(k)
-            self.history.close_merge()
-            if then is not None:
-                then()
-            return True
-        x = doc.reader_snapshot()["input"] if doc.shown == 0 else doc.network_input
-        version = doc.changes
-
-        def adopt(made, doc):
-            if doc.changes != version:  # the network changed meanwhile: again
-                QtCore.QTimer.singleShot(0, lambda: self.show_layer(k, then))
-                return None
-            doc.show_layer(k, made)
-            self.history.close_merge()
-            if then is not None:
-                then()
-            return None  # the layer's maps are computed next
-
-        self._start_job(lambda: forward(x, before), adopt, f"Computing layer {k + 1}'s input…")
-        return True
-
-    def add_layer(self, kind: str = "conv") -> bool:
-        """Append a Conv2D (``kind`` "conv": 4 filters of 3×3, relu, kernels as deep as
-        the channels before it; shown next) or a MaxPooling2D (``kind`` "pool", 2×2)
-        to the network, as one undo step; False, saying why, when it does not fit."""
-        self.end_stroke()
-        doc = self.doc
-        layers = doc.network_layers()
-        if len(layers) >= MAX_LAYERS:
-            self.status.emit(f"A network here holds at most {MAX_LAYERS} layers")
-            return False
-        h, w, c = shapes(doc.network_input.shape, layers)[-1]
-        layer = new_conv_layer(c, self.rng) if kind == "conv" else PoolLayer()
-        out = layer.output_shape((h, w, c)) if h * w else (0, 0, c)
-        if not out[0] * out[1]:
-            self.status.emit(
-                f"Layer {len(layers)}'s output is {h}×{w}: a {layer.describe()} layer after "
-                "it would have nothing left. Use a larger input or a smaller layer first."
-            )
-            return False
-        label = f"Add layer {len(layers) + 1}: {layer.describe()}"
-        self.history.close_merge()
-        self.history.push(StackCommand(label, (*doc.after, layer)))
-        if kind == "conv":
-            self.show_layer(len(layers))
-        return True
-
-    def remove_last_layer(self) -> bool:
-        """Remove the network's last layer (never layer 1), as one undo step; when it is
-        the one shown, the Conv2D layer before it is shown first."""
-        self.end_stroke()
-        layers = self.doc.network_layers()
-        if len(layers) == 1:
-            self.status.emit("Layer 1 is the network's first layer: it stays")
-            return False
-        last = len(layers) - 1
-
-        def remove() -> None:
-            label = f"Remove layer {last + 1}: {layers[last].describe()}"
-            self.history.close_merge()
-            self.history.push(StackCommand(label, self.doc.after[:-1]))
-
-        if self.doc.shown == last:
-            previous = max(i for i in range(last) if isinstance(layers[i], ConvLayer))
-            return self.show_layer(previous, then=remove)
-        remove()
-        return True
-
-    def undo(self) -> None:
-        """Undo the last step, on the layer it was made on (shown first)."""
-        self.abort_stroke()
-        layer = self.history.undo_layer
-        if layer is not None and layer != self.doc.shown:
-            self.show_layer(layer, then=self.history.undo)
-        else:
-            self.history.undo()
-
-    def redo(self) -> None:
-        self.abort_stroke()
-        layer = self.history.redo_layer
-        if layer is not None and layer != self.doc.shown:
-            self.show_layer(layer, then=self.history.redo)
-        else:
-            self.history.redo()
-
     def set_layer(self, kernel, bias, settings, *, image=None, names=None, label="Import weights"):
         """Replace the layer's weights and settings, and the input when ``image`` is given,
         as one undo step (importing a trained layer). ``bias`` None is stored as zeros.
@@ -938,64 +517,6 @@ class Controller(QtCore.QObject):
         self.history.push(state_command(doc, label, what, **after))
 
 
-@dataclass(frozen=True)
-class _Shape:
-    """What the rows need of the shown layer, without copying its kernels."""
-
-    settings: LayerSettings
-    size: int
-    kind = "Conv2D"
-
-    def output_shape(self, shape):
-        return ConvLayer.output_shape(self, shape)  # type: ignore[arg-type]
-
-    def describe(self) -> str:
-        return ConvLayer.describe(self)  # type: ignore[arg-type]
-
-    @property
-    def param_count(self) -> int:
-        return self.size if self.settings.use_bias else self.size - self.settings.filters
-
-
 def _computing(filters: list[int]) -> str:
     names = ", ".join(str(g + 1) for g in filters)
     return f"Computing filter{'s' if len(filters) > 1 else ''} {names}…"
-
-
-def _levels_after(
-    previous: Frame | None, box: tuple[slice, slice] | None, x: np.ndarray
-) -> tuple[float, float]:
-    """The input's levels after an edit. A brush box of values in [0, 1] drawn on an input
-    whose levels were [0, 1] keeps them, without a pass over the whole input (7 ms at
-    1024x1024x16)."""
-    if previous is not None and box is not None and previous.input_levels == (0.0, 1.0):
-        part = x[box]
-        if part.size == 0 or (part.min() >= 0 and part.max() <= 1):
-            return (0.0, 1.0)
-    return input_levels(x)
-
-
-def _network_levels(
-    levels: tuple[float, float], box: tuple[slice, slice] | None, x: np.ndarray
-) -> tuple[float, float]:
-    """The network input's levels after a brush box (see `_levels_after`)."""
-    if box is not None and levels == (0.0, 1.0):
-        part = x[box]
-        if part.size == 0 or (part.min() >= 0 and part.max() <= 1):
-            return levels
-    return input_levels(x)
-
-
-def _empty_message(doc: Document, geometry) -> str:
-    s = doc.settings
-    kh, kw = s.kernel_size
-    dh, dw = s.dilation
-    eh, ew = (kh - 1) * dh + 1, (kw - 1) * dw + 1
-    h, w = doc.input.shape[:2]
-    t, b, left, r = geometry.padding
-    return (
-        f"Output is empty: the {kh}×{kw} kernel"
-        + (f" (dilated to {eh}×{ew})" if (dh, dw) != (1, 1) else "")
-        + f" does not fit in the {h + t + b}×{w + left + r} padded input. "
-        "Use a smaller kernel or dilation, or more padding."
-    )

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from convviz.core.frames import Frame
 from convviz.core.stack import MAX_LAYERS
-from convviz.qt.controller import Frame
 
 
 def _shape(shape) -> str:

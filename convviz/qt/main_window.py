@@ -10,6 +10,7 @@ import logging
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from convviz.core.frames import Frame
 from convviz.core.model import MAX_CHANNELS
 from convviz.io.file_names import display_name
 from convviz.io.inputs import SUPPORTED_SUFFIXES, InputError, read_input
@@ -17,7 +18,7 @@ from convviz.io.model_weights import is_weights_file
 from convviz.io.samples import SAMPLES, load_sample
 from convviz.io.session import SUFFIX as SESSION_SUFFIX
 from convviz.qt.animation_menu import install_animation_export
-from convviz.qt.controller import Controller, Frame
+from convviz.qt.controller import Controller
 from convviz.qt.exports import install_exports
 from convviz.qt.help_dialog import HelpDialog, about_text
 from convviz.qt.import_weights import install_weights_import
