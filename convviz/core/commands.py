@@ -94,6 +94,23 @@ class StateCommand(Command):
         return _bytes((self.before or {}).values()) + _bytes(self.after.values())
 
 
+class WeightsRun(StateCommand):
+    """Weights shown as they change (a training run, a reset) as one undo step, however
+    many times they were shown: the run is pushed again after each, and the copies
+    merge into the first one, so the step sits in the history from the first on and any
+    other edit lands above it."""
+
+    def __init__(self, run: object, label: str, before: dict, after: dict):
+        super().__init__(label, before, after, {WEIGHTS})
+        self.run = run
+
+    def merge(self, other: Command) -> bool:
+        if isinstance(other, WeightsRun) and other.run is self.run:
+            self.after, self.label = other.after, other.label
+            return True
+        return False
+
+
 class PaintCommand(Command):
     """One changed box of the input (a brush stroke, a fill): the values it does not hold.
 

@@ -276,6 +276,13 @@ class Document:
         for listener in list(self._listeners):
             listener(change)
 
+    def select_filter(self, f: int) -> None:
+        """Select filter ``f`` of the shown layer (ValueError when there is none)."""
+        if not 0 <= f < self.settings.filters:
+            raise ValueError(f"there is no filter {f + 1}: the layer has {self.settings.filters}")
+        self.selected_filter = f
+        self.notify({SELECTION})
+
     # -- whole-state snapshots (commands use them for undo) -------------------------------
     def snapshot(self) -> dict:
         """A copy of everything a command may replace."""

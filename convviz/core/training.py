@@ -21,9 +21,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from convviz.core.activations import activate, activation_derivative, canonical_activation
-from convviz.core.commands import Command, StateCommand
 from convviz.core.conv import conv2d, conv_geometry, pad_input
-from convviz.core.model import WEIGHTS
 from convviz.core.presets import filter_preset, glorot_uniform
 from convviz.core.words import count
 
@@ -458,19 +456,6 @@ _DIVERGED = (
 )
 
 
-class TrainingRun(StateCommand):
-    """One training run of a filter as one undo step, however many frames it lasted.
-
-    The run is pushed again after every frame; the copies merge into the first one, so the
-    step sits in the history from the first frame on and any other edit lands above it.
-    """
-
-    def __init__(self, run: object, f: int, steps: int, before: dict, after: dict):
-        super().__init__(f"Train filter {f + 1} ({count(steps, 'step')})", before, after, {WEIGHTS})
-        self.run = run
-
-    def merge(self, other: Command) -> bool:
-        if isinstance(other, TrainingRun) and other.run is self.run:
-            self.after, self.label = other.after, other.label
-            return True
-        return False
+def training_label(f: int, steps: int) -> str:
+    """The undo step of a training run of filter ``f`` (from 0) that took ``steps``."""
+    return f"Train filter {f + 1} ({count(steps, 'step')})"

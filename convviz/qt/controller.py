@@ -19,7 +19,7 @@ from convviz.core.commands import (
     PaintCommand,
     SetBias,
     SetKernelValue,
-    StateCommand,
+    WeightsRun,
     state_command,
 )
 from convviz.core.frames import Frame, FrameBuilder
@@ -28,7 +28,6 @@ from convviz.core.model import (
     MAX_CHANNELS,
     MAX_FILTERS,
     MAX_KERNEL,
-    SELECTION,
     SETTINGS,
     WEIGHTS,
     Change,
@@ -309,9 +308,9 @@ class Controller(Painting, LayerEdits, QtCore.QObject):
 
     # -- settings and selection -------------------------------------------------------------
     def select_filter(self, f: int) -> None:
+        """Select filter ``f`` (a view of the layer, not an undo step)."""
         if 0 <= f < self.doc.settings.filters and f != self.doc.selected_filter:
-            self.doc.selected_filter = f
-            self.doc.notify({SELECTION})
+            self.doc.select_filter(f)
 
     def change_settings(self, **changes) -> None:
         """Change layer settings; kernels are resized or extended as Keras would."""
@@ -460,21 +459,21 @@ class Controller(Painting, LayerEdits, QtCore.QObject):
         self.doc.open_network(state)
         self.history.clear()
 
-    def preview_weights(self, kernel: np.ndarray, bias: np.ndarray) -> None:
-        """Show new weights without recording them (a running training step)."""
+    def preview(self) -> WeightsPreview:
+        """A handle to show weights as they change (a training run) and keep them, from the
+        weights there are now, as one undo step (see `WeightsPreview`)."""
+        self.history.close_merge()
+        return WeightsPreview(self)
+
+    def close_step(self) -> None:
+        """End the current undo step: the next edit (or preview) starts a new one."""
+        self.history.close_merge()
+
+    def _show_weights(self, kernel: np.ndarray, bias: np.ndarray) -> None:
         changed = np.any(self.doc.kernel != kernel, axis=(0, 1, 2)) | (self.doc.bias != bias)
         self.doc.kernel[...] = kernel
         self.doc.bias[...] = bias
         self.doc.notify({WEIGHTS, *(filter_change(int(g)) for g in np.flatnonzero(changed))})
-
-    def commit_weights(self, before_kernel, before_bias, label: str) -> None:
-        """Record the change from ``before_*`` to the current weights as one undo step."""
-        after = dict(kernel=self.doc.kernel.copy(), bias=self.doc.bias.copy())
-        cmd = StateCommand(
-            label, dict(kernel=before_kernel.copy(), bias=before_bias.copy()), after, {WEIGHTS}
-        )
-        self.history.close_merge()
-        self.history.push(cmd, applied=True)
 
     def set_layer(self, kernel, bias, settings, *, image=None, names=None, label="Import weights"):
         """Replace the layer's weights and settings, and the input when ``image`` is given,
@@ -515,6 +514,24 @@ class Controller(Painting, LayerEdits, QtCore.QObject):
         )
         self.history.close_merge()
         self.history.push(state_command(doc, label, what, **after))
+
+
+class WeightsPreview:
+    """Weights shown as they change, kept as one undo step: each :meth:`show` writes them
+    to the document and records the change from the weights before the first show as
+    one step under ``label`` (the same step again, merged), so an edit made meanwhile
+    lands above it and undo takes the whole run back. Made by `Controller.preview`."""
+
+    def __init__(self, controller: Controller):
+        self._controller = controller
+        doc = controller.doc
+        self._before = dict(kernel=doc.kernel.copy(), bias=doc.bias.copy())
+
+    def show(self, kernel: np.ndarray, bias: np.ndarray, label: str) -> None:
+        c = self._controller
+        c._show_weights(kernel, bias)
+        after = dict(kernel=np.array(kernel, np.float32), bias=np.array(bias, np.float32))
+        c.history.push(WeightsRun(self, label, self._before, after), applied=True)
 
 
 def _computing(filters: list[int]) -> str:

@@ -1,11 +1,11 @@
 """The "Learn a kernel" dock: gradient descent on the selected filter, shown live.
 
 Each timer tick runs a few optimiser steps (``convviz.core.training.Trainer``) and shows
-the new weights through ``Controller.preview_weights``, so the kernel cells, kernel maps
+the new weights through a ``Controller.preview`` handle, so the kernel cells, kernel maps
 and feature map move as the filter learns. A run (Train ... Pause, or a series of Step
-presses) is one undo step from its first frame on: the history holds it as a
-``TrainingRun`` that later frames merge into, so an edit made during training lands
-above it and Ctrl+Z during training takes the whole run back.
+presses) is one undo step from its first frame on: the handle records it after every
+frame, merged into one step, so an edit made during training lands above it and Ctrl+Z
+during training takes the whole run back.
 """
 
 from __future__ import annotations
@@ -26,11 +26,11 @@ from convviz.core.training import (
     FilterSetup,
     Trainer,
     TrainingDiverged,
-    TrainingRun,
     stalled_message,
     start_weights,
     teacher_kernels,
     teacher_target,
+    training_label,
 )
 from convviz.core.words import count
 from convviz.qt.training_widgets import RevealBox, TargetCanvas
@@ -304,13 +304,12 @@ class TrainingPanel(QtWidgets.QDockWidget):
         kernel, bias = origin
         if np.array_equal(kernel, doc.kernel) and np.array_equal(bias, doc.bias):
             return
-        trained_kernel, trained_bias = doc.kernel.copy(), doc.bias.copy()
+        preview = self.controller.preview()
         self._own_change = True
         try:
-            self.controller.preview_weights(kernel, bias)
+            preview.show(kernel, bias, "Reset training")
         finally:
             self._own_change = False
-        self.controller.commit_weights(trained_kernel, trained_bias, "Reset training")
         self._show_status("Reset: the kernels are back as they were before training.")
 
     def _teacher_presets(self, cg: int):
@@ -421,10 +420,8 @@ class TrainingPanel(QtWidgets.QDockWidget):
             self._origin = (state["kernel"].copy(), state["bias"].copy())
 
     def _begin_run(self) -> None:
-        if self._run is None:
-            doc = self.controller.doc
-            self.controller.history.close_merge()
-            self._run = (object(), doc.kernel.copy(), doc.bias.copy(), self.trainer.steps)
+        if self._run is None:  # (the run's preview handle, the steps before it)
+            self._run = (self.controller.preview(), self.trainer.steps)
 
     @property
     def stepping(self) -> bool:
@@ -471,7 +468,7 @@ class TrainingPanel(QtWidgets.QDockWidget):
             return
         if self.trainer.dead:
             message = stalled_message(self._activation)
-            if self.trainer.steps > self._run[3]:
+            if self.trainer.steps > self._run[1]:
                 self._publish(message)
             else:
                 self._show_status(message)
@@ -493,20 +490,12 @@ class TrainingPanel(QtWidgets.QDockWidget):
         kernel[..., f] = t.kernel
         if self._use_bias:
             bias[f] = t.bias
+        preview, first = self._run
         self._own_change = True
         try:
-            self.controller.preview_weights(kernel, bias)
+            preview.show(kernel, bias, training_label(f, t.steps - first))
         finally:
             self._own_change = False
-        token, before_kernel, before_bias, first = self._run
-        run = TrainingRun(
-            token,
-            f,
-            t.steps - first,
-            dict(kernel=before_kernel, bias=before_bias),
-            dict(kernel=kernel, bias=bias),
-        )
-        self.controller.history.push(run, applied=True)
         if not self._plot_timer.isActive():
             self._plot_timer.start()
         self._show_status(note)
@@ -539,7 +528,7 @@ class TrainingPanel(QtWidgets.QDockWidget):
     def _end_run(self) -> None:
         self._timer.stop()
         self._run = None
-        self.controller.history.close_merge()
+        self.controller.close_step()
         self.train_button.setText("Train")
 
     def _tick(self) -> None:

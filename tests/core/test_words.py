@@ -5,7 +5,7 @@ import pytest
 
 from convviz.core.explain import layer_shapes
 from convviz.core.model import Document, LayerSettings
-from convviz.core.training import TrainingRun
+from convviz.core.training import training_label
 from convviz.core.words import count
 
 
@@ -29,5 +29,5 @@ def test_messages_count_in_the_singular():
         Document(
             np.zeros((4, 4, 1)), np.zeros((3, 3, 1, 2)), np.zeros(2), LayerSettings(), ("a", "b")
         )
-    run = TrainingRun(object(), 0, 1, {}, {})
-    assert run.label == "Train filter 1 (1 step)"
+    assert training_label(0, 1) == "Train filter 1 (1 step)"
+    assert training_label(2, 3) == "Train filter 3 (3 steps)"
