@@ -18,7 +18,7 @@ from convviz.io.inputs import InputError, read_input
 from convviz.io.samples import load_sample
 from convviz.io.session import SUFFIX as SESSION_SUFFIX
 from convviz.io.session import load_session
-from convviz.qt.plain_text import plain
+from convviz.qt.base.plain_text import plain
 from convviz.qt.platform_check import missing_window_library
 
 log = logging.getLogger("convviz")
@@ -55,10 +55,10 @@ def make_excepthook(window_getter, errors: list | None = None):
 
 def build_window(args):
     """The main window for parsed arguments (also used by tests)."""
-    from convviz.qt.controller import Controller
+    from convviz.qt.control.controller import Controller
     from convviz.qt.main_window import MainWindow
-    from convviz.qt.sessions import install_sessions
-    from convviz.qt.training import install_training
+    from convviz.qt.sessions.manager import install_sessions
+    from convviz.qt.training.dock import install_training
 
     session = None
     if args.path and str(args.path).lower().endswith(SESSION_SUFFIX):

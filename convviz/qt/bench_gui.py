@@ -23,7 +23,7 @@ from PySide6 import QtCore, QtGui, QtTest, QtWidgets  # noqa: E402
 
 from convviz.core.model import default_document  # noqa: E402
 from convviz.qt.app import configure_pyqtgraph, freeze_startup_objects  # noqa: E402
-from convviz.qt.controller import Controller  # noqa: E402
+from convviz.qt.control.controller import Controller  # noqa: E402
 from convviz.qt.main_window import MainWindow  # noqa: E402
 
 # (height, width, channels, kernel size, filters, dilation)
@@ -241,8 +241,8 @@ def bench_stalls(case=GUI_CASES[-2], batches=2) -> dict:
     at ``case``; with the seconds each took."""
     import tempfile
 
-    from convviz.qt.sessions import install_sessions
-    from convviz.qt.training import install_training
+    from convviz.qt.sessions.manager import install_sessions
+    from convviz.qt.training.dock import install_training
 
     window = _window(*case)
     ctl = window.controller

@@ -17,20 +17,20 @@ from convviz.io.inputs import SUPPORTED_SUFFIXES, InputError, read_input
 from convviz.io.model_weights import is_weights_file
 from convviz.io.samples import SAMPLES, load_sample
 from convviz.io.session import SUFFIX as SESSION_SUFFIX
-from convviz.qt.animation_menu import install_animation_export
-from convviz.qt.controller import Controller
-from convviz.qt.exports import install_exports
+from convviz.qt.base.plain_text import plain
+from convviz.qt.base.views import HEADER_STYLE, ok_cancel
+from convviz.qt.control.controller import Controller
+from convviz.qt.edit.kernel_editor import KernelEditor
+from convviz.qt.edit.layer_bar import install_layer_bar
+from convviz.qt.edit.layer_panel import BrushBar, LayerPanel
+from convviz.qt.export.animation_menu import install_animation_export
+from convviz.qt.export.exports import install_exports
+from convviz.qt.export.import_weights import install_weights_import
 from convviz.qt.help_dialog import HelpDialog, about_text
-from convviz.qt.import_weights import install_weights_import
-from convviz.qt.inspector import install_inspector
-from convviz.qt.kernel_editor import KernelEditor
-from convviz.qt.layer_bar import install_layer_bar
-from convviz.qt.layer_panel import BrushBar, LayerPanel
-from convviz.qt.panels import FiltersPanel, InputPanel, SumPanel
-from convviz.qt.plain_text import plain
-from convviz.qt.present import install_presentation
+from convviz.qt.inspection.inspector import install_inspector
+from convviz.qt.maps.panels import FiltersPanel, InputPanel, SumPanel
+from convviz.qt.present.present import install_presentation
 from convviz.qt.status_line import install_status_line
-from convviz.qt.views import HEADER_STYLE, ok_cancel
 
 log = logging.getLogger(__name__)
 

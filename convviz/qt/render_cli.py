@@ -44,7 +44,7 @@ def load_state(path, *, filters: int | None, preset: str | None, max_side: int) 
     ValueError
         When the options do not fit the document (e.g. more filters than a session has).
     """
-    from convviz.qt.controller import Controller
+    from convviz.qt.control.controller import Controller
 
     path = Path(path)
     if path.suffix.lower() == SESSION_SUFFIX:
@@ -92,7 +92,7 @@ def main(argv=None) -> int:
         return int(exc.code or 0)
     _app = _ensure_gui_application()  # fonts need it; it must outlive the painting
     from convviz.io.export import write_bytes
-    from convviz.qt.figure import png_bytes, render_pipeline
+    from convviz.qt.export.figure import png_bytes, render_pipeline
 
     try:
         state = load_state(

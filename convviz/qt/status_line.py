@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from convviz.qt.safe_paint import never_raises
+from convviz.qt.base.safe_paint import never_raises
 
 # Shares of the bar's width: without a message, the hovered value and the shapes; with
 # one, the least the hovered value keeps however long the message is.

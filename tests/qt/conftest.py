@@ -2,11 +2,11 @@ import pytest
 from PySide6 import QtCore
 
 from convviz.core.model import default_document
-from convviz.qt import safe_paint
 from convviz.qt.app import configure_pyqtgraph
-from convviz.qt.controller import Controller
+from convviz.qt.base import safe_paint
+from convviz.qt.control.controller import Controller
 from convviz.qt.main_window import MainWindow
-from convviz.qt.sessions import install_sessions
+from convviz.qt.sessions.manager import install_sessions
 from tests.qt.helpers import scene_image
 
 

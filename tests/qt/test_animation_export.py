@@ -6,8 +6,8 @@ from PIL import Image
 from PySide6 import QtCore, QtWidgets
 
 from convviz.core.model import LayerSettings
-from convviz.qt import animation_export
-from convviz.qt.animation_export import (
+from convviz.qt.export import animation as animation_export
+from convviz.qt.export.animation import (
     BLANK,
     HIGHLIGHT,
     AnimationCancelled,
@@ -16,8 +16,8 @@ from convviz.qt.animation_export import (
     write_gif,
     write_png_sequence,
 )
-from convviz.qt.animation_menu import AnimationDialog
-from convviz.qt.figure import render_pipeline
+from convviz.qt.export.animation_menu import AnimationDialog
+from convviz.qt.export.figure import render_pipeline
 from tests.core.test_export import make_state
 from tests.qt.helpers import settle
 

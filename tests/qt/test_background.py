@@ -141,7 +141,7 @@ def test_a_filter_result_computed_for_an_older_layer_is_dropped(window, qtbot, m
 def test_a_large_first_layer_is_computed_after_the_window_opens(qtbot, monkeypatch):
     from convviz.core.model import default_document
     from convviz.qt.app import configure_pyqtgraph
-    from convviz.qt.controller import Controller
+    from convviz.qt.control.controller import Controller
     from convviz.qt.main_window import MainWindow
     from tests.qt.helpers import scene_image
 

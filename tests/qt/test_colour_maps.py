@@ -5,11 +5,11 @@ import numpy as np
 import pytest
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from convviz.qt import views
-from convviz.qt.animation_export import plan_animation, render_frame
-from convviz.qt.colour_maps import COLOUR_MAPS, DEFAULT, make_colormap
-from convviz.qt.figure import pipeline_data, pipeline_layout, render_pipeline
-from convviz.qt.views import OVERFLOW, PENDING, diverging_colormap
+from convviz.qt.base import views
+from convviz.qt.base.colour_maps import COLOUR_MAPS, DEFAULT, make_colormap
+from convviz.qt.base.views import OVERFLOW, PENDING, diverging_colormap
+from convviz.qt.export.animation import plan_animation, render_frame
+from convviz.qt.export.figure import pipeline_data, pipeline_layout, render_pipeline
 from tests.qt.helpers import drawn_colour, settle
 
 WHITE = QtGui.QColor(255, 255, 255)
@@ -159,7 +159,7 @@ def test_the_play_button_shows_a_real_icon_for_play_and_pause(window, qtbot):
 def test_text_on_a_cell_is_black_on_light_and_white_on_dark_colours():
     from PySide6.QtGui import QColor
 
-    from convviz.qt.colour_maps import readable_text
+    from convviz.qt.base.colour_maps import readable_text
 
     assert readable_text(QColor(255, 255, 255)) == QColor(0, 0, 0)
     assert readable_text(QColor(255, 230, 120)) == QColor(0, 0, 0)  # light yellow

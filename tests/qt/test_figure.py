@@ -6,8 +6,8 @@ from PySide6.QtGui import QColor
 
 from convviz.core.levels import nice_ceil
 from convviz.core.model import LayerSettings, default_document
-from convviz.qt.figure import pipeline_data, pipeline_layout, render_pipeline
-from convviz.qt.views import diverging_colormap
+from convviz.qt.base.views import diverging_colormap
+from convviz.qt.export.figure import pipeline_data, pipeline_layout, render_pipeline
 from tests.core.test_export import slow_layer
 
 

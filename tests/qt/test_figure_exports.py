@@ -5,8 +5,8 @@ import pytest
 from PySide6 import QtWidgets
 from PySide6.QtGui import QImage
 
-from convviz.qt import exports
-from convviz.qt.exports import install_exports
+from convviz.qt.export import exports
+from convviz.qt.export.exports import install_exports
 from tests.core.test_export import slow_layer
 from tests.qt.helpers import settle
 

@@ -10,7 +10,7 @@ import numpy as np
 from PySide6 import QtCore, QtGui
 
 from convviz.io.session import save_session
-from convviz.qt.sessions import install_sessions
+from convviz.qt.sessions.manager import install_sessions
 
 
 def _manager(window, tmp_path):

@@ -8,7 +8,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from convviz import conv2d, load_weights
 from convviz.io.model_weights import ConvLayer
-from convviz.qt.import_weights import LayerChooser, channel_choices, converted_input
+from convviz.qt.export.import_weights import LayerChooser, channel_choices, converted_input
 from tests.qt.helpers import assert_views_match_model, settle
 
 pytest.importorskip("h5py")

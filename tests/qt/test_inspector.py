@@ -5,7 +5,7 @@ import pytest
 from PySide6 import QtCore, QtWidgets
 
 from convviz import conv2d, conv_geometry
-from convviz.qt.inspect_docks import num
+from convviz.qt.inspection.docks import num
 from tests.qt.helpers import assert_views_match_model, image_to_viewport, settle, shown
 
 
@@ -191,7 +191,7 @@ def test_numbers_on_cells_fit_inside_their_cell(qtbot, value, cell_px):
     from PySide6 import QtGui
 
     from convviz.core.numbers import short_number as _short
-    from convviz.qt.inspect_overlay import number_px
+    from convviz.qt.inspection.overlay import number_px
 
     font = QtGui.QFont()
     font.setPixelSize(100)

@@ -77,7 +77,7 @@ def test_controller_refuses_the_combination_and_says_why(window):
 
 
 def test_a_session_with_the_combination_is_refused_and_the_work_kept(window, tmp_path):
-    from convviz.qt.sessions import install_sessions
+    from convviz.qt.sessions.manager import install_sessions
 
     settings = QtCore.QSettings(str(tmp_path / "p.ini"), QtCore.QSettings.Format.IniFormat)
     manager = install_sessions(window, settings=settings, recovery_dir=tmp_path / "rec")
@@ -125,7 +125,7 @@ def test_code_dialog_keeps_to_layers_keras_builds(window, change):
     settle(window)
     s = c.doc.settings
     assert max(s.strides) == 1 or max(s.dilation) == 1
-    from convviz.qt.inspect_code import WeightsExport
+    from convviz.qt.export.code import WeightsExport
 
     code = WeightsExport(window).snippets()["Keras"]
     assert "layer = keras.layers.Conv2D(" in code

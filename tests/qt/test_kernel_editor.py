@@ -5,8 +5,8 @@ from PySide6.QtGui import QMouseEvent, QWheelEvent
 from PySide6.QtWidgets import QApplication
 
 from convviz.core.numbers import format_number
-from convviz.qt.kernel_editor import ECHO_CHUNK, KernelEditor
-from convviz.qt.number_cell import weight_text
+from convviz.qt.edit.kernel_editor import ECHO_CHUNK, KernelEditor
+from convviz.qt.edit.number_cell import weight_text
 from tests.qt.helpers import PATIENCE_MS
 
 SOBEL = np.array([[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]], np.float32)

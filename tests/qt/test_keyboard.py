@@ -85,7 +85,7 @@ def all_actions(window):
 
 
 def test_standard_shortcuts_are_the_platforms_own(window, tmp_path):
-    from convviz.qt.sessions import install_sessions
+    from convviz.qt.sessions.manager import install_sessions
 
     settings = QtCore.QSettings(str(tmp_path / "p.ini"), QtCore.QSettings.Format.IniFormat)
     manager = install_sessions(window, settings=settings, recovery_dir=tmp_path / "rec")

@@ -5,8 +5,8 @@ import pyqtgraph as pg
 import pytest
 from PySide6 import QtCore, QtWidgets
 
-from convviz.qt.sessions import install_sessions
-from convviz.qt.views import MIN_WORD_SCALE, Title
+from convviz.qt.base.views import MIN_WORD_SCALE, Title
+from convviz.qt.sessions.manager import install_sessions
 from tests.qt.helpers import settle
 
 
@@ -143,7 +143,7 @@ def test_a_side_dock_shrinks_with_the_window(window, qtbot, tmp_path):
 def test_a_dock_of_controls_opens_wide_enough_to_show_them(window, qtbot):
     """The Learn-a-kernel dock gets its controls' width (up to 40 % of the window)
     rather than a share that would cut them off behind a scroll bar."""
-    from convviz.qt.training import install_training
+    from convviz.qt.training.dock import install_training
 
     panel = install_training(window)
     window.resize(1366, 768)
@@ -161,7 +161,7 @@ def test_with_any_dock_open_every_map_stays_whole_and_every_kernel_reachable(
 ):
     """A lesson with three kernels on a projector's size: each dock in turn opens beside
     the lesson; it tabs with it and never squeezes a map under 48 pixels."""
-    from convviz.qt.training import install_training
+    from convviz.qt.training.dock import install_training
     from tests.qt.screen_check import check_normal
 
     settings = QtCore.QSettings(str(tmp_path / "p.ini"), QtCore.QSettings.Format.IniFormat)

@@ -16,7 +16,7 @@ import pytest
 from PIL import Image
 from PySide6 import QtCore, QtGui
 
-from convviz.qt.lesson_dock import MAX_IMAGE_BYTES, LessonDock, LessonText
+from convviz.qt.sessions.lesson_dock import MAX_IMAGE_BYTES, LessonDock, LessonText
 
 CHILD = textwrap.dedent(
     """
@@ -24,7 +24,7 @@ CHILD = textwrap.dedent(
     resource.setrlimit(resource.RLIMIT_AS, (3 << 30, 3 << 30))
     from PySide6 import QtWidgets
     app = QtWidgets.QApplication([])
-    from convviz.qt.lesson_dock import LessonText
+    from convviz.qt.sessions.lesson_dock import LessonText
     shown = []
     for label, kind, source in [line.split("\\t") for line in sys.stdin.read().splitlines()]:
         text = LessonText()

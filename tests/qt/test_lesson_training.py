@@ -7,7 +7,7 @@ from PySide6 import QtCore
 
 from convviz.core.lessons import LESSONS, lesson_path
 from convviz.io.session import load_session
-from convviz.qt.training import install_training
+from convviz.qt.training.dock import install_training
 from tests.qt.helpers import PATIENCE_MS, assert_views_match_model, settle
 
 LEFT = QtCore.Qt.MouseButton.LeftButton

@@ -5,7 +5,7 @@ from PIL import Image
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from convviz.core.presets import make_kernel
-from convviz.qt.views import MIN_TITLE_SCALE
+from convviz.qt.base.views import MIN_TITLE_SCALE
 from tests.files import sparse_npy
 from tests.qt.helpers import (
     PATIENCE_MS,

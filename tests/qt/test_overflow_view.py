@@ -6,8 +6,8 @@ import pytest
 from PySide6 import QtGui
 
 from convviz.core.levels import SymmetricLevels
-from convviz.qt.figure import pipeline_data, pipeline_layout, render_pipeline
-from convviz.qt.views import OVERFLOW, PENDING
+from convviz.qt.base.views import OVERFLOW, PENDING
+from convviz.qt.export.figure import pipeline_data, pipeline_layout, render_pipeline
 from tests.qt.helpers import drawn_colour, settle
 
 pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")  # numpy's overflow warnings

@@ -18,10 +18,10 @@ import pytest
 from PySide6 import QtCore, QtGui, QtWidgets
 
 import convviz.qt
-from convviz.qt import safe_paint
-from convviz.qt.animation_export import plan_animation, render_frame
-from convviz.qt.figure import render_pipeline
-from convviz.qt.inspect_overlay import numbers_of
+from convviz.qt.base import safe_paint
+from convviz.qt.export.animation import plan_animation, render_frame
+from convviz.qt.export.figure import render_pipeline
+from convviz.qt.inspection.overlay import numbers_of
 from tests.qt.helpers import settle
 
 # -0.0, float32 denormals, and values near float32's limit (3.4e38): an input may hold
@@ -31,8 +31,8 @@ EXTREMES = [np.inf, -np.inf, np.nan, *FINITE]
 
 
 def _qt_modules():
-    for info in pkgutil.iter_modules(convviz.qt.__path__):
-        yield importlib.import_module(f"convviz.qt.{info.name}")
+    for info in pkgutil.walk_packages(convviz.qt.__path__, "convviz.qt."):
+        yield importlib.import_module(info.name)
 
 
 def test_every_paint_override_is_guarded():

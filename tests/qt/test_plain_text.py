@@ -19,9 +19,9 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from convviz.core.model import default_document
 from convviz.io.session import save_session
-from convviz.qt.controller import Controller
-from convviz.qt.plain_text import plain
-from convviz.qt.sessions import install_sessions
+from convviz.qt.base.plain_text import plain
+from convviz.qt.control.controller import Controller
+from convviz.qt.sessions.manager import install_sessions
 from tests.qt.helpers import settle
 
 

@@ -10,7 +10,7 @@ from convviz.core.lessons import LESSONS
 from convviz.core.model import default_channel_names
 from convviz.core.numbers import NUDGE_STEP, format_number
 from convviz.qt.app import build_window, parse_args
-from convviz.qt.sessions import install_sessions
+from convviz.qt.sessions.manager import install_sessions
 from tests.qt.helpers import PATIENCE_MS, drag, image_to_viewport, scene_image, settle, shown
 
 Key = QtCore.Qt.Key

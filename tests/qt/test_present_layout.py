@@ -2,7 +2,7 @@
 
 from itertools import combinations
 
-from convviz.qt.present_layout import Measures, plan
+from convviz.qt.present.layout import Measures, plan
 
 
 def measures(kernel):

@@ -1,4 +1,4 @@
-"""What convviz's map image (convviz.qt.views) takes from pyqtgraph beyond its public API.
+"""What convviz's map image (convviz.qt.base.views) takes from pyqtgraph beyond its public API.
 
 The image item renders only the changed box, at the screen's stride, by overriding
 ``ImageItem.render`` and setting ImageItem's private ``_renderRequired``,
@@ -29,7 +29,7 @@ def test_image_item_still_paints_from_the_private_state_convviz_sets():
 
 
 def test_convviz_sets_only_the_private_names_checked_here():
-    source = (ROOT / "convviz" / "qt" / "views.py").read_text(encoding="utf-8")
+    source = (ROOT / "convviz" / "qt" / "base" / "views.py").read_text(encoding="utf-8")
     private = set(
         re.findall(r"self\.(_renderRequired|_unrenderable|_[a-z][A-Za-z]*Required)", source)
     )

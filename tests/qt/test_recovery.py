@@ -15,8 +15,8 @@ import pytest
 from PySide6 import QtCore
 
 from convviz.io.session import STATE_KEYS, load_session, save_session
-from convviz.qt import sessions
-from convviz.qt.sessions import install_sessions
+from convviz.qt.sessions import manager as sessions
+from convviz.qt.sessions.manager import install_sessions
 from tests.qt.helpers import PATIENCE_MS, settle
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -324,7 +324,7 @@ CRASH_SCRIPT = textwrap.dedent(
     import os, signal
     from PySide6 import QtCore, QtWidgets
     from convviz.qt.app import build_window, configure_pyqtgraph, parse_args
-    from convviz.qt.sessions import install_sessions
+    from convviz.qt.sessions.manager import install_sessions
 
     app = QtWidgets.QApplication([])
     configure_pyqtgraph()

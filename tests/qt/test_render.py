@@ -5,9 +5,9 @@ import pyqtgraph as pg
 import pytest
 from PySide6 import QtGui, QtWidgets
 
-from convviz.qt import views
 from convviz.qt.app import configure_pyqtgraph
-from convviz.qt.views import MapCell, colour_indices, diverging_colormap, tint_colormap
+from convviz.qt.base import views
+from convviz.qt.base.views import MapCell, colour_indices, diverging_colormap, tint_colormap
 from tests.qt.helpers import PATIENCE_MS, settle
 
 

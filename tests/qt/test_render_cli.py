@@ -12,8 +12,8 @@ from PySide6.QtGui import QColor, QImage
 from convviz.core.levels import nice_ceil
 from convviz.qt import render_cli
 from convviz.qt.app import build_window, parse_args
-from convviz.qt.figure import pipeline_data, pipeline_layout
-from convviz.qt.views import diverging_colormap
+from convviz.qt.base.views import diverging_colormap
+from convviz.qt.export.figure import pipeline_data, pipeline_layout
 from tests.core.test_export import slow_layer
 from tests.files import sparse_npy
 

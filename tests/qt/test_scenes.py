@@ -5,8 +5,8 @@ import pytest
 from PySide6 import QtCore, QtWidgets
 
 from convviz.core.lessons import LESSONS
-from convviz.qt import views
-from convviz.qt.sessions import install_sessions
+from convviz.qt.base import views
+from convviz.qt.sessions.manager import install_sessions
 from tests.qt.helpers import settle
 
 

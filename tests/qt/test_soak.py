@@ -12,7 +12,7 @@ import pyqtgraph as pg
 import pytest
 from PySide6 import QtWidgets
 
-from convviz.qt.views import diverging_colormap
+from convviz.qt.base.views import diverging_colormap
 from tests.qt.helpers import assert_views_match_model
 
 pytestmark = pytest.mark.slow  # run by CI; `pytest -m "not slow"` skips it

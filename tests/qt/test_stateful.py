@@ -20,7 +20,7 @@ from convviz.core.model import default_document
 from convviz.core.presets import KERNEL_PRESETS
 from convviz.io.session import load_session, save_session
 from convviz.qt.app import configure_pyqtgraph
-from convviz.qt.controller import Controller
+from convviz.qt.control.controller import Controller
 from convviz.qt.main_window import MainWindow
 from tests.qt.helpers import assert_views_match_model, drag, image_to_viewport, scene_image
 

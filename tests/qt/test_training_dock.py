@@ -6,7 +6,7 @@ from PySide6 import QtCore
 
 from convviz.core.numbers import format_number
 from convviz.core.presets import make_kernel
-from convviz.qt.training import TARGETS, install_training
+from convviz.qt.training.dock import TARGETS, install_training
 from tests.qt.helpers import PATIENCE_MS, assert_views_match_model, drag, settle
 
 LEFT = QtCore.Qt.MouseButton.LeftButton
@@ -179,7 +179,7 @@ def test_closing_the_window_pauses_training(qtbot, window, panel):
 
 
 def test_training_pauses_while_the_unsaved_changes_question_is_open(qtbot, window, panel, tmp_path):
-    from convviz.qt.sessions import install_sessions
+    from convviz.qt.sessions.manager import install_sessions
 
     settings = QtCore.QSettings(str(tmp_path / "p.ini"), QtCore.QSettings.Format.IniFormat)
     manager = install_sessions(window, settings=settings, recovery_dir=tmp_path / "rec")

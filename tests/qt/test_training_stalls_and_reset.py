@@ -3,7 +3,7 @@
 import numpy as np
 from PySide6 import QtCore
 
-from convviz.qt.training import install_training
+from convviz.qt.training.dock import install_training
 from tests.qt.helpers import PATIENCE_MS, assert_views_match_model, settle
 
 LEFT = QtCore.Qt.MouseButton.LeftButton

@@ -4,7 +4,7 @@ import numpy as np
 
 from convviz.core.commands import HISTORY_BYTES, History, PaintCommand
 from convviz.core.model import default_document
-from convviz.qt.controller import Controller
+from convviz.qt.control.controller import Controller
 from convviz.qt.main_window import MainWindow
 
 

@@ -9,9 +9,9 @@ from PySide6 import QtCore, QtGui
 
 from convviz.core.model import default_document
 from convviz.qt.app import build_window, parse_args
-from convviz.qt.controller import Controller
+from convviz.qt.control.controller import Controller
 from convviz.qt.main_window import MainWindow
-from convviz.qt.sessions import install_sessions
+from convviz.qt.sessions.manager import install_sessions
 from tests.qt.helpers import PATIENCE_MS, scene_image, settle
 
 

@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from convviz.qt.workers import WORKER_NICENESS, background_executor
+from convviz.qt.base.workers import WORKER_NICENESS, background_executor
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread nice is Linux's")

@@ -1,6 +1,6 @@
 """The inspector's dock contents: arithmetic, sliding-window controls, shapes, variants, code.
 
-Widgets show what they are given and emit intents; `convviz.qt.inspector` wires them.
+Widgets show what they are given and emit intents; `convviz.qt.inspection.inspector` wires them.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@
 full screen, with the menus, toolbar, status bar and docks out of the way; Esc or F5
 brings them back as they were. The diagram reads left to right, one row per kernel:
 input channel ∗ kernel = kernel map, the kernel maps joined by "+", then + bias =
-pre-activation → activation → feature map (see :mod:`convviz.qt.present_layout`). Its
+pre-activation → activation → feature map (see :mod:`convviz.qt.present.layout`). Its
 maps take the room; the text grows with the screen, never below `TEXT_POINTS` for the
 kernel numbers and the lesson. Painting, editing kernel numbers, hovering and pinning
 work as in the normal view; frames arrive through ``MainWindow.show_frame``, so muted
@@ -27,11 +27,12 @@ import numpy as np
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from convviz.core.numbers import format_number
-from convviz.qt.lesson_dock import LessonDock
-from convviz.qt.number_cell import CELL_CHARS
-from convviz.qt.panels import BACKGROUND
-from convviz.qt.present_layout import MIN_ROW_SIDE, Measures, Plan, plan
-from convviz.qt.present_parts import (
+from convviz.qt.base.safe_paint import never_raises
+from convviz.qt.base.views import diverging_colormap, tint_colormap
+from convviz.qt.edit.number_cell import CELL_CHARS
+from convviz.qt.maps.panels import BACKGROUND
+from convviz.qt.present.layout import MIN_ROW_SIDE, Measures, Plan, plan
+from convviz.qt.present.parts import (
     LIGHT,
     NOTE,
     ControlStrip,
@@ -39,8 +40,7 @@ from convviz.qt.present_parts import (
     LessonBand,
     MapCanvas,
 )
-from convviz.qt.safe_paint import never_raises
-from convviz.qt.views import diverging_colormap, tint_colormap
+from convviz.qt.sessions.lesson_dock import LessonDock
 
 # Point sizes at 1280×720; larger screens scale them all (1920×1080: ×1.5).
 TEXT_POINTS = 18.0  # kernel numbers and lesson text, the least read from the back row
@@ -129,6 +129,7 @@ class PresentationView(QtWidgets.QWidget):
         self.active = False
         self.frame = None
         self.text_size = 0  # index into TEXT_SIZES
+        self.text_sizes = TEXT_SIZES  # what a saved preference may choose from
         self.plan: Plan | None = None
         self.input_panel, self.sum_panel, self.filters_panel = _Cells(), _Cells(), _Cells()
         self._rows: list[tuple] = []  # (input canvas, ∗, kernel grid, =, kernel-map canvas)

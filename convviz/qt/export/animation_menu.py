@@ -1,6 +1,6 @@
 """File → Export → "Sliding-window animation…": the dialog, the progress and the errors.
 
-The frames themselves come from :mod:`convviz.qt.animation_export`; this module asks
+The frames themselves come from :mod:`convviz.qt.export.animation`; this module asks
 what to write and where, shows a progress dialog that can be cancelled, and reports the
 outcome. A cancel or an error leaves no file behind.
 """
@@ -14,7 +14,9 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from convviz.core.words import count
 from convviz.io.export import with_suffix
 from convviz.io.file_names import display_name
-from convviz.qt.animation_export import (
+from convviz.qt.base.plain_text import plain
+from convviz.qt.base.views import ok_cancel
+from convviz.qt.export.animation import (
     AnimationCancelled,
     default_every,
     frame_steps,
@@ -23,9 +25,7 @@ from convviz.qt.animation_export import (
     write_gif,
     write_png_sequence,
 )
-from convviz.qt.figure import pipeline_data, pipeline_layout
-from convviz.qt.plain_text import plain
-from convviz.qt.views import ok_cancel
+from convviz.qt.export.figure import pipeline_data, pipeline_layout
 
 ACTION_TEXT = "Sliding-window animation…"
 FORMATS = {"animated GIF": "gif", "PNG sequence (frame_0001.png, …)": "png"}

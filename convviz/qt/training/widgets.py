@@ -9,8 +9,8 @@ from PySide6 import QtCore, QtWidgets
 from convviz.core import brush
 from convviz.core.levels import max_abs
 from convviz.core.numbers import format_number
-from convviz.qt.panels import BACKGROUND
-from convviz.qt.views import diverging_colormap
+from convviz.qt.base.views import diverging_colormap
+from convviz.qt.maps.panels import BACKGROUND
 
 
 class _CanvasItem(pg.ImageItem):

@@ -1,5 +1,5 @@
 """Painting, the controller's part that turns brush strokes into the document's pixels
-and one undo step per stroke (a mixin of :class:`~convviz.qt.controller.Controller`,
+and one undo step per stroke (a mixin of :class:`~convviz.qt.control.controller.Controller`,
 whose state it uses: the document, the history, the frames and the job runner).
 
 On a deeper layer of a network the brush paints the network's input, and the shown

@@ -11,7 +11,7 @@ from convviz.core.explain_code import (
     pytorch_sequential_code,
 )
 from convviz.io.weights import export_weights
-from convviz.qt.plain_text import plain
+from convviz.qt.base.plain_text import plain
 
 _FILTERS = {
     "Keras layout, kh×kw×C_in/groups×filters (*.npy)": "keras",

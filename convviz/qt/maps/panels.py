@@ -1,7 +1,7 @@
 """The three map panels: input channels (paintable), the selected filter's sum, all filters.
 
 Each panel is one pyqtgraph canvas that lays out :class:`MapCell` s and rebuilds them only
-when the number of maps changes. Panels get a :class:`~convviz.qt.controller.Frame` and
+when the number of maps changes. Panels get a :class:`~convviz.core.frames.Frame` and
 never read the model.
 """
 
@@ -14,8 +14,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui
 
-from convviz.qt.number_cell import weight_text
-from convviz.qt.views import (
+from convviz.qt.base.views import (
     MIN_TITLE_SCALE,
     MapCell,
     MapImageItem,
@@ -23,6 +22,7 @@ from convviz.qt.views import (
     diverging_colormap,
     tint_colormap,
 )
+from convviz.qt.edit.number_cell import weight_text
 
 BACKGROUND = "#1e1f22"
 # Smallest side of a map's view, in pixels: a map stays at least 48 pixels on its shorter

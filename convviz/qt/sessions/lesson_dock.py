@@ -9,7 +9,7 @@ import urllib.parse
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from convviz.qt.views import ok_cancel
+from convviz.qt.base.views import ok_cancel
 
 log = logging.getLogger(__name__)
 

@@ -27,9 +27,9 @@ from convviz.core.conv import conv2d
 from convviz.core.levels import SymmetricLevels, input_levels, max_abs
 from convviz.core.model import LayerSettings
 from convviz.core.numbers import format_number
-from convviz.qt.colour_maps import readable_text
-from convviz.qt.figure_layout import PipelineLayout, pipeline_layout
-from convviz.qt.views import OVERFLOW, diverging_colormap, tint_colormap
+from convviz.qt.base.colour_maps import readable_text
+from convviz.qt.base.views import OVERFLOW, diverging_colormap, tint_colormap
+from convviz.qt.export.figure_layout import PipelineLayout, pipeline_layout
 
 __all__ = [
     "MAX_PIXELS",

@@ -6,11 +6,11 @@ from __future__ import annotations
 import numpy as np
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from convviz.qt.kernel_editor import KernelCells, cell_size
-from convviz.qt.lesson_dock import LessonText
-from convviz.qt.panels import MapPanel, PaintImageItem
+from convviz.qt.base.views import MapImageItem
+from convviz.qt.edit.kernel_editor import KernelCells, cell_size
+from convviz.qt.maps.panels import MapPanel, PaintImageItem
+from convviz.qt.sessions.lesson_dock import LessonText
 from convviz.qt.status_line import ElidedLabel
-from convviz.qt.views import MapImageItem
 
 LIGHT = "#e8e8e8"
 NOTE = "#ffcc66"

@@ -23,8 +23,8 @@ from convviz.io._checks import check_weights
 from convviz.io.file_names import display_name
 from convviz.io.inputs import InputError
 from convviz.io.model_weights import WEIGHTS_SUFFIXES, ConvLayer, ModelWeights, load_weights
-from convviz.qt.plain_text import plain
-from convviz.qt.views import ok_cancel
+from convviz.qt.base.plain_text import plain
+from convviz.qt.base.views import ok_cancel
 
 # ITU-R BT.601 luma, as Pillow converts a colour image to grey ("L").
 _LUMA = np.array([0.299, 0.587, 0.114], np.float32)

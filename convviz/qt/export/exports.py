@@ -23,9 +23,9 @@ from convviz.io.export import (
     write_bytes,
 )
 from convviz.io.file_names import display_name
-from convviz.qt.figure import pipeline_data, pipeline_layout, png_bytes, render_pipeline
-from convviz.qt.plain_text import plain
-from convviz.qt.views import ok_cancel
+from convviz.qt.base.plain_text import plain
+from convviz.qt.base.views import ok_cancel
+from convviz.qt.export.figure import pipeline_data, pipeline_layout, png_bytes, render_pipeline
 
 PNG_FILTER = "PNG images (*.png)"
 NPY_FILTER = "NumPy arrays (*.npy)"

@@ -17,8 +17,8 @@ from PySide6.QtWidgets import QDialog, QDialogButtonBox, QGraphicsRectItem
 
 from convviz.core.geometry import box_union
 from convviz.core.numbers import short_number
-from convviz.qt.colour_maps import DEFAULT, RENAMED, make_colormap
-from convviz.qt.safe_paint import never_raises
+from convviz.qt.base.colour_maps import DEFAULT, RENAMED, make_colormap
+from convviz.qt.base.safe_paint import never_raises
 
 # Panel headings of the main window ("Input (H, W, C_in) = ...").
 HEADER_STYLE = "font-size: 13pt; font-weight: 600; padding: 4px 2px;"
@@ -49,7 +49,7 @@ def tint_colormap(name: str) -> pg.ColorMap:
 
 
 def diverging_colormap(name: str | None = None) -> pg.ColorMap:
-    """The named diverging map (see `convviz.qt.colour_maps`), or the one chosen with
+    """The named diverging map (see `convviz.qt.base.colour_maps`), or the one chosen with
     `set_diverging`: the one source of colour of every signed map, kernel cell, figure
     and animation (cached: cells compare colour maps by identity to skip recolouring)."""
     name = RENAMED.get(name, name) or _current_diverging

@@ -31,11 +31,10 @@ from convviz.io.atomic import remove_stale_temp_files
 from convviz.io.file_names import display_name
 from convviz.io.inputs import InputError
 from convviz.io.session import SUFFIX, load_session, save_session
-from convviz.qt.inspector import COLOUR_MAPS
-from convviz.qt.lesson_dock import LessonDock, LessonTextDialog
-from convviz.qt.plain_text import plain
-from convviz.qt.present import TEXT_SIZES
-from convviz.qt.workers import background_executor
+from convviz.qt.base.colour_maps import COLOUR_MAPS
+from convviz.qt.base.plain_text import plain
+from convviz.qt.base.workers import background_executor
+from convviz.qt.sessions.lesson_dock import LessonDock, LessonTextDialog
 
 MAX_RECENT = 8
 AUTOSAVE_MS = 2000
@@ -638,7 +637,7 @@ class SessionManager(QtCore.QObject):
         presentation = getattr(w, "presentation", None)
         with contextlib.suppress(TypeError, ValueError):
             size = int(s.value("view/text_size"))
-            if presentation is not None and 0 <= size < len(TEXT_SIZES):
+            if presentation is not None and size in range(len(presentation.text_sizes)):
                 presentation.set_text_size(size)
 
     def _close_guard(self) -> bool:

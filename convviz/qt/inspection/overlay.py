@@ -12,7 +12,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from convviz.core.conv import conv_geometry, pad_input
 from convviz.core.numbers import short_number
-from convviz.qt.safe_paint import never_raises
+from convviz.qt.base.safe_paint import never_raises
 
 HIGHLIGHT = QtGui.QColor("#ffd400")
 GHOST = QtGui.QColor(200, 200, 200, 170)

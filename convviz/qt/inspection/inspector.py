@@ -26,10 +26,10 @@ from convviz.core.explain import (
 )
 from convviz.core.overflow import OverflowWatch, overflow_note
 from convviz.core.words import count
-from convviz.qt import views
-from convviz.qt.colour_maps import COLOUR_MAPS
-from convviz.qt.inspect_code import WeightsExport
-from convviz.qt.inspect_docks import (
+from convviz.qt.base import views
+from convviz.qt.base.colour_maps import COLOUR_MAPS
+from convviz.qt.export.code import WeightsExport
+from convviz.qt.inspection.docks import (
     AnimationBar,
     CodeDialog,
     VariantsView,
@@ -37,7 +37,7 @@ from convviz.qt.inspect_docks import (
     rich_label,
     scrolled,
 )
-from convviz.qt.inspect_overlay import draw_numbers, draw_receptive_field
+from convviz.qt.inspection.overlay import draw_numbers, draw_receptive_field
 
 NUMBERS_MAX_SIDE = 16
 HINT = "Hover over a pixel of a kernel map or feature map to see its arithmetic; click to pin it."

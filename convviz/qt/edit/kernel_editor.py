@@ -27,8 +27,8 @@ from PySide6.QtWidgets import (
 )
 
 from convviz.core.numbers import MAX_MAGNITUDE
-from convviz.qt.number_cell import CELL_CHARS, WHEEL_IDLE_MS, NumberCell
-from convviz.qt.views import diverging_colormap
+from convviz.qt.base.views import diverging_colormap
+from convviz.qt.edit.number_cell import CELL_CHARS, WHEEL_IDLE_MS, NumberCell
 
 # Most cells shown their value in one turn of the event loop: 3 to 5 ms of work, and
 # three times that while a training batch keeps both cores busy.

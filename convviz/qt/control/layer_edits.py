@@ -1,6 +1,6 @@
 """The network's layers, the controller's part that shows a layer's insides, adds and
 removes layers, and undoes a step on the layer it was made on (a mixin of
-:class:`~convviz.qt.controller.Controller`, whose state it uses).
+:class:`~convviz.qt.control.controller.Controller`, whose state it uses).
 """
 
 from __future__ import annotations

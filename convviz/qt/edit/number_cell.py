@@ -9,9 +9,9 @@ from PySide6.QtGui import QColor, QFont, QPainter, QPalette, QPen
 from PySide6.QtWidgets import QLineEdit
 
 from convviz.core.numbers import NUDGE_STEP, format_number, parse_number
-from convviz.qt.colour_maps import readable_text
-from convviz.qt.safe_paint import never_raises
-from convviz.qt.views import diverging_colormap, diverging_rgb
+from convviz.qt.base.colour_maps import readable_text
+from convviz.qt.base.safe_paint import never_raises
+from convviz.qt.base.views import diverging_colormap, diverging_rgb
 
 _FOCUS = QColor(20, 20, 20)
 _ERROR = QColor(230, 0, 0)

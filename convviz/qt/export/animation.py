@@ -1,6 +1,6 @@
 """The sliding-window animation as frames: an animated GIF or a numbered PNG sequence.
 
-Frame i is the pipeline figure of the selected filter (see :mod:`convviz.qt.figure`) as it
+Frame i is the pipeline figure of the selected filter (see :mod:`convviz.qt.export.figure`) as it
 stands after animation step ``steps[i]``: output pixels are computed one at a time in
 row-major order, so the kernel maps, the pre-activation and the feature map are filled
 up to the current pixel and blank (a neutral grey, never a colour of the scale) after
@@ -35,7 +35,7 @@ from PySide6.QtGui import QColor, QImage, QPainter, QPen
 from convviz.core.conv import ConvGeometry, conv_geometry
 from convviz.core.explain import filled_count, step_pixel
 from convviz.io.atomic import atomic_writer
-from convviz.qt.figure import (
+from convviz.qt.export.figure import (
     MAX_PIXELS,
     THEMES,
     PipelineData,

@@ -40,14 +40,14 @@ from convviz.core.presets import filter_preset, glorot_uniform
 from convviz.core.stack import (
     fit_layers,
 )
-from convviz.qt.layer_edits import LayerEdits
-from convviz.qt.painting import Painting
-from convviz.qt.workers import background_executor
+from convviz.qt.base.workers import background_executor
+from convviz.qt.control.layer_edits import LayerEdits
+from convviz.qt.control.painting import Painting
 
 
 class Controller(Painting, LayerEdits, QtCore.QObject):
     """Owns the document; every user intent becomes an undoable command. Painting
-    (`qt/painting.py`) and the network's layers (`qt/layer_edits.py`) are parts of it."""
+    (`painting.py`) and the network's layers (`layer_edits.py`) are parts of it."""
 
     frameReady = QtCore.Signal(object)
     historyChanged = QtCore.Signal()

@@ -1,11 +1,11 @@
 """The diverging colour maps a signed map can be drawn with; zero is white in each.
 
 Every signed map, kernel cell, figure and animation frame takes its colours from the map
-chosen with :func:`convviz.qt.views.set_diverging`. Each map is exactly white on a
+chosen with :func:`convviz.qt.base.views.set_diverging`. Each map is exactly white on a
 narrow band around zero (±0.5 % of the scale, which covers the lookup table's middle
 entries), so a value of 0 reads as "nothing" whatever the scale; and none reaches black
 or the neutral grey, which stand for values beyond float32 and for pixels not computed
-yet (:data:`convviz.qt.views.OVERFLOW`, :data:`~convviz.qt.views.PENDING`).
+yet (:data:`convviz.qt.base.views.OVERFLOW`, :data:`~convviz.qt.base.views.PENDING`).
 """
 
 from __future__ import annotations

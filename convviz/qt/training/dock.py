@@ -33,8 +33,8 @@ from convviz.core.training import (
     training_label,
 )
 from convviz.core.words import count
-from convviz.qt.training_widgets import RevealBox, TargetCanvas
-from convviz.qt.workers import background_executor
+from convviz.qt.base.workers import background_executor
+from convviz.qt.training.widgets import RevealBox, TargetCanvas
 
 TEACHER_PRESETS = tuple(p for p in KERNEL_PRESETS if p not in ("zeros", "random (glorot uniform)"))
 MIXED = "a different preset per kernel"

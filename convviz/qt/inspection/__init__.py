@@ -1,0 +1,1 @@
+"""Inspecting the arithmetic: a pinned pixel, the sliding window, shapes, layer variants."""

@@ -1,0 +1,1 @@
+"""Sessions, crash recovery and lessons."""

@@ -1,0 +1,1 @@
+"""Learn a kernel: gradient descent on the selected filter, shown live."""
