@@ -310,10 +310,9 @@ class Document:
             selected_filter=self.selected_filter,
         )
 
-    def swap(self, values: dict, what: Change | Iterable[str | tuple]) -> dict:
-        """Put ``values`` (some fields, arrays handed over uncopied) in place of the
-        document's own, which are returned; on a contradiction nothing changes and
-        ValueError is raised."""
+    def _assign(self, values: dict) -> dict:
+        """Put ``values`` in place of the document's own fields and check; the old values,
+        or ValueError with nothing changed."""
         old = {k: getattr(self, k) for k in values}
         for k, v in values.items():
             if k in ("input", "kernel", "bias"):
@@ -325,6 +324,13 @@ class Document:
             for k, v in old.items():
                 setattr(self, k, v)
             raise
+        return old
+
+    def swap(self, values: dict, what: Change | Iterable[str | tuple]) -> dict:
+        """Put ``values`` (some fields, arrays handed over uncopied) in place of the
+        document's own, which are returned; on a contradiction nothing changes and
+        ValueError is raised."""
+        old = self._assign(values)
         if (
             not isinstance(what, Change)
             and set(what) == {WEIGHTS}
@@ -456,15 +462,7 @@ class Document:
             before=layers[:k],
             after=layers[k + 1 :],
         )
-        old = {name: getattr(self, name) for name in values}
-        for name, v in values.items():
-            setattr(self, name, v)
-        try:
-            self.check()
-        except ValueError:
-            for name, v in old.items():
-                setattr(self, name, v)
-            raise
+        self._assign(values)
         self.notify(Change(input=True, weights=True, settings=True, selection=True))
 
     def source_changed(self, made: np.ndarray | None = None) -> None:
