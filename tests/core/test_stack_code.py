@@ -97,32 +97,34 @@ def _cases():
     return every_kind_of_network(np.random.default_rng(2))
 
 
-def test_the_keras_snippet_computes_the_stack():
-    os.environ.setdefault("KERAS_BACKEND", "torch")
-    keras = pytest.importorskip("keras")
+def assert_snippets_compute_the_stack(make, run):
+    """Every case's snippet from ``make``, executed, gives what the stack gives when its
+    ``model`` is called by ``run(model, x)``."""
     for x, layers in _cases():
         try:
             want = forward(x, layers)
-            code = keras_sequential_code(x.shape, layers)
+            code = make(x.shape, layers)
         except ValueError:
             continue
         ns: dict = {}
         exec(code, ns)
-        got = keras.ops.convert_to_numpy(ns["model"](x[None]))[0]
-        assert_same_values(got, want)
+        assert_same_values(run(ns["model"], x), want)
+
+
+def test_the_keras_snippet_computes_the_stack():
+    os.environ.setdefault("KERAS_BACKEND", "torch")
+    keras = pytest.importorskip("keras")
+    assert_snippets_compute_the_stack(
+        keras_sequential_code, lambda model, x: keras.ops.convert_to_numpy(model(x[None]))[0]
+    )
 
 
 def test_the_pytorch_snippet_computes_the_stack():
     torch = pytest.importorskip("torch")
-    for x, layers in _cases():
-        try:
-            want = forward(x, layers)
-            code = pytorch_sequential_code(x.shape, layers)
-        except ValueError:
-            continue
-        ns: dict = {}
-        exec(code, ns)
+
+    def run(model, x):
         with torch.no_grad():
-            got = ns["model"](torch.from_numpy(x).permute(2, 0, 1)[None])
-        got = got[0].permute(1, 2, 0).numpy()
-        assert_same_values(got, want)
+            y = model(torch.from_numpy(x).permute(2, 0, 1)[None])
+        return y[0].permute(1, 2, 0).numpy()
+
+    assert_snippets_compute_the_stack(pytorch_sequential_code, run)

@@ -106,17 +106,15 @@ class LayerEdits:
 
     def undo(self) -> None:
         """Undo the last step, on the layer it was made on (shown first)."""
-        self.abort_stroke()
-        layer = self.history.undo_layer
-        if layer is not None and layer != self.doc.shown:
-            self.show_layer(layer, then=self.history.undo)
-        else:
-            self.history.undo()
+        self._on_its_layer(self.history.undo_layer, self.history.undo)
 
     def redo(self) -> None:
+        self._on_its_layer(self.history.redo_layer, self.history.redo)
+
+    def _on_its_layer(self, layer: int | None, step) -> None:
+        """Run ``step`` (undo or redo) once ``layer``, where it was made, is shown."""
         self.abort_stroke()
-        layer = self.history.redo_layer
         if layer is not None and layer != self.doc.shown:
-            self.show_layer(layer, then=self.history.redo)
+            self.show_layer(layer, then=step)
         else:
-            self.history.redo()
+            step()
