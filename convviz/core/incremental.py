@@ -16,7 +16,11 @@ A brush segment that paints some of the channels changes each pre-activation by 
 convolution of what it painted minus what was there, over those channels alone: with
 16 channels and one painted, a sixteenth of recomputing the box. The cache keeps a
 channels-first copy of the input it was computed from (:attr:`LayerCache.planes`) to
-know what was there. Those updates round like the kernel-value ones, so the output is
+know what was there. With zero padding and stride 1 the difference can instead be
+spread from the pixels that changed, through each tap: its cost follows those pixels,
+not the outputs they reach, so it pays even when every channel is painted, where a thin
+stroke crosses the box of a large or dilated kernel; a cost estimate picks the cheaper
+way. Those updates round like the kernel-value ones, so the output is
 split into tiles of :data:`DRIFT_TILE` pixels that count them: a tile updated
 :data:`RESYNC_EDITS` times is recomputed with the next segment that reaches it, and
 :meth:`LayerCache.resync_drift_step` recomputes the counted tiles a strip at a time
@@ -40,6 +44,14 @@ RESYNC_EDITS = 64
 DRIFT_TILE = 16
 # Multiply-adds of one idle step recomputing counted tiles (a few milliseconds).
 DRIFT_STEP_WORK = 60_000_000
+# What the ways of updating after a brush segment cost, as the multiply-adds a matrix
+# product does in the same time (measured on a 2-core x86-64 machine): spreading the
+# difference from the changed pixels (`LayerCache._spread_difference`) takes a fixed
+# cost per filter and painted channel and a cost per element it adds up; a convolution
+# has a fixed cost of its own.
+SPREAD_STEP_COST = 120_000
+SPREAD_ADD_COST = 70
+CONV_STEP_COST = 3_000_000
 
 
 def affected_outputs(geometry, box) -> tuple[slice, slice] | None:
@@ -154,10 +166,9 @@ class LayerCache:
         plans = []
         for box, chans in zip(boxes, channels, strict=True):
             painted = None if chans is None else sorted({int(c) for c in chans})
-            # By difference where that is cheaper: some channels, not all of them.
-            some = painted if painted and len(painted) < self.planes.shape[0] else None
-            if self.conv_kwargs.get("groups", 1) != 1:
-                some = None
+            # By difference where that is cheaper than recomputing the outputs the box
+            # reaches: some of the channels, or all of them spread from the box (below).
+            some = painted if painted and self._difference_pays(x, box, painted) else None
             regions = []
             for out in self._reached(box):
                 by_difference = False
@@ -289,11 +300,119 @@ class LayerCache:
         (r0, r1), (c0, c1) = (self._inner_tiles(out[a], a) for a in (0, 1))
         self._drift[r0:r1, c0:c1] = 0
 
+    def _difference_pays(self, x, box, painted: list[int]) -> bool:
+        """Whether updating by difference what painting the channels ``painted`` in
+        ``box`` changed is cheaper than recomputing the outputs it reaches."""
+        if self.conv_kwargs.get("groups", 1) != 1:
+            return False
+        if len(painted) < self.planes.shape[0]:
+            return True  # fewer channels to convolve over the same outputs
+        # Every channel: only spreading the difference from the pixels that changed can
+        # be cheaper (a thin stroke across a large box).
+        if not self.zero_padded or self.geometry.strides != (1, 1):
+            return False
+        rows, cols = box
+        changed = int(
+            np.count_nonzero(
+                (np.moveaxis(x[rows, cols], 2, 0) != self.planes[:, rows, cols]).any(axis=0)
+            )
+        )
+        return self._spread_cost(box, painted, changed) < self._recompute_cost(box)
+
+    def _spread_cost(self, box, painted: list[int], pixels: int | None = None) -> float:
+        """What :meth:`_spread_difference` costs, in multiply-adds (its other steps
+        counted as the multiply-adds a matrix product does in their time): ``pixels``
+        changed pixels (all of the box's when None), each carried through every tap."""
+        if self.geometry.strides != (1, 1):
+            return math.inf
+        kh, kw, _, filters = self.kernel.shape
+        if pixels is None:
+            pixels = (box[0].stop - box[0].start) * (box[1].stop - box[1].start)
+        p = len(painted)
+        return SPREAD_STEP_COST * (filters + p) + kh * kw * pixels * (
+            (filters + p) * SPREAD_ADD_COST + p * filters
+        )
+
+    def _recompute_cost(self, box) -> float:
+        """What recomputing the outputs the input ``box`` reaches costs, in multiply-adds."""
+        out = affected_outputs(self.geometry, box)
+        if out is None:
+            return 0.0
+        kh, kw, cg, filters = self.kernel.shape
+        pixels = (out[0].stop - out[0].start) * (out[1].stop - out[1].start)
+        # And the selected filter's kernel maps.
+        return CONV_STEP_COST + pixels * kh * kw * cg * (filters + 1)
+
+    def _spread_difference(self, x, kernel, box, out, painted: list[int]) -> bool:
+        """Zero padding, stride 1: add to the pre-activations in ``out`` what the change
+        of the channels ``painted`` in ``box`` (what ``x`` holds there now minus what
+        :attr:`planes` says) contributes through each tap, spread from the pixels that
+        changed: one matrix product, then one addition per tap. Its cost follows the
+        changed pixels, not the outputs they reach, so it pays for every channel painted
+        with a large or dilated kernel, where a thin stroke crosses its box. False, doing
+        nothing, when so many pixels changed that a convolution is cheaper."""
+        rows, cols = box
+        first, last = painted[0], painted[-1]
+        chans: slice | np.ndarray = (
+            slice(first, last + 1)
+            if painted == list(range(first, last + 1))
+            else np.asarray(painted, dtype=np.intp)
+        )
+        now = x[rows, cols][..., chans]
+        before = np.moveaxis(self.planes[:, rows, cols][chans], 0, 2)
+        delta = np.subtract(now, before, dtype=np.float32)
+        changed = np.flatnonzero(delta.any(axis=2))
+        cost = self._spread_cost(box, painted, changed.size)
+        if cost >= self._difference_cost(out, painted):
+            return False
+        weights = np.asarray(kernel, np.float32)[:, :, chans, :]
+        if self.conv_kwargs.get("flip_kernel", False):
+            weights = weights[::-1, ::-1]
+        kh, kw, p, filters = weights.shape
+        g = self.geometry
+        oh, ow = out[0].stop - out[0].start, out[1].stop - out[1].start
+        # Output (o, q) reads input (o + i * dilation - pad, q + j * dilation - pad): the
+        # output each changed pixel reaches through each tap, as an index into ``out``
+        # (one past its end where that lies outside it).
+        bw = delta.shape[1]
+        r = changed // bw + (rows.start + g.padding[0] - out[0].start)
+        c = changed % bw + (cols.start + g.padding[2] - out[1].start)
+        tr = r[None, :] - (np.arange(kh) * g.dilation[0])[:, None]  # (kh, pixels)
+        tc = c[None, :] - (np.arange(kw) * g.dilation[1])[:, None]  # (kw, pixels)
+        inside = ((tr >= 0) & (tr < oh))[:, None] & ((tc >= 0) & (tc < ow))[None, :]
+        target = np.where(inside, tr[:, None] * ow + tc[None, :], oh * ow).ravel()
+        values = delta.reshape(-1, p)[changed]  # (pixels, p)
+        # Every tap's contribution to every filter at once, filter by filter:
+        # (filters * taps, p) @ (p, pixels).
+        spread = weights.transpose(3, 0, 1, 2).reshape(-1, p) @ values.T
+        spread = spread.reshape(filters, -1)
+        size = oh * ow + 1
+        change = np.empty((oh * ow, filters), np.float32)
+        for f in range(filters):
+            change[:, f] = np.bincount(target, weights=spread[f], minlength=size)[:-1]
+        # The selected filter's kernel maps of the painted channels, the same way.
+        taps = weights[..., self.selected].reshape(-1, p)  # (taps, p)
+        maps = np.empty((oh * ow, p), np.float32)
+        for k in range(p):
+            each = np.multiply.outer(taps[:, k], values[:, k]).ravel()
+            maps[:, k] = np.bincount(target, weights=each, minlength=size)[:-1]
+        region = self.kernel_maps[out]
+        region[..., chans] += maps.reshape(oh, ow, p)
+        pre = self.pre_activation[out]  # a view: updated in place
+        pre += change.reshape(oh, ow, filters)
+        feature = self.feature_maps[out]
+        if not np.shares_memory(pre, feature):
+            activate_into(canonical_activation(self.conv_kwargs.get("activation")), pre, feature)
+        return True
+
     def _add_difference(self, x, kernel, box, out, painted: list[int]) -> None:
         """Add to every pre-activation in ``out`` the convolution of what the channels
         ``painted`` hold in ``box`` now minus what :attr:`planes` says they held there;
         re-activate there. The selected filter's kernel maps of those channels in ``out``
-        are computed afresh."""
+        are computed afresh. With zero padding, when it is cheaper, the difference is
+        spread from the box instead (:meth:`_spread_difference`)."""
+        if self.zero_padded and self._spread_difference(x, kernel, box, out, painted):
+            return
         now, kwargs, (rs, cs) = self._crop_input(x, out, painted)
         kwargs["activation"] = None
         # With reflect, replicate or circular padding the crop holds copies of the box
@@ -316,6 +435,13 @@ class LayerCache:
         res = conv2d(now, weights[..., f : f + 1], None, kernel_map_filters=[0], **kwargs)
         region = self.kernel_maps[out]
         region[..., painted] = res.kernel_maps_of(0)
+
+    def _difference_cost(self, out, painted: list[int]) -> float:
+        """What the convolution of a difference over ``out`` costs, in multiply-adds (and
+        that of the selected filter's kernel maps there)."""
+        kh, kw, _, filters = self.kernel.shape
+        pixels = (out[0].stop - out[0].start) * (out[1].stop - out[1].start)
+        return CONV_STEP_COST + pixels * kh * kw * len(painted) * (filters + 1)
 
     def _tiles(self, out) -> tuple[slice, slice]:
         """The drift tiles the output box ``out`` touches."""
@@ -361,7 +487,7 @@ class LayerCache:
         t = DRIFT_TILE
         oh, ow = self.pre_activation.shape[:2]
         out = (slice(i * t, min((i + 1) * t, oh)), slice(j * t, min(stop * t, ow)))
-        self._recompute(x, kernel, bias, out, frozenset())  # kernel maps were exact
+        self._recompute(x, kernel, bias, out, None)  # kernel maps were spread too
         return out
 
     def filter_changed(self, x, kernel, bias, f: int) -> None:

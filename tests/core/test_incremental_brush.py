@@ -6,11 +6,15 @@ recompute in the middle of them, and after the idle steps that recompute the til
 touched, which must leave the outputs exactly as a recompute of those boxes would.
 """
 
+import math
+from unittest import mock
+
 import numpy as np
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from convviz import conv2d
+from convviz.core import incremental
 from convviz.core.brush import paint_segment
 from convviz.core.conv import conv_geometry
 from convviz.core.incremental import DRIFT_TILE, RESYNC_EDITS, LayerCache
@@ -39,9 +43,11 @@ def _layer(seed, shape, k, filters):
 
 def _paint(rng, x, p):
     """One random segment on a random proper subset of the channels, or now and then on
-    all of them, said as None; (box, channels)."""
-    every = rng.random() < 0.2
-    size = p["c"] if every else int(rng.integers(1, p["c"]))
+    all of them, said as None or named one by one (as the brush's "all channels" does);
+    (box, channels)."""
+    draw = rng.random()
+    every = draw < 0.2
+    size = p["c"] if draw < 0.4 or p["c"] == 1 else int(rng.integers(1, p["c"]))
     channels = sorted(rng.choice(p["c"], size=size, replace=False))
     p0 = rng.uniform(-2, max(p["h"], p["w"]) + 2, 2)
     p1 = p0 + rng.uniform(-5, 5, 2)
@@ -96,11 +102,81 @@ def test_a_segment_on_one_channel_of_several_is_applied_by_difference():
     # Kernel maps of the channels not painted are untouched, bit for bit.
     np.testing.assert_array_equal(cache.kernel_maps[..., [0, 2]], maps_before[..., [0, 2]])
     assert_cache_equals_full(cache, x, kernel, bias, kw)
-    # Every channel painted at once is cheaper to recompute: no difference, no count.
+    # Every channel painted at once is cheaper to recompute here: no difference, no count.
     other = LayerCache(x, kernel, bias, kw, 2)
-    box = paint_segment(x, [0, 1, 2], (20, 5), (22, 9), 1.5, 0.0)
+    box = paint_segment(x, [0, 1, 2], (20, 5), (26, 14), 6.0, 0.0)
     other.input_changed(x, kernel, bias, box, (0, 1, 2))
     assert not other.drift_pending
+    assert_cache_equals_full(other, x, kernel, bias, kw)
+
+
+def test_every_channel_under_a_thin_stroke_with_a_wide_kernel_is_spread_from_its_pixels():
+    """With 11 x 11 kernels dilated by 5 a thin stroke reaches outputs 50 pixels away on
+    every side: the difference is carried from the few pixels it changed through each tap
+    (far fewer multiply-adds than recomputing what it reaches), so it is counted."""
+    rng, x, kernel, bias = _layer(19, (120, 130, 4), 11, 3)
+    kw = dict(padding="same", dilation_rate=5, activation="relu")
+    cache = LayerCache(x, kernel, bias, kw, 1)
+    spread = []
+    original = LayerCache._spread_difference
+
+    def counted(self, *args):
+        done = original(self, *args)
+        spread.append(done)
+        return done
+
+    LayerCache._spread_difference = counted
+    try:
+        box = paint_segment(x, [0, 1, 2, 3], (60, 40), (70, 90), 1.0, 1.0)
+        cache.input_changed(x, kernel, bias, box, (0, 1, 2, 3))
+    finally:
+        LayerCache._spread_difference = original
+    assert spread == [True]
+    assert cache.drift_pending
+    assert_cache_equals_full(cache, x, kernel, bias, kw)
+    np.testing.assert_array_equal(cache.planes, np.moveaxis(x, 2, 0))
+    _settle_drift(cache, x, kernel, bias)
+    assert_cache_equals_full(cache, x, kernel, bias, kw)
+
+
+spread_layers = st.fixed_dictionaries(
+    {
+        **LAYER_FIELDS,
+        "h": st.integers(4, 30),
+        "w": st.integers(4, 30),
+        "k": st.integers(1, 6),
+        "s": st.just(1),  # spreading is for stride 1
+        "d": st.integers(1, 4),
+        "groups": st.just(1),
+    }
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(p=spread_layers, seed=st.integers(0, 10**6), updates=st.integers(1, 12))
+def test_differences_spread_from_the_changed_pixels_equal_a_full_recompute(p, seed, updates):
+    """Whatever the cost estimate says: spread every difference, and compare."""
+    with mock.patch.object(incremental, "SPREAD_STEP_COST", -math.inf):
+        _spread_all(p, seed, updates)
+
+
+def _spread_all(p, seed, updates):
+    rng, x, kernel, bias, kw = make(p, seed)
+    try:
+        conv_geometry(x.shape, kernel.shape[:2], 1, p["padding"], p["d"])
+    except ValueError:
+        return
+    cache = LayerCache(x, kernel, bias, kw, int(rng.integers(0, p["filters"])))
+    for _ in range(updates):
+        painted = [_paint(rng, x, p) for _ in range(int(rng.integers(1, 3)))]
+        painted = [(b, c or tuple(range(p["c"]))) for b, c in painted if b is not None]
+        if painted:
+            boxes, channels = zip(*painted, strict=True)
+            cache.inputs_changed(x, kernel, bias, list(boxes), list(channels))
+    assert_cache_equals_full(cache, x, kernel, bias, kw)
+    np.testing.assert_array_equal(cache.planes, np.moveaxis(x, 2, 0))
+    _settle_drift(cache, x, kernel, bias)
+    assert_cache_equals_full(cache, x, kernel, bias, kw)
 
 
 def test_overlapping_segments_in_one_update_count_each_pixel_once():
