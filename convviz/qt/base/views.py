@@ -259,6 +259,34 @@ class MapImageItem(pg.ImageItem):
         else:
             self._box = box_union([self._box, box])
 
+    def update(self, *args) -> None:
+        """Schedule a repaint: with no rectangle given, of only the changed box when the
+        next render recolours only that box (see :meth:`note_change`), so the view paints
+        a few hundred pixels of this map, and of what lies under and over them, instead
+        of the whole map, its title and its neighbours."""
+        if not args:
+            rect = self._changed_rect()
+            if rect is not None:
+                super().update(rect)
+                return
+        super().update(*args)
+
+    def _changed_rect(self) -> QtCore.QRectF | None:
+        """The changed box in this item's coordinates, grown by a shown pixel on every
+        side (a pixel drawn larger than the screen's spreads over its neighbours' edges),
+        when the next render will recolour only it; else None."""
+        # pyqtgraph's constructor updates before this class's has set its attributes.
+        shown, box = getattr(self, "_shown", None), getattr(self, "_box", None)
+        if shown is None or box is None or self.image is None:
+            return None
+        stride = self.screen_stride()
+        if shown[1] != self._source_key(stride):
+            return None
+        (r0, r1), (c0, c1) = ((b.start, b.stop) for b in box)
+        return QtCore.QRectF(
+            c0 - stride, r0 - stride, c1 - c0 + 2 * stride, r1 - r0 + 2 * stride
+        ).intersected(self.boundingRect())
+
     def _source_key(self, stride: int) -> tuple:
         image = self.image
         memory = (image.__array_interface__["data"][0], image.strides, image.shape)
