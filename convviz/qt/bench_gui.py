@@ -38,7 +38,8 @@ GUI_CASES = (
     (1024, 1024, 16, 11, 16, 1),
     (1024, 1024, 16, 11, 16, 5),
 )
-KINDS = ("brush move", "kernel edit", "nudge", "bias edit")
+KINDS = ("brush move", "all channels", "kernel edit", "nudge", "bias edit")
+# "all channels": a brush move with the brush bar's "paints" set to "all channels".
 # A network of two Conv2D layers with layer 2 shown: (height, width, channels, layer 1's
 # filters); layer 2 is what Layer › Add a Conv2D layer appends (4 filters of 3×3). The
 # brush paints the network's input above layer 2's, which is made again per segment.
@@ -185,8 +186,28 @@ def _bench_case(h, w, c, k, filters, dilation, repeats, layers=1) -> dict:
         panel = window.network_panel
         row["case"] += f" + {layers - 1} layer" + ("s" if layers > 2 else "")
     mouse = _Mouse(panel.cells[0])
+    row["brush move"] = _drag(window, mouse, h / 2, w / 4, repeats)
+    window.brush.target.setCurrentIndex(1)  # the brush bar: paints "all channels"
+    row["all channels"] = _drag(window, mouse, h * 3 / 4, w / 4, repeats)
+    window.brush.target.setCurrentIndex(0)
+    if not ctl.history.undo_label.endswith("all channels"):
+        raise RuntimeError("the benchmark's second drag did not paint every channel")
+    cell = window.editor.cell(0, 0, 0)
+    row["kernel edit"] = _time(window, lambda i: _type(cell, f"{(i % 7 + 1) / 8:.3f}"), repeats)
+    other = window.editor.cell(1, 1, 0)
+    row["nudge"] = _time(window, lambda i: _wheel(other, 1 if i % 2 else -1), repeats)
+    bias = window.editor.bias_cell()
+    row["bias edit"] = _time(window, lambda i: _type(bias, f"{(i % 5 - 2) / 16:.4f}"), repeats)
+    _close(window)
+    return row
+
+
+def _drag(window, mouse, row: float, col: float, repeats: int) -> dict:
+    """Time the moves of one left-button drag from (row, col) on the mouse's map."""
+    ctl = window.controller
     press, move = QtCore.QEvent.Type.MouseButtonPress, QtCore.QEvent.Type.MouseMove
-    start = mouse.point(h / 2, w / 4)
+    start = mouse.point(row, col)
+    mouse.spaced()
     mouse.send(press, start)
     _settle(window)
 
@@ -196,21 +217,13 @@ def _bench_case(h, w, c, k, filters, dilation, repeats, layers=1) -> dict:
     mouse.spaced()
     mouse.send(move, start + QtCore.QPointF(3, 0))  # untimed: the drag starts here
     _settle(window)
-
-    row["brush move"] = _time(window, lambda i: mouse.send(move, at(i)), repeats, mouse.spaced)
+    times = _time(window, lambda i: mouse.send(move, at(i)), repeats, mouse.spaced)
     mouse.spaced()
     mouse.send(QtCore.QEvent.Type.MouseButtonRelease, at(repeats))
     _settle(window)
     if ctl.stroking or not (ctl.history.undo_label or "").startswith("Paint"):
         raise RuntimeError("the benchmark's mouse drag did not paint one stroke")
-    cell = window.editor.cell(0, 0, 0)
-    row["kernel edit"] = _time(window, lambda i: _type(cell, f"{(i % 7 + 1) / 8:.3f}"), repeats)
-    other = window.editor.cell(1, 1, 0)
-    row["nudge"] = _time(window, lambda i: _wheel(other, 1 if i % 2 else -1), repeats)
-    bias = window.editor.bias_cell()
-    row["bias edit"] = _time(window, lambda i: _type(bias, f"{(i % 5 - 2) / 16:.4f}"), repeats)
-    _close(window)
-    return row
+    return times
 
 
 def _close(window) -> None:
