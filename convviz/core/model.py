@@ -53,7 +53,7 @@ F32 = npt.NDArray[np.float32]
 
 
 def box_change(
-    box: tuple[slice, slice], channels: Iterable[int] | None = None
+    box: tuple[slice, ...], channels: Iterable[int] | None = None
 ) -> tuple[str, int, int, int, int, tuple[int, ...] | None]:
     """The change marker for an input box (hashable, unlike slices), and for the input
     ``channels`` changed inside it (None: any of them)."""
