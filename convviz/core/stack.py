@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, ClassVar, Literal, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -71,7 +71,7 @@ class ConvLayer:
     settings: LayerSettings
     selected_filter: int = 0
 
-    kind = "Conv2D"
+    kind: ClassVar[Literal["Conv2D"]] = "Conv2D"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "kernel", _frozen(self.kernel))
@@ -117,7 +117,7 @@ class PoolLayer:
     strides: tuple[int, int] | None = None
     padding: str = "valid"
 
-    kind = "MaxPooling2D"
+    kind: ClassVar[Literal["MaxPooling2D"]] = "MaxPooling2D"
 
     def __post_init__(self) -> None:
         sizes = (*self.pool_size, *(self.strides or ()))
