@@ -8,6 +8,7 @@ their arguments from here, and neither imports the other to do so.
 from __future__ import annotations
 
 import argparse
+from collections.abc import Sequence
 from pathlib import Path
 
 from convviz import __version__
@@ -16,7 +17,7 @@ from convviz.core.presets import KERNEL_PRESETS, canonical_preset
 from convviz.io.samples import SAMPLES
 
 
-def check_layer_options(parser: argparse.ArgumentParser, args) -> None:
+def check_layer_options(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     """Refuse a --filters out of range; turn --preset into its canonical name."""
     if args.filters is not None and not 1 <= args.filters <= MAX_FILTERS:
         parser.error(f"--filters must be between 1 and {MAX_FILTERS}")
@@ -27,7 +28,7 @@ def check_layer_options(parser: argparse.ArgumentParser, args) -> None:
             parser.error(str(exc))
 
 
-def parse_args(argv):
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     """The arguments of the app (``convviz [PATH] ...``), checked."""
     parser = argparse.ArgumentParser(
         prog="convviz",
@@ -124,7 +125,7 @@ def render_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def check_render_args(parser: argparse.ArgumentParser, args) -> None:
+def check_render_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     """Refuse what ``convviz render`` cannot draw, before any file is read."""
     check_layer_options(parser, args)
     if not 0 < args.scale <= MAX_SCALE:

@@ -5,8 +5,12 @@ feature maps shown by the app are the ones a real ``Conv2D`` layer would produce
 """
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
+
+F32 = npt.NDArray[np.float32]
 
 # Keras' SELU constants (Klambauer et al., 2017), copied from keras.activations.selu.
 SELU_ALPHA = 1.6732632423543772848170429916717
@@ -66,27 +70,27 @@ def canonical_activation(name: str | None) -> str:
     return key
 
 
-def _sigmoid(z: np.ndarray) -> np.ndarray:
+def _sigmoid(z: F32) -> F32:
     # exp(-|z|) never overflows, unlike the textbook 1 / (1 + exp(-z)).
     e = np.exp(-np.abs(z))
     return np.where(z >= 0, 1 / (1 + e), e / (1 + e))
 
 
-def _relu6(z: np.ndarray) -> np.ndarray:
+def _relu6(z: F32) -> F32:
     return np.clip(z, 0, 6)
 
 
-def _elu(z: np.ndarray) -> np.ndarray:
+def _elu(z: F32) -> F32:
     return np.where(z > 0, z, np.expm1(np.minimum(z, 0)))
 
 
-def _exp(z: np.ndarray) -> np.ndarray:
+def _exp(z: F32) -> F32:
     # A large pre-activation overflows to inf, as it does in Keras.
     with np.errstate(over="ignore"):
         return np.exp(z)
 
 
-_FUNCTIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+_FUNCTIONS: dict[str, Callable[[F32], npt.NDArray[np.floating[Any]]]] = {
     "linear": lambda z: z.copy(),
     "relu": lambda z: np.maximum(z, 0),
     "leaky_relu": lambda z: np.where(z > 0, z, LEAKY_RELU_SLOPE * z),
@@ -104,7 +108,7 @@ _FUNCTIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
 
 # At a kink (relu at 0, relu6 at 0 and 6, ...) the derivative of the branch used by
 # TensorFlow's gradient is taken: the inactive one.
-_DERIVATIVES: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+_DERIVATIVES: dict[str, Callable[[F32], npt.NDArray[np.floating[Any]]]] = {
     "linear": np.ones_like,
     "relu": lambda z: (z > 0).astype(z.dtype),
     "leaky_relu": lambda z: np.where(z > 0, 1, LEAKY_RELU_SLOPE).astype(z.dtype),
@@ -121,7 +125,7 @@ _DERIVATIVES: dict[str, Callable[[np.ndarray], np.ndarray]] = {
 }
 
 
-def activate(name: str | None, z: np.ndarray) -> np.ndarray:
+def activate(name: str | None, z: npt.ArrayLike) -> F32:
     """Apply an activation function elementwise.
 
     Parameters
@@ -140,7 +144,9 @@ def activate(name: str | None, z: np.ndarray) -> np.ndarray:
     return np.asarray(_FUNCTIONS[canonical_activation(name)](z), dtype=np.float32)
 
 
-def activate_into(name: str | None, z: np.ndarray, out: np.ndarray) -> None:
+def activate_into(
+    name: str | None, z: npt.NDArray[np.floating[Any]], out: npt.NDArray[np.floating[Any]]
+) -> None:
     """Write ``activate(name, z)`` into ``out``; relu and linear need no temporary array."""
     key = canonical_activation(name)
     if key == "relu":
@@ -156,7 +162,7 @@ def activate_into(name: str | None, z: np.ndarray, out: np.ndarray) -> None:
         out[...] = activate(key, z)
 
 
-def activation_derivative(name: str | None, z: np.ndarray) -> np.ndarray:
+def activation_derivative(name: str | None, z: npt.ArrayLike) -> F32:
     """Derivative of an activation with respect to its input, at `z`.
 
     Parameters

@@ -8,10 +8,18 @@ drops mouse-move events.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import numpy as np
+import numpy.typing as npt
+
+F32 = npt.NDArray[np.float32]
+Point = tuple[float, float]  # (row, col)
 
 
-def segment_box(shape, p0, p1, radius: float) -> tuple[slice, slice] | None:
+def segment_box(
+    shape: tuple[int, ...], p0: Point, p1: Point, radius: float
+) -> tuple[slice, slice] | None:
     """The (rows, cols) slices a segment can touch, clipped to ``shape``; None if outside."""
     h, w = shape[:2]
     (r0, c0), (r1, c1) = p0, p1
@@ -24,7 +32,9 @@ def segment_box(shape, p0, p1, radius: float) -> tuple[slice, slice] | None:
     return slice(top, bottom), slice(left, right)
 
 
-def segment_mask(box: tuple[slice, slice], p0, p1, radius: float) -> np.ndarray:
+def segment_mask(
+    box: tuple[slice, slice], p0: Point, p1: Point, radius: float
+) -> npt.NDArray[np.bool_]:
     """Boolean mask over ``box``: pixels whose centre is within ``radius`` of p0-p1."""
     rows = np.arange(box[0].start, box[0].stop) + 0.5
     cols = np.arange(box[1].start, box[1].stop) + 0.5
@@ -42,7 +52,7 @@ def segment_mask(box: tuple[slice, slice], p0, p1, radius: float) -> np.ndarray:
 
 
 def paint_segment(
-    image: np.ndarray, channels, p0, p1, radius: float, value: float
+    image: F32, channels: Iterable[int], p0: Point, p1: Point, radius: float, value: float
 ) -> tuple[slice, slice] | None:
     """Paint ``value`` along the segment p0 -> p1 (points as (row, col) floats) in place.
 
@@ -76,11 +86,11 @@ class StrokeMemory:
     the input as it was is rebuilt once and kept instead.
     """
 
-    def __init__(self, image: np.ndarray) -> None:
+    def __init__(self, image: F32) -> None:
         self.image = image
-        self._saved: list[tuple[tuple[slice, slice], np.ndarray]] = []
+        self._saved: list[tuple[tuple[slice, slice], F32]] = []
         self._bytes = 0
-        self._whole: np.ndarray | None = None
+        self._whole: F32 | None = None
 
     def before_painting(self, box: tuple[slice, slice] | None) -> None:
         """Remember the values in ``box``, which the next segment may paint over."""
@@ -94,7 +104,7 @@ class StrokeMemory:
             self._whole = self.original((slice(0, h), slice(0, w)))
             self._saved.clear()
 
-    def original(self, box: tuple[slice, slice]) -> np.ndarray:
+    def original(self, box: tuple[slice, slice]) -> F32:
         """The values inside ``box`` as they were before the stroke (a new array)."""
         if self._whole is not None:
             return self._whole[box].copy()

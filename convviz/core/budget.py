@@ -12,15 +12,19 @@ their arrays are read, with the size that fits.
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 from convviz.core.geometry import conv_geometry
+
+if TYPE_CHECKING:  # the settings live with the document, which this module need not load
+    from convviz.core.model import LayerSettings
 
 MEMORY_BUDGET = 1 << 30  # 1 GiB of working memory
 _SCRATCH = 64 << 20  # gathering buffers and products' temporaries, at most
 _BASE = 150 << 20  # Qt, numpy and pyqtgraph with nothing loaded
 
 
-def layer_peak_bytes(h: int, w: int, c: int, settings) -> int:
+def layer_peak_bytes(h: int, w: int, c: int, settings: LayerSettings) -> int:
     """Bytes a layer with an (h, w, c) input and `settings` (LayerSettings) needs at once."""
     (kh, kw), f, groups = settings.kernel_size, settings.filters, settings.groups
     try:
@@ -51,7 +55,9 @@ def layer_peak_bytes(h: int, w: int, c: int, settings) -> int:
     return _BASE + _SCRATCH + 4 * (arrays + images)
 
 
-def fitting_side(h: int, w: int, c: int, settings, budget: int = MEMORY_BUDGET) -> int:
+def fitting_side(
+    h: int, w: int, c: int, settings: LayerSettings, budget: int = MEMORY_BUDGET
+) -> int:
     """The longest side an input of that aspect ratio may have to fit `budget` (0: none)."""
     longest = max(h, w)
     lo, hi = 0, longest

@@ -6,17 +6,22 @@ to take itself back, and carries the label the Edit menu shows ("Undo Paint on R
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from convviz.core.model import INPUT, SELECTION, SETTINGS, WEIGHTS, Change, Document
 from convviz.core.pipeline import box_change, filter_change
+from convviz.core.stack import Layer
 from convviz.core.words import count
 
 # The most memory the undo history may hold (the arrays its steps keep); beyond it the
 # oldest steps are dropped.
 HISTORY_BYTES = 256 * 2**20
+
+F32 = npt.NDArray[np.float32]
 
 
 class Command:
@@ -46,7 +51,7 @@ class Command:
         return 0
 
 
-def _bytes(values) -> int:
+def _bytes(values: Iterable[object]) -> int:
     return sum(v.nbytes for v in values if isinstance(v, np.ndarray))
 
 
@@ -59,12 +64,14 @@ class StateCommand(Command):
     document, which undo and redo swap with the document's own.
     """
 
-    def __init__(self, label: str, before: dict | None, after: dict, what: set[str]):
+    def __init__(
+        self, label: str, before: dict[str, Any] | None, after: dict[str, Any], what: set[str]
+    ) -> None:
         self.label = label
         self.before = before
-        self.after = after
+        self.after: dict[str, Any] | None = after
         self.what = what
-        self._stash: dict | None = None  # the values the document does not hold now
+        self._stash: dict[str, Any] | None = None  # the values the document does not hold now
 
     def applied(self) -> None:
         if self.before is None:
@@ -77,6 +84,7 @@ class StateCommand(Command):
 
     def redo(self, doc: Document) -> None:
         if self._stash is None:  # first application: the document hands over its values
+            assert self.after is not None  # dropped only once the stash holds the values
             after = {
                 k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in self.after.items()
             }
@@ -86,11 +94,13 @@ class StateCommand(Command):
             self._stash = doc.swap(self._stash, self.what)
 
     def undo(self, doc: Document) -> None:
+        assert self._stash is not None  # undone only after it was applied
         self._stash = doc.swap(self._stash, self.what)
 
     def nbytes(self) -> int:
         if self._stash is not None:
             return _bytes(self._stash.values())
+        assert self.after is not None  # dropped only once the stash holds the values
         return _bytes((self.before or {}).values()) + _bytes(self.after.values())
 
 
@@ -100,7 +110,9 @@ class WeightsRun(StateCommand):
     merge into the first one, so the step sits in the history from the first on and any
     other edit lands above it."""
 
-    def __init__(self, run: object, label: str, before: dict, after: dict):
+    def __init__(
+        self, run: object, label: str, before: dict[str, Any], after: dict[str, Any]
+    ) -> None:
         super().__init__(label, before, after, {WEIGHTS})
         self.run = run
 
@@ -121,22 +133,33 @@ class PaintCommand(Command):
     scale).
     """
 
-    def __init__(self, label: str, box: tuple, old, new, *, local: bool = True, network=False):
+    def __init__(
+        self,
+        label: str,
+        box: tuple[slice, ...],
+        old: F32 | None,
+        new: npt.ArrayLike,
+        *,
+        local: bool = True,
+        network: bool = False,
+    ) -> None:
         self.label = label
         self.box = tuple(slice(int(b.start), int(b.stop)) for b in box)
         self.local = local
         # Painted on the network's input while a deeper layer was shown (whose input
         # is then made again).
         self.network = network
-        self._pending: tuple | None = (old, new)
-        self._stash = None
+        self._pending: tuple[F32 | None, npt.ArrayLike] | None = (old, new)
+        self._stash: F32 | None = None
 
     def applied(self) -> None:
+        assert self._pending is not None  # applied once, by the history that made it
         old, self._pending = self._pending[0], None
+        assert old is not None  # a stroke applied by its maker saved what it painted over
         # A view (of the input as the stroke began) would keep the whole array alive.
         self._stash = old.copy() if old.base is not None else old
 
-    def _swap(self, doc: Document, values) -> None:
+    def _swap(self, doc: Document, values: npt.ArrayLike) -> None:
         if self.network and doc.source is not None:
             current = doc.source[self.box].copy()
             doc.source[self.box] = values
@@ -153,14 +176,17 @@ class PaintCommand(Command):
             new, self._pending = self._pending[1], None
             self._swap(doc, new)
         else:
+            assert self._stash is not None  # kept from the first redo or from applied
             self._swap(doc, self._stash)
 
     def undo(self, doc: Document) -> None:
+        assert self._stash is not None  # undone only after it was applied
         self._swap(doc, self._stash)
 
     def nbytes(self) -> int:
         if self._pending is not None:
             return _bytes(self._pending)
+        assert self._stash is not None  # kept once the values are no longer pending
         return self._stash.nbytes
 
 
@@ -172,7 +198,7 @@ class SetKernelValue(Command):
     start from the value the last one left, is a step of its own.
     """
 
-    def __init__(self, index: tuple[int, int, int, int], old: float, new: float, nudge=False):
+    def __init__(self, index: tuple[int, ...], old: float, new: float, nudge: bool = False) -> None:
         r, c, k, f = index = tuple(int(i) for i in index)
         self.index = index
         self.old = float(old)
@@ -204,7 +230,7 @@ class SetKernelValue(Command):
 
 
 class SetBias(Command):
-    def __init__(self, f: int, old: float, new: float):
+    def __init__(self, f: int, old: float, new: float) -> None:
         self.f = f
         self.old = float(old)
         self.new = float(new)
@@ -223,7 +249,7 @@ class StackCommand(Command):
     """Layers added after the shown one or removed: the layers after it are replaced
     (which layer is shown does not change)."""
 
-    def __init__(self, label: str, after: tuple):
+    def __init__(self, label: str, after: tuple[Layer, ...]) -> None:
         self.label = label
         self._other = after
 
@@ -237,7 +263,7 @@ class StackCommand(Command):
         self._swap(doc)
 
 
-def state_command(doc: Document, label: str, what: set[str], **after) -> StateCommand:
+def state_command(doc: Document, label: str, what: set[str], **after: Any) -> StateCommand:
     """A :class:`StateCommand` from the document's current values to ``after``."""
     if SETTINGS in what or INPUT in what:
         what = what | {WEIGHTS, SELECTION}

@@ -10,9 +10,11 @@ filters)``), and they agree with ``keras.layers.Conv2D`` to float32 precision.
 
 import math
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
+import numpy.typing as npt
 from numpy.lib.stride_tricks import as_strided
 
 from convviz.core.activations import (
@@ -25,6 +27,8 @@ from convviz.core.activations import canonical_activation as _canonical_activati
 from convviz.core.geometry import (
     PADDING_MODES,
     ConvGeometry,
+    IntPair,
+    PaddingSpec,
     canonical_padding_mode,
     conv_geometry,
     pad_axes,
@@ -44,8 +48,10 @@ __all__ = [
     "pad_input",
 ]
 
+F32 = npt.NDArray[np.float32]
 
-def keras_refusal(strides, dilation_rate) -> str | None:
+
+def keras_refusal(strides: Iterable[int], dilation_rate: Iterable[int]) -> str | None:
     """Why ``keras.layers.Conv2D`` refuses these strides and dilation, or None.
 
     Keras refuses a stride above 1 along either axis together with a dilation above 1
@@ -65,7 +71,7 @@ def keras_refusal(strides, dilation_rate) -> str | None:
     return None
 
 
-def _padded_planes(image: np.ndarray, padding, mode: str) -> np.ndarray:
+def _padded_planes(image: F32, padding: tuple[int, int, int, int], mode: str) -> F32:
     """Padded ``(C, Hp, Wp)`` copy of an ``(H, W, C)`` image; reused memory for zeros."""
     if mode != "zeros":
         return pad_axes(image.transpose(2, 0, 1), padding, mode, (1, 2))
@@ -85,7 +91,17 @@ _MIN_ROW_TAPS = 12
 _BLOCK_BYTES = 4 << 20
 
 
-def _correlate_group(planes, kernel, bias, act, sel, strides, dilation, out_hw, outs):
+def _correlate_group(
+    planes: F32,
+    kernel: F32,
+    bias: F32 | None,
+    act: str,
+    sel: list[int],
+    strides: tuple[int, int],
+    dilation: tuple[int, int],
+    out_hw: tuple[int, int],
+    outs: tuple[F32, F32 | None, F32 | None],
+) -> None:
     """Compute one channel group of the layer.
 
     `planes` is the padded group input ``(Cg, Hp, Wp)``, `kernel` the group's
@@ -126,7 +142,11 @@ def _correlate_group(planes, kernel, bias, act, sel, strides, dilation, out_hw, 
         buffer = _scratch("gather", (cg, kh, kw, rows, w_out))
     tmp_full = _scratch("full", (fg, rows * w_out))
     tmp_maps = _scratch("maps", (cg, len(sel), rows * w_out))
-    maps_t = maps_out.transpose(1, 0, 2) if want_maps else None
+    # `maps_out` is given exactly when `sel` is not empty.
+    maps_t = None
+    if want_maps:
+        assert maps_out is not None
+        maps_t = maps_out.transpose(1, 0, 2)
 
     # Strided views of the padded input, one axis per kernel tap; the geometry keeps
     # every index inside `planes`.
@@ -152,11 +172,14 @@ def _correlate_group(planes, kernel, bias, act, sel, strides, dilation, out_hw, 
             if not maps_only:
                 _gemm(w_full[t], v.reshape(cg * taps, m), pre_out[:, block], tmp_full, t > 0)
             if want_maps:
+                assert maps_t is not None
                 _gemm(w_maps[t], v, maps_t[..., block], tmp_maps, t > 0)
         pre = pre_out[:, block]
         if maps_only:
+            assert maps_out is not None
             maps_out[..., block].sum(axis=1, out=pre)
         elif sel and cg == 1:
+            assert maps_out is not None
             maps_out[:, 0, block] = pre[sel]
         if bias is not None:
             pre += bias[:, None]
@@ -169,7 +192,7 @@ _SCRATCH = threading.local()
 _SCRATCH_MAX_BYTES = 64 << 20
 
 
-def _scratch(slot: str, shape) -> np.ndarray:
+def _scratch(slot: str, shape: tuple[int, ...]) -> F32:
     """A work array reused across calls (per thread).
 
     Fresh memory costs a page fault per 4 KiB on first touch, which took longer than
@@ -178,13 +201,13 @@ def _scratch(slot: str, shape) -> np.ndarray:
     size = math.prod(shape)
     if 4 * size > _SCRATCH_MAX_BYTES:
         return np.empty(shape, np.float32)
-    pool = _SCRATCH.__dict__.setdefault("pool", {})
+    pool: dict[str, F32] = _SCRATCH.__dict__.setdefault("pool", {})
     if slot not in pool or pool[slot].size < size:
         pool[slot] = np.empty(size, np.float32)
     return pool[slot][:size].reshape(shape)
 
 
-def _gemm(a, b, out, tmp, accumulate):
+def _gemm(a: F32, b: F32, out: F32, tmp: F32, accumulate: bool) -> None:
     """out = a @ b, or out += a @ b using the scratch array `tmp`."""
     if not accumulate:
         np.matmul(a, b, out=out)
@@ -227,16 +250,16 @@ class ConvResult:
         ``use_bias=True``.
     """
 
-    kernel_maps: np.ndarray
+    kernel_maps: F32
     kernel_map_filters: tuple[int, ...]
-    pre_activation: np.ndarray
-    feature_maps: np.ndarray
+    pre_activation: F32
+    feature_maps: F32
     geometry: ConvGeometry
     padding_mode: str
     activation: str
     groups: int
     param_count: int
-    _filter_pos: dict = field(repr=False)
+    _filter_pos: dict[int, int] = field(repr=False)
 
     @property
     def output_shape(self) -> tuple[int, ...]:
@@ -248,7 +271,7 @@ class ConvResult:
         """(top, bottom, left, right) pixels of padding that were applied."""
         return self.geometry.padding
 
-    def kernel_maps_of(self, f: int) -> np.ndarray:
+    def kernel_maps_of(self, f: int) -> F32:
         """Kernel maps of filter `f`, shape ``(H', W', C_in // groups)``."""
         if f not in self._filter_pos:
             raise ValueError(
@@ -258,7 +281,7 @@ class ConvResult:
         return self.kernel_maps[..., self._filter_pos[f]]
 
 
-def _as_float_array(a, name: str, ndims: tuple[int, ...], shape_text: str) -> np.ndarray:
+def _as_float_array(a: npt.ArrayLike, name: str, ndims: tuple[int, ...], shape_text: str) -> F32:
     arr = np.asarray(a)
     if arr.dtype.kind not in "biuf":
         raise ValueError(f"{name} must hold real numbers, got dtype {arr.dtype}")
@@ -272,11 +295,16 @@ def _as_float_array(a, name: str, ndims: tuple[int, ...], shape_text: str) -> np
     return arr
 
 
-def _selected_filters(kernel_map_filters, filters: int) -> tuple[int, ...]:
+def _selected_filters(
+    kernel_map_filters: int | Iterable[int] | None, filters: int
+) -> tuple[int, ...]:
     if kernel_map_filters is None:
         return tuple(range(filters))
-    is_int = isinstance(kernel_map_filters, int | np.integer)
-    items = (kernel_map_filters,) if is_int else tuple(kernel_map_filters)
+    items = (
+        (kernel_map_filters,)
+        if isinstance(kernel_map_filters, int | np.integer)
+        else tuple(kernel_map_filters)
+    )
     if not all(
         isinstance(f, int | np.integer) and not isinstance(f, bool) and 0 <= f < filters
         for f in items
@@ -289,17 +317,17 @@ def _selected_filters(kernel_map_filters, filters: int) -> tuple[int, ...]:
 
 
 def conv2d(
-    x,
-    kernel,
-    bias=None,
-    strides=1,
-    padding="valid",
-    dilation_rate=1,
+    x: npt.ArrayLike,
+    kernel: npt.ArrayLike,
+    bias: npt.ArrayLike | None = None,
+    strides: IntPair = 1,
+    padding: PaddingSpec = "valid",
+    dilation_rate: IntPair = 1,
     groups: int = 1,
     activation: str | None = None,
     padding_mode: str = "zeros",
     flip_kernel: bool = False,
-    kernel_map_filters=None,
+    kernel_map_filters: int | Iterable[int] | None = None,
 ) -> ConvResult:
     """Compute a ``keras.layers.Conv2D`` layer and its intermediate results.
 
@@ -383,7 +411,7 @@ def conv2d(
         ((n_pre if act == "linear" else 2 * n_pre) + n_maps, h_out * w_out), np.float32
     )
     pre = store[:n_pre].reshape(len(images), filters, h_out * w_out)
-    maps = store[n_pre : n_pre + n_maps].reshape(len(images), len(selected), cg, h_out * w_out)
+    maps: F32 = store[n_pre : n_pre + n_maps].reshape(len(images), len(selected), cg, h_out * w_out)
     feature = None if act == "linear" else store[n_pre + n_maps :].reshape(pre.shape)
     f_group = filters // groups
     for n, image in enumerate(images):

@@ -10,18 +10,21 @@ the same set. Pure numpy.
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
 
 SIDE = 28
 CLASSES = 10
 
 
-def _arc(cx, cy, rx, ry, start, stop, n=40):
+def _arc(
+    cx: float, cy: float, rx: float, ry: float, start: float, stop: float, n: int = 40
+) -> npt.NDArray[np.float64]:
     """Points of an elliptic arc; angles in degrees, 0 = right, 90 = down (y grows down)."""
     t = np.radians(np.linspace(start, stop, n))
     return np.stack([cx + rx * np.cos(t), cy + ry * np.sin(t)], axis=1)
 
 
-def _line(*points):
+def _line(*points: tuple[float, float]) -> npt.NDArray[np.float64]:
     return np.asarray(points, dtype=np.float64)
 
 
@@ -49,7 +52,7 @@ STROKES = {
 }
 
 
-def _resample(points: np.ndarray, step: float = 0.4) -> np.ndarray:
+def _resample(points: npt.NDArray[np.float64], step: float = 0.4) -> npt.NDArray[np.float64]:
     """Points along a polyline at most ``step`` apart, so distances to them are those to
     the line within a few hundredths of a pixel."""
     seg = np.diff(points, axis=0)
@@ -61,7 +64,7 @@ def _resample(points: np.ndarray, step: float = 0.4) -> np.ndarray:
     return np.concatenate([*parts, points[-1:]])
 
 
-def draw_digit(digit: int, rng: np.random.Generator) -> np.ndarray:
+def draw_digit(digit: int, rng: np.random.Generator) -> npt.NDArray[np.float32]:
     """One randomly varied drawing of ``digit``: float32 (28, 28) in [0, 1]."""
     angle = np.radians(rng.uniform(-12, 12))
     slant = rng.uniform(-0.3, 0.3)
@@ -90,7 +93,7 @@ def draw_digit(digit: int, rng: np.random.Generator) -> np.ndarray:
     return ink.reshape(SIDE, SIDE).astype(np.float32)
 
 
-def digit_set(count: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+def digit_set(count: int, seed: int) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.int64]]:
     """``count`` digits, classes in turn 0, 1, …, 9, 0, …, drawn with ``seed``.
 
     Returns

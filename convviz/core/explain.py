@@ -8,15 +8,21 @@ numbers involved, independently of the fast path in `conv.py`, so a teacher can 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import numpy.typing as npt
 
 from convviz.core.activations import activate, canonical_activation
 from convviz.core.conv import ConvGeometry, conv_geometry, pad_input
+from convviz.core.geometry import IntPair, PaddingSpec
 from convviz.core.words import count
+
+if TYPE_CHECKING:  # what the arithmetic is shown of, which this module only reads
+    from convviz.core.model import Document, LayerSettings
+    from convviz.core.stack import LayerRow
 
 __all__ = [
     "ChannelArithmetic",
@@ -63,10 +69,10 @@ class ChannelArithmetic:
     channel: int
     rows: tuple[int, ...]
     cols: tuple[int, ...]
-    patch: np.ndarray
-    in_padding: np.ndarray
-    kernel: np.ndarray
-    products: np.ndarray
+    patch: npt.NDArray[np.float32]
+    in_padding: npt.NDArray[np.bool_]
+    kernel: npt.NDArray[np.float32]
+    products: npt.NDArray[np.float32]
     total: float
     muted: bool
 
@@ -110,21 +116,21 @@ class PixelArithmetic:
 
 
 def pixel_arithmetic(
-    x,
-    kernel,
-    bias,
+    x: npt.ArrayLike,
+    kernel: npt.ArrayLike,
+    bias: npt.ArrayLike | None,
     f: int,
     row: int,
     col: int,
     *,
-    strides=1,
-    padding="valid",
-    dilation_rate=1,
+    strides: IntPair = 1,
+    padding: PaddingSpec = "valid",
+    dilation_rate: IntPair = 1,
     groups: int = 1,
     activation: str | None = None,
     padding_mode: str = "zeros",
     flip_kernel: bool = False,
-    muted=(),
+    muted: Iterable[int] = (),
 ) -> PixelArithmetic:
     """Every multiplication and addition behind feature-map pixel (row, col) of filter f.
 
@@ -185,7 +191,13 @@ def pixel_arithmetic(
     return PixelArithmetic(f, row, col, tuple(parts), b, pre, act, value, bool(flip_kernel), geom)
 
 
-def pixel_arithmetic_of(state, row: int, col: int, f: int | None = None, muted=()):
+def pixel_arithmetic_of(
+    state: Mapping[str, Any] | Document,
+    row: int,
+    col: int,
+    f: int | None = None,
+    muted: Iterable[int] = (),
+) -> PixelArithmetic:
     """`pixel_arithmetic` for a document state (``Controller.state()`` or a Document).
 
     ``f`` defaults to the selected filter; the bias counts only with ``use_bias``.
@@ -202,7 +214,7 @@ def pixel_arithmetic_of(state, row: int, col: int, f: int | None = None, muted=(
 
 
 # -- the sliding window ------------------------------------------------------------------
-def step_pixel(output_size, step: int) -> tuple[int, int]:
+def step_pixel(output_size: tuple[int, int], step: int) -> tuple[int, int]:
     """Output pixel computed at animation ``step`` (row-major, one pixel per step)."""
     h_out, w_out = output_size
     if not 0 <= step < h_out * w_out:
@@ -210,12 +222,12 @@ def step_pixel(output_size, step: int) -> tuple[int, int]:
     return divmod(int(step), int(w_out))
 
 
-def filled_count(output_size, step: int) -> int:
+def filled_count(output_size: tuple[int, int], step: int) -> int:
     """How many output pixels are known once ``step`` is done (-1: none yet)."""
     return max(0, min(int(step) + 1, output_size[0] * output_size[1]))
 
 
-def partial_maps(maps: np.ndarray, step: int) -> np.ndarray:
+def partial_maps(maps: npt.ArrayLike, step: int) -> npt.NDArray[np.float32]:
     """Maps as they stand after ``step``: pixels not reached yet are NaN.
 
     Parameters
@@ -239,7 +251,7 @@ def partial_maps(maps: np.ndarray, step: int) -> np.ndarray:
 
 
 # -- shapes and parameters ------------------------------------------------------------------
-def _same_lines(axis: str, size: int, k: int, s: int, d: int, before: int, after: int):
+def _same_lines(axis: str, size: int, k: int, s: int, d: int, before: int, after: int) -> list[str]:
     out = math.ceil(size / s)
     total = before + after
     side = ("top", "bottom") if axis == "H" else ("left", "right")
@@ -251,7 +263,7 @@ def _same_lines(axis: str, size: int, k: int, s: int, d: int, before: int, after
     ]
 
 
-def output_size_lines(geom: ConvGeometry, padding) -> list[str]:
+def output_size_lines(geom: ConvGeometry, padding: PaddingSpec) -> list[str]:
     """The output-size formula per axis with this layer's numbers plugged in."""
     lines = []
     names = (("H", "pad_top", "pad_bottom", "kh"), ("W", "pad_left", "pad_right", "kw"))
@@ -275,7 +287,9 @@ def output_size_lines(geom: ConvGeometry, padding) -> list[str]:
     return lines
 
 
-def layer_shapes(input_shape, settings) -> list[tuple[str, str]]:
+def layer_shapes(
+    input_shape: tuple[int, int, int], settings: LayerSettings
+) -> list[tuple[str, str]]:
     """Shapes and parameter count of the layer, as (what, value-with-formula) rows.
 
     Parameters
@@ -324,7 +338,9 @@ def layer_shapes(input_shape, settings) -> list[tuple[str, str]]:
     return rows
 
 
-def network_shapes(input_shape, rows, shown: int) -> list[tuple[str, str]]:
+def network_shapes(
+    input_shape: Iterable[int], rows: Sequence[LayerRow], shown: int
+) -> list[tuple[str, str]]:
     """Each layer of a network with what it reads and makes, and the parameters of all,
     as (what, value) rows; ``rows`` as :func:`convviz.core.stack.summary` gives them and
     ``shown`` the layer shown (from 0)."""

@@ -7,13 +7,24 @@ the framework computes what the screen shows. Qt-free.
 
 from __future__ import annotations
 
+import os
 import pprint
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
+import numpy.typing as npt
 
 from convviz.core.activations import LEAKY_RELU_SLOPE, canonical_activation
 from convviz.core.conv import conv_geometry
-from convviz.core.geometry import NUMPY_PAD_MODE
+from convviz.core.geometry import NUMPY_PAD_MODE, ConvGeometry
+
+if TYPE_CHECKING:  # what the code is written for, which this module only reads
+    from convviz.core.model import LayerSettings
+    from convviz.core.stack import Layer
+
+    # (number from 1, layer, its input shape, its geometry) of each layer of a network
+    _Step = tuple[int, Layer, tuple[int, int, int], ConvGeometry]
 
 __all__ = [
     "LITERAL_LIMIT",
@@ -27,6 +38,10 @@ __all__ = [
 
 LITERAL_LIMIT = 400
 """Kernels with at most this many numbers are written into the code as literals."""
+
+F32 = npt.NDArray[np.float32]
+# Exported kernel and bias files, loaded by the code instead of literals.
+_Files = Sequence[str | os.PathLike[str]]
 
 _TORCH_ACTIVATIONS = {
     "linear": "y",
@@ -45,25 +60,25 @@ _TORCH_ACTIVATIONS = {
 }
 
 
-def framework_kernel(kernel: np.ndarray, flip_kernel: bool) -> np.ndarray:
+def framework_kernel(kernel: npt.ArrayLike, flip_kernel: bool) -> F32:
     """The Keras-layout kernel a cross-correlating framework needs to match convviz."""
     kernel = np.asarray(kernel, dtype=np.float32)
     return np.ascontiguousarray(kernel[::-1, ::-1] if flip_kernel else kernel)
 
 
-def torch_weight(kernel: np.ndarray) -> np.ndarray:
+def torch_weight(kernel: npt.ArrayLike) -> F32:
     """Keras ``(kh, kw, C_in/groups, filters)`` -> PyTorch ``(filters, C_in/groups, kh, kw)``."""
     return np.ascontiguousarray(np.asarray(kernel, dtype=np.float32).transpose(3, 2, 0, 1))
 
 
-def _literal(name: str, array: np.ndarray) -> str:
+def _literal(name: str, array: npt.ArrayLike) -> str:
     # repr of a float32 widened to float64 is the shortest text that reads back exactly.
     values = np.asarray(array, dtype=np.float32).astype(np.float64).tolist()
     body = pprint.pformat(values, width=88, compact=True).replace("\n", "\n    ")
     return f"{name} = np.array(\n    {body},\n    dtype=np.float32,\n)"
 
 
-def _weights_block(kernel, bias, files, flip) -> list[str]:
+def _weights_block(kernel: F32, bias: F32 | None, files: _Files | None, flip: bool) -> list[str]:
     lines = []
     if flip:
         lines.append(
@@ -83,14 +98,14 @@ def _weights_block(kernel, bias, files, flip) -> list[str]:
     return lines
 
 
-def _check_layer(settings, kernel, files) -> None:
+def _check_layer(settings: LayerSettings, kernel: npt.ArrayLike, files: _Files | None) -> None:
     refusal = settings.keras_refusal()
     if refusal:  # the layer would not even build
         raise ValueError(refusal)
     _needs_literal_files(kernel, files)
 
 
-def _needs_literal_files(kernel, files) -> None:
+def _needs_literal_files(kernel: npt.ArrayLike, files: _Files | None) -> None:
     if files is None and np.asarray(kernel).size > LITERAL_LIMIT:
         raise ValueError(
             f"the kernel has {np.asarray(kernel).size} numbers, too many to paste as literals; "
@@ -98,7 +113,13 @@ def _needs_literal_files(kernel, files) -> None:
         )
 
 
-def keras_code(kernel, bias, settings, input_shape, files=None) -> str:
+def keras_code(
+    kernel: F32,
+    bias: F32 | None,
+    settings: LayerSettings,
+    input_shape: tuple[int, int, int],
+    files: _Files | None = None,
+) -> str:
     """A tf.keras / Keras 3 snippet building the same layer with the same weights.
 
     Parameters
@@ -162,7 +183,13 @@ def keras_code(kernel, bias, settings, input_shape, files=None) -> str:
     return "\n".join(lines) + "\n"
 
 
-def pytorch_code(kernel, bias, settings, input_shape, files=None) -> str:
+def pytorch_code(
+    kernel: F32,
+    bias: F32 | None,
+    settings: LayerSettings,
+    input_shape: tuple[int, int, int],
+    files: _Files | None = None,
+) -> str:
     """A PyTorch snippet building the same layer with the same weights.
 
     Parameters are those of `keras_code`; ``files`` hold Keras-layout arrays,
@@ -252,7 +279,9 @@ _TORCH_PADS = {
 }
 
 
-def _network_layers(input_shape, layers):
+def _network_layers(
+    input_shape: tuple[int, int, int], layers: Iterable[Layer]
+) -> tuple[list[_Step], tuple[int, int, int]]:
     """(number, layer, input shape, geometry) of each layer; ValueError for a network a
     Sequential model cannot hold (an empty layer, a kernel too big to paste)."""
     h, w, c = input_shape
@@ -273,7 +302,7 @@ def _network_layers(input_shape, layers):
     return out, (h, w, c)
 
 
-def _network_weights(steps) -> list[str]:
+def _network_weights(steps: Iterable[_Step]) -> list[str]:
     lines = ["# Kernels in the Keras layout (kh, kw, C_in/groups, filters)"]
     for n, layer, _, _ in steps:
         if layer.kind != "Conv2D":
@@ -287,7 +316,7 @@ def _network_weights(steps) -> list[str]:
     return lines
 
 
-def keras_sequential_code(input_shape, layers) -> str:
+def keras_sequential_code(input_shape: tuple[int, int, int], layers: Iterable[Layer]) -> str:
     """A ``keras.Sequential`` of the network's layers with their weights.
 
     Parameters
@@ -356,7 +385,7 @@ def keras_sequential_code(input_shape, layers) -> str:
     return "\n".join(lines) + "\n"
 
 
-def pytorch_sequential_code(input_shape, layers) -> str:
+def pytorch_sequential_code(input_shape: tuple[int, int, int], layers: Iterable[Layer]) -> str:
     """A ``torch.nn.Sequential`` of the network's layers with their weights: what
     :func:`keras_sequential_code` builds, in PyTorch's (N, C, H, W) order. Uneven or
     "same" padding becomes a padding module before the layer (−inf before a max pool,

@@ -9,30 +9,37 @@ document.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import numpy.typing as npt
 
-from convviz.core.geometry import box_union
+from convviz.core.geometry import ConvGeometry, box_union
 from convviz.core.levels import input_levels
 from convviz.core.model import Document, LayerSettings
-from convviz.core.stack import ConvLayer, LayerRow, summary
+from convviz.core.stack import ConvLayer, Layer, LayerRow, summary
+
+if TYPE_CHECKING:  # the pipeline's outputs, which this module only reads
+    from convviz.core.pipeline import Outputs
+
+F32 = npt.NDArray[np.float32]
 
 
 @dataclass(frozen=True)
 class Frame:
     """Everything the views show after one recompute (views never read the document)."""
 
-    input: np.ndarray  # the document's own array: read it, never write it
+    input: F32  # the document's own array: read it, never write it
     channel_names: tuple[str, ...]
     input_levels: tuple[float, float]
-    kernel: np.ndarray  # (kh, kw, Cg) of the selected filter
+    kernel: F32  # (kh, kw, Cg) of the selected filter
     bias_value: float | None
     selected: int
     filters: int
     kernel_channel_names: tuple[str, ...]
-    kernel_maps: np.ndarray | None  # (H', W', Cg) of the selected filter
-    pre_activation: np.ndarray | None  # (H', W', filters)
-    feature_maps: np.ndarray | None  # (H', W', filters)
+    kernel_maps: F32 | None  # (H', W', Cg) of the selected filter
+    pre_activation: F32 | None  # (H', W', filters)
+    feature_maps: F32 | None  # (H', W', filters)
     map_levels: tuple[float, float]
     output_shape: tuple[int, int, int]
     param_count: int
@@ -42,15 +49,15 @@ class Frame:
     # What differs from the previous frame, so views redraw only that.
     input_changed: bool = True
     weights_changed: bool = True
-    changed_filters: frozenset | None = None  # None: every filter's maps
+    changed_filters: frozenset[int] | None = None  # None: every filter's maps
     # A brush-only frame: the boxes (rows, cols slices) of the input and of every map
     # outside which nothing changed; None: anything may have changed.
     input_box: tuple[slice, slice] | None = None
     output_box: tuple[slice, slice] | None = None
     # Kernel maps of the selected filter that changed; None: any of them.
-    changed_kernel_maps: frozenset | None = None
+    changed_kernel_maps: frozenset[int] | None = None
     # A brush-only frame: the input channels it changed; None: any of them.
-    input_channels: frozenset | None = None
+    input_channels: frozenset[int] | None = None
     # Every value of every map is known to be finite (measured with the colour scale).
     finite: bool = False
     # The network's layers, and which of them is shown (from 0): beyond the first, the
@@ -61,7 +68,7 @@ class Frame:
     # While a deeper layer is shown: the network's own input (the document's array: read
     # it, never write it), which the brush paints, its channel names and levels, and the
     # box of it painted since the last frame (None: any of it).
-    network_input: np.ndarray | None = None
+    network_input: F32 | None = None
     network_names: tuple[str, ...] = ()
     network_levels: tuple[float, float] | None = None
     network_box: tuple[slice, slice] | None = None
@@ -79,14 +86,16 @@ class FrameBuilder:
     changed; the box of the network's input painted since the last frame)."""
 
     def __init__(self) -> None:
-        self._last_rows: tuple | None = None
+        self._last_rows: (
+            tuple[object, tuple[Layer, ...], tuple[Layer, ...], tuple[LayerRow, ...]] | None
+        ) = None
         self._network_box: tuple[slice, slice] | None = None
 
     def network_painted(self, box: tuple[slice, slice]) -> None:
         """A box of the network's input was painted while a deeper layer is shown."""
         self._network_box = box_union([self._network_box, box])
 
-    def frame(self, doc: Document, out, previous: Frame | None) -> Frame:
+    def frame(self, doc: Document, out: Outputs, previous: Frame | None) -> Frame:
         """The frame of ``out`` (the pipeline's outputs for ``doc``) after ``previous``."""
         s = doc.settings
         f = doc.selected_filter
@@ -165,7 +174,7 @@ class FrameBuilder:
             **self._network_input(doc, previous),
         )
 
-    def _network(self, doc: Document, previous: Frame | None) -> dict:
+    def _network(self, doc: Document, previous: Frame | None) -> dict[str, Any]:
         return dict(
             layers=self._rows(doc),
             shown=doc.shown,
@@ -182,7 +191,7 @@ class FrameBuilder:
             self._last_rows = last = (key, doc.before, doc.after, rows)
         return last[3]
 
-    def _network_input(self, doc: Document, previous: Frame | None) -> dict:
+    def _network_input(self, doc: Document, previous: Frame | None) -> dict[str, Any]:
         """The fields of the network's input: None on layer 1 (it is the input)."""
         box, self._network_box = self._network_box, None
         if doc.source is None:
@@ -219,11 +228,11 @@ class _Shape:
     size: int
     kind = "Conv2D"
 
-    def output_shape(self, shape):
+    def output_shape(self, shape: tuple[int, int, int]) -> tuple[int, int, int]:
         return ConvLayer.output_shape(self, shape)
 
     def describe(self) -> str:
-        return ConvLayer.describe(self)  # type: ignore[arg-type]
+        return ConvLayer.describe(self)
 
     @property
     def param_count(self) -> int:
@@ -231,7 +240,7 @@ class _Shape:
 
 
 def levels_after(
-    levels: tuple[float, float] | None, box: tuple[slice, slice] | None, x: np.ndarray
+    levels: tuple[float, float] | None, box: tuple[slice, slice] | None, x: F32
 ) -> tuple[float, float]:
     """The levels of ``x`` after an edit of ``box`` when they were ``levels``. A brush box
     of values in [0, 1] drawn where the levels were [0, 1] keeps them, without a pass
@@ -243,7 +252,7 @@ def levels_after(
     return input_levels(x)
 
 
-def empty_message(doc: Document, geometry) -> str:
+def empty_message(doc: Document, geometry: ConvGeometry) -> str:
     s = doc.settings
     kh, kw = s.kernel_size
     dh, dw = s.dilation

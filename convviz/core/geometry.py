@@ -5,10 +5,12 @@ the sliding-window views use these without computing a convolution.
 """
 
 import math
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
+import numpy.typing as npt
 
 __all__ = [
     "NUMPY_PAD_MODE",
@@ -29,8 +31,13 @@ NUMPY_PAD_MODE: dict[str, _NumpyPadMode] = {
     "circular": "wrap",
 }
 
+IntPair = int | tuple[int, ...] | list[int]
+"""One positive int for both axes, or a (height, width) pair: strides, kernel sizes."""
+PaddingSpec = str | int | tuple[int, ...] | list[int]
+"""A padding name, one int for all sides, or (top, bottom, left, right)."""
 
-def _pair(value, name: str) -> tuple[int, int]:
+
+def _pair(value: IntPair, name: str) -> tuple[int, int]:
     """Validate an int-or-pair argument such as strides; return (h, w)."""
     items = value if isinstance(value, tuple | list) else (value,) * 2
     ok = len(items) == 2 and all(
@@ -77,7 +84,9 @@ class ConvGeometry:
     effective_kernel_size: tuple[int, int]
     output_size: tuple[int, int]
 
-    def input_window(self, out_row: int, out_col: int, padded: bool = False):
+    def input_window(
+        self, out_row: int, out_col: int, padded: bool = False
+    ) -> tuple[tuple[int, ...], tuple[int, ...]]:
         """Input rows and columns read by one output pixel.
 
         Parameters
@@ -109,11 +118,11 @@ class ConvGeometry:
 
 
 def conv_geometry(
-    input_shape,
-    kernel_size,
-    strides=1,
-    padding="valid",
-    dilation_rate=1,
+    input_shape: Iterable[int],
+    kernel_size: IntPair,
+    strides: IntPair = 1,
+    padding: PaddingSpec = "valid",
+    dilation_rate: IntPair = 1,
     allow_empty: bool = False,
 ) -> ConvGeometry:
     """Work out padding and output size of a convolution.
@@ -159,16 +168,24 @@ def conv_geometry(
     return ConvGeometry(size, kernel, stride, dil, pad, padded, k_eff, out)
 
 
-def _parse_padding(padding, size, k_eff, stride) -> tuple[int, int, int, int]:
+def _parse_padding(
+    padding: PaddingSpec,
+    size: tuple[int, int] | None,
+    k_eff: tuple[int, int] | None,
+    stride: tuple[int, int] | None,
+) -> tuple[int, int, int, int]:
     if isinstance(padding, str):
         name = padding.strip().lower()
         if name == "valid":
             return (0, 0, 0, 0)
         if name == "same":
+            # Only pad_input passes None, and it refuses padding names.
+            assert size is not None and k_eff is not None and stride is not None
             return _same_padding(size[0], k_eff[0], stride[0]) + _same_padding(
                 size[1], k_eff[1], stride[1]
             )
         if name == "full":
+            assert k_eff is not None
             return (k_eff[0] - 1,) * 2 + (k_eff[1] - 1,) * 2
     elif isinstance(padding, int | np.integer) and not isinstance(padding, bool):
         if padding >= 0:
@@ -187,14 +204,16 @@ def _parse_padding(padding, size, k_eff, stride) -> tuple[int, int, int, int]:
     )
 
 
-def canonical_padding_mode(padding_mode) -> str:
+def canonical_padding_mode(padding_mode: str) -> str:
     mode = padding_mode.strip().lower() if isinstance(padding_mode, str) else padding_mode
     if mode not in PADDING_MODES:
         raise ValueError(f"padding_mode must be one of {', '.join(PADDING_MODES)}, got {mode!r}")
     return mode
 
 
-def pad_axes(x: np.ndarray, padding, mode: str, axes: tuple[int, int]) -> np.ndarray:
+def pad_axes(
+    x: npt.NDArray[np.float32], padding: Sequence[int], mode: str, axes: tuple[int, int]
+) -> npt.NDArray[np.float32]:
     """Pad the two spatial `axes` of `x`; `padding` is (top, bottom, left, right)."""
     top, bottom, left, right = padding
     if mode == "reflect":
@@ -211,7 +230,9 @@ def pad_axes(x: np.ndarray, padding, mode: str, axes: tuple[int, int]) -> np.nda
     return np.pad(x, widths, mode=numpy_mode)
 
 
-def pad_input(x, padding, padding_mode: str = "zeros") -> np.ndarray:
+def pad_input(
+    x: npt.ArrayLike, padding: PaddingSpec, padding_mode: str = "zeros"
+) -> npt.NDArray[np.float32]:
     """Pad an image the way `conv2d` does before sliding the kernels.
 
     Parameters
@@ -242,13 +263,13 @@ def pad_input(x, padding, padding_mode: str = "zeros") -> np.ndarray:
     return pad_axes(x, pad, canonical_padding_mode(padding_mode), (x.ndim - 3, x.ndim - 2))
 
 
-def box_union(boxes) -> tuple[slice, slice]:
+def box_union(boxes: Iterable[tuple[slice, slice] | None]) -> tuple[slice, slice]:
     """The smallest (rows, cols) box holding every box given; None entries are skipped,
     and with none left the box is empty."""
-    boxes = [b for b in boxes if b is not None]
-    if not boxes:
+    given = [b for b in boxes if b is not None]
+    if not given:
         return (slice(0, 0), slice(0, 0))
     rows, cols = (
-        slice(min(b[a].start for b in boxes), max(b[a].stop for b in boxes)) for a in (0, 1)
+        slice(min(b[a].start for b in given), max(b[a].stop for b in given)) for a in (0, 1)
     )
     return rows, cols

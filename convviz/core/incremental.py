@@ -30,12 +30,15 @@ once painting pauses.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from convviz.core.activations import activate_into, canonical_activation
 from convviz.core.conv import conv2d, conv_geometry
-from convviz.core.geometry import NUMPY_PAD_MODE, box_union, canonical_padding_mode
+from convviz.core.geometry import NUMPY_PAD_MODE, ConvGeometry, box_union, canonical_padding_mode
 
 # Incremental edits of one filter after which it is recomputed in full, so that float32
 # rounding of the updates cannot pile up (each adds about one ulp of the map's scale).
@@ -53,8 +56,12 @@ SPREAD_STEP_COST = 120_000
 SPREAD_ADD_COST = 70
 CONV_STEP_COST = 3_000_000
 
+F32 = npt.NDArray[np.float32]
+Slices = tuple[slice, slice]  # rows, cols
+_Sources = tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]
 
-def affected_outputs(geometry, box) -> tuple[slice, slice] | None:
+
+def affected_outputs(geometry: ConvGeometry, box: Slices) -> Slices | None:
     """The output rows and columns whose receptive field touches the input ``box``.
 
     ``box`` is a pair of slices (rows, cols) in input coordinates; None if no output
@@ -75,7 +82,7 @@ def affected_outputs(geometry, box) -> tuple[slice, slice] | None:
     return out[0], out[1]
 
 
-def _own(a: np.ndarray) -> np.ndarray:
+def _own(a: F32) -> F32:
     """``a`` made writable in place when its memory allows, else a writable copy.
 
     conv2d hands out read-only views of memory it allocated for this call alone; taking
@@ -96,7 +103,9 @@ class LayerCache:
     arguments other than ``bias`` and ``kernel_map_filters``.
     """
 
-    def __init__(self, x, kernel, bias, conv_kwargs: dict, selected: int):
+    def __init__(
+        self, x: F32, kernel: F32, bias: F32 | None, conv_kwargs: dict[str, Any], selected: int
+    ) -> None:
         self.conv_kwargs = dict(conv_kwargs)
         self.selected = selected
         res = conv2d(x, kernel, bias, kernel_map_filters=[selected], **self.conv_kwargs)
@@ -118,7 +127,7 @@ class LayerCache:
         # With reflect, replicate or circular padding: per axis, the input row (column)
         # each row (column) of the padded input copies.
         mode = canonical_padding_mode(self.conv_kwargs.get("padding_mode", "zeros"))
-        self._sources: tuple[np.ndarray, np.ndarray] = (np.zeros(0, int), np.zeros(0, int))
+        self._sources: _Sources = (np.zeros(0, int), np.zeros(0, int))
         if mode != "zeros":
             top, bottom, left, right = self.geometry.padding
             how = NUMPY_PAD_MODE[mode]
@@ -132,9 +141,10 @@ class LayerCache:
 
     @property
     def zero_padded(self) -> bool:
-        return self.conv_kwargs.get("padding_mode", "zeros") == "zeros"
+        # conv_kwargs holds values of several types, so its values are typed Any.
+        return self.conv_kwargs.get("padding_mode", "zeros") == "zeros"  # type: ignore[no-any-return]
 
-    def kernel_map_channels(self, channels) -> frozenset[int] | None:
+    def kernel_map_channels(self, channels: Iterable[int] | None) -> frozenset[int] | None:
         """The selected filter's kernel maps (indices into its group) that read any of the
         input ``channels``; None when ``channels`` is None (any channel)."""
         if channels is None:
@@ -144,7 +154,14 @@ class LayerCache:
         first = (self.selected // f_group) * cg
         return frozenset(c - first for c in channels if first <= c < first + cg)
 
-    def input_changed(self, x, kernel, bias, box, channels=None) -> tuple[slice, slice] | None:
+    def input_changed(
+        self,
+        x: F32,
+        kernel: F32,
+        bias: F32 | None,
+        box: Slices,
+        channels: Iterable[int] | None = None,
+    ) -> Slices | None:
         """Bring the outputs that read the input ``box`` up to date; return the output box.
 
         ``channels``, when given, promises that only those input channels changed: the
@@ -157,7 +174,14 @@ class LayerCache:
         """
         return self.inputs_changed(x, kernel, bias, [box], [channels])[0]
 
-    def inputs_changed(self, x, kernel, bias, boxes, channels) -> list:
+    def inputs_changed(
+        self,
+        x: F32,
+        kernel: F32,
+        bias: F32 | None,
+        boxes: Sequence[Slices],
+        channels: Sequence[Iterable[int] | None],
+    ) -> list[Slices | None]:
         """:meth:`input_changed` for several boxes painted since the last update (with
         the channels each changed, None for any); the output box of each (holding every
         output it changed: with reflect, replicate or circular padding a box near an edge
@@ -201,7 +225,7 @@ class LayerCache:
                 self._copy_planes(x, box, painted)
         return outs
 
-    def _reached(self, box) -> list[tuple[slice, slice]]:
+    def _reached(self, box: Slices) -> list[Slices]:
         """The output boxes whose outputs read the input ``box``: one with zero padding;
         with the other modes also those that read it through the padding."""
         if self.zero_padded:
@@ -232,7 +256,7 @@ class LayerCache:
             ranges.append([slice(a, b + 1) for a, b in found])
         return [(r, c) for r in ranges[0] for c in ranges[1]]
 
-    def _copy_planes(self, x, box, painted: list[int] | None) -> None:
+    def _copy_planes(self, x: F32, box: Slices, painted: list[int] | None) -> None:
         rows, cols = box
         if painted is None:
             self.planes[:, rows, cols] = np.moveaxis(x[rows, cols], 2, 0)
@@ -240,7 +264,7 @@ class LayerCache:
             for c in painted:
                 self.planes[c, rows, cols] = x[rows, cols, c]
 
-    def _crop(self, out) -> tuple[slice, slice, tuple[int, int, int, int]]:
+    def _crop(self, out: Slices) -> tuple[slice, slice, tuple[int, int, int, int]]:
         """The input rows and columns the output box ``out`` reads, and the zero padding
         that stands for the layer's padding where they pass the image's edges."""
         g = self.geometry
@@ -256,7 +280,7 @@ class LayerCache:
         padding = (max(-r_lo, 0), max(r_hi - h, 0), max(-c_lo, 0), max(c_hi - w, 0))
         return slice(max(r_lo, 0), min(r_hi, h)), slice(max(c_lo, 0), min(c_hi, w)), padding
 
-    def _window_sources(self, out) -> tuple[np.ndarray, np.ndarray]:
+    def _window_sources(self, out: Slices) -> _Sources:
         """With reflect, replicate or circular padding: the input row and column each
         position of the padded input the output box ``out`` reads comes from."""
         g = self.geometry
@@ -266,7 +290,9 @@ class LayerCache:
             picked.append(self._sources[axis][sl.start * s : (sl.stop - 1) * s + (k - 1) * d + 1])
         return picked[0], picked[1]
 
-    def _crop_input(self, x, out, channels=None) -> tuple[np.ndarray, dict, tuple]:
+    def _crop_input(
+        self, x: F32, out: Slices, channels: list[int] | None = None
+    ) -> tuple[F32, dict[str, Any], _Sources]:
         """The part of the input the output box ``out`` reads (of ``channels``, a list,
         or all), the keyword arguments that make conv2d of it that box, and the input row
         and column each of its rows and columns comes from."""
@@ -282,7 +308,9 @@ class LayerCache:
             crop = x[np.ix_(rs, cs, np.asarray(channels, dtype=np.intp))]
         return crop, dict(self.conv_kwargs, padding=0, padding_mode="zeros"), (rs, cs)
 
-    def _recompute(self, x, kernel, bias, out, maps: frozenset[int] | None) -> None:
+    def _recompute(
+        self, x: F32, kernel: F32, bias: F32 | None, out: Slices, maps: frozenset[int] | None
+    ) -> None:
         """Compute the output box ``out`` afresh from ``x``, and of the selected filter's
         kernel maps those of the channels ``maps`` (all when None)."""
         crop, kwargs, _ = self._crop_input(x, out)
@@ -300,7 +328,7 @@ class LayerCache:
         (r0, r1), (c0, c1) = (self._inner_tiles(out[a], a) for a in (0, 1))
         self._drift[r0:r1, c0:c1] = 0
 
-    def _difference_pays(self, x, box, painted: list[int]) -> bool:
+    def _difference_pays(self, x: F32, box: Slices, painted: list[int]) -> bool:
         """Whether updating by difference what painting the channels ``painted`` in
         ``box`` changed is cheaper than recomputing the outputs it reaches."""
         if self.conv_kwargs.get("groups", 1) != 1:
@@ -319,7 +347,7 @@ class LayerCache:
         )
         return self._spread_cost(box, painted, changed) < self._recompute_cost(box)
 
-    def _spread_cost(self, box, painted: list[int], pixels: int | None = None) -> float:
+    def _spread_cost(self, box: Slices, painted: list[int], pixels: int | None = None) -> float:
         """What :meth:`_spread_difference` costs, in multiply-adds (its other steps
         counted as the multiply-adds a matrix product does in their time): ``pixels``
         changed pixels (all of the box's when None), each carried through every tap."""
@@ -329,11 +357,12 @@ class LayerCache:
         if pixels is None:
             pixels = (box[0].stop - box[0].start) * (box[1].stop - box[1].start)
         p = len(painted)
-        return SPREAD_STEP_COST * (filters + p) + kh * kw * pixels * (
-            (filters + p) * SPREAD_ADD_COST + p * filters
+        return float(
+            SPREAD_STEP_COST * (filters + p)
+            + kh * kw * pixels * ((filters + p) * SPREAD_ADD_COST + p * filters)
         )
 
-    def _recompute_cost(self, box) -> float:
+    def _recompute_cost(self, box: Slices) -> float:
         """What recomputing the outputs the input ``box`` reaches costs, in multiply-adds."""
         out = affected_outputs(self.geometry, box)
         if out is None:
@@ -341,9 +370,11 @@ class LayerCache:
         kh, kw, cg, filters = self.kernel.shape
         pixels = (out[0].stop - out[0].start) * (out[1].stop - out[1].start)
         # And the selected filter's kernel maps.
-        return CONV_STEP_COST + pixels * kh * kw * cg * (filters + 1)
+        return float(CONV_STEP_COST + pixels * kh * kw * cg * (filters + 1))
 
-    def _spread_difference(self, x, kernel, box, out, painted: list[int]) -> bool:
+    def _spread_difference(
+        self, x: F32, kernel: F32, box: Slices, out: Slices, painted: list[int]
+    ) -> bool:
         """Zero padding, stride 1: add to the pre-activations in ``out`` what the change
         of the channels ``painted`` in ``box`` (what ``x`` holds there now minus what
         :attr:`planes` says) contributes through each tap, spread from the pixels that
@@ -405,7 +436,9 @@ class LayerCache:
             activate_into(canonical_activation(self.conv_kwargs.get("activation")), pre, feature)
         return True
 
-    def _add_difference(self, x, kernel, box, out, painted: list[int]) -> None:
+    def _add_difference(
+        self, x: F32, kernel: F32, box: Slices, out: Slices, painted: list[int]
+    ) -> None:
         """Add to every pre-activation in ``out`` the convolution of what the channels
         ``painted`` hold in ``box`` now minus what :attr:`planes` says they held there;
         re-activate there. The selected filter's kernel maps of those channels in ``out``
@@ -436,21 +469,21 @@ class LayerCache:
         region = self.kernel_maps[out]
         region[..., painted] = res.kernel_maps_of(0)
 
-    def _difference_cost(self, out, painted: list[int]) -> float:
+    def _difference_cost(self, out: Slices, painted: list[int]) -> float:
         """What the convolution of a difference over ``out`` costs, in multiply-adds (and
         that of the selected filter's kernel maps there)."""
         kh, kw, _, filters = self.kernel.shape
         pixels = (out[0].stop - out[0].start) * (out[1].stop - out[1].start)
-        return CONV_STEP_COST + pixels * kh * kw * len(painted) * (filters + 1)
+        return float(CONV_STEP_COST + pixels * kh * kw * len(painted) * (filters + 1))
 
-    def _tiles(self, out) -> tuple[slice, slice]:
+    def _tiles(self, out: Slices) -> Slices:
         """The drift tiles the output box ``out`` touches."""
         t = DRIFT_TILE
         return slice(out[0].start // t, -(-out[0].stop // t)), slice(
             out[1].start // t, -(-out[1].stop // t)
         )
 
-    def _snapped(self, out) -> tuple[slice, slice]:
+    def _snapped(self, out: Slices) -> Slices:
         """``out`` grown to the edges of the drift tiles it touches."""
         t, size = DRIFT_TILE, self.pre_activation.shape[:2]
         return slice(out[0].start // t * t, min(-(-out[0].stop // t) * t, size[0])), slice(
@@ -470,7 +503,7 @@ class LayerCache:
         """Whether some output tile was updated by difference since it was computed."""
         return bool(self._drift.any())
 
-    def resync_drift_step(self, x, kernel, bias) -> tuple[slice, slice] | None:
+    def resync_drift_step(self, x: F32, kernel: F32, bias: F32 | None) -> Slices | None:
         """Recompute the first strip of tiles updated by difference (as many tiles of one
         row as :data:`DRIFT_STEP_WORK` allows); the output box recomputed, or None."""
         dirty = np.argwhere(self._drift)
@@ -490,11 +523,13 @@ class LayerCache:
         self._recompute(x, kernel, bias, out, None)  # kernel maps were spread too
         return out
 
-    def filter_changed(self, x, kernel, bias, f: int) -> None:
+    def filter_changed(self, x: F32, kernel: F32, bias: F32 | None, f: int) -> None:
         """Recompute filter ``f`` alone after its kernels or bias changed."""
         self.install_filter(f, *self.filter_outputs(x, kernel, bias, f))
 
-    def filter_outputs(self, x, kernel, bias, f: int) -> tuple:
+    def filter_outputs(
+        self, x: F32, kernel: F32, bias: F32 | None, f: int
+    ) -> tuple[F32, F32, F32 | None, F32, F32 | None]:
         """Filter ``f`` computed afresh, for :meth:`install_filter`: its pre-activation,
         feature map, kernel maps (None unless it is the selected filter), and the kernels
         and bias it was computed with (copies, so another thread may run it)."""
@@ -515,7 +550,9 @@ class LayerCache:
         maps = np.ascontiguousarray(res.kernel_maps_of(0)) if f == self.selected else None
         return res.pre_activation[..., 0], res.feature_maps[..., 0], maps, weights[..., 0], b
 
-    def install_filter(self, f: int, pre, feature, maps, kernel, bias) -> None:
+    def install_filter(
+        self, f: int, pre: F32, feature: F32, maps: F32 | None, kernel: F32, bias: F32 | None
+    ) -> None:
         """Put filter ``f``'s outputs from :meth:`filter_outputs` in place."""
         self.pre_activation[..., f] = pre
         self.feature_maps[..., f] = feature
@@ -529,7 +566,7 @@ class LayerCache:
         self.bias[f] = 0 if bias is None else bias[0]
         self.edits[f] = 0
 
-    def needs_filter_recompute(self, kernel, bias, f: int) -> bool:
+    def needs_filter_recompute(self, kernel: F32, bias: F32 | None, f: int) -> bool:
         """Whether bringing filter ``f`` up to date means recomputing it whole (many values
         changed, or it is due for :meth:`resync`) rather than tap by tap."""
         changed = int(np.count_nonzero(kernel[..., f] != self.kernel[..., f]))
@@ -539,7 +576,7 @@ class LayerCache:
         kh, kw, cg = self.kernel.shape[:3]
         return self.needs_resync(f) or changed > max(1, kh * kw * cg // 8)
 
-    def weights_changed(self, x, kernel, bias, f: int) -> list[int] | None:
+    def weights_changed(self, x: F32, kernel: F32, bias: F32 | None, f: int) -> list[int] | None:
         """Bring filter ``f`` up to date with ``kernel`` and ``bias``, however they changed.
 
         A few changed kernel values are applied tap by tap, a bias change as a shift;
@@ -563,9 +600,7 @@ class LayerCache:
             self.bias[f] = new_bias
         return sorted({int(c) for c in changed[:, 2]})
 
-    def _tap_input(
-        self, x, i: int, j: int, channel: int
-    ) -> tuple[tuple[slice, slice] | None, np.ndarray | None]:
+    def _tap_input(self, x: F32, i: int, j: int, channel: int) -> tuple[Slices | None, F32 | None]:
         """The output box tap (i, j) reads input ``channel`` at, and what it reads there.
 
         With zero padding, outputs whose tap falls in the padding are left out, so the
@@ -595,7 +630,7 @@ class LayerCache:
             src.append(slice(start, start + (hi - lo) * s + 1, s))
         return (out[0], out[1]), self.planes[channel][src[0], src[1]]
 
-    def tap_changed(self, x, i: int, j: int, c: int, f: int, delta: float) -> None:
+    def tap_changed(self, x: F32, i: int, j: int, c: int, f: int, delta: float) -> None:
         """Add ``delta`` to kernel value ``w[i, j, c, f]``'s contribution; re-activate f.
 
         ``c`` is the channel within the filter's group, as in the kernel's third axis.
@@ -638,7 +673,7 @@ class LayerCache:
         """Whether filter ``f`` has had enough incremental edits to be recomputed."""
         return bool(self.edits[f] >= RESYNC_EDITS)
 
-    def resync(self, x, kernel, bias) -> list[int]:
+    def resync(self, x: F32, kernel: F32, bias: F32 | None) -> list[int]:
         """Recompute every filter edited incrementally since its last full compute;
         return those filters."""
         stale = [int(f) for f in np.flatnonzero(self.edits)]
@@ -646,7 +681,13 @@ class LayerCache:
             self.filter_changed(x, kernel, bias, f)
         return stale
 
-    def same_layout(self, x_shape, kernel_shape, conv_kwargs, selected) -> bool:
+    def same_layout(
+        self,
+        x_shape: tuple[int, ...],
+        kernel_shape: tuple[int, ...],
+        conv_kwargs: dict[str, Any],
+        selected: int,
+    ) -> bool:
         """Whether this cache still describes a layer of these shapes and settings."""
         if conv_kwargs != self.conv_kwargs or selected != self.selected:
             return False

@@ -8,10 +8,13 @@ so their content is verifiable (a test checks that every shipped file equals wha
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Protocol
 
 import numpy as np
+import numpy.typing as npt
 
 from convviz.core.model import LayerSettings, default_channel_names
 from convviz.core.presets import glorot_uniform, make_kernel
@@ -223,12 +226,30 @@ LESSONS = (
 )
 
 
+class TrainedLayer(Protocol):
+    """What a lesson of trained kernels reads of the first layer of its weights file (a
+    ``convviz.io.weight_layers.ConvLayer``)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def kernel(self) -> np.ndarray: ...
+
+    @property
+    def bias(self) -> np.ndarray | None: ...
+
+    def settings(self, current: LayerSettings) -> LayerSettings: ...
+
+
 def lesson_path(lesson: Lesson) -> Path:
     """The shipped session file of a lesson."""
     return resource_dir() / "lessons" / f"{lesson.key}{SESSION_SUFFIX}"
 
 
-def build_lesson(lesson: Lesson, image: np.ndarray, layer=None) -> dict:
+def build_lesson(
+    lesson: Lesson, image: npt.NDArray[np.float32], layer: TrainedLayer | None = None
+) -> dict[str, Any]:
     """The document of a lesson, as :meth:`Controller.network_state` returns it.
 
     Parameters
@@ -268,7 +289,9 @@ def build_lesson(lesson: Lesson, image: np.ndarray, layer=None) -> dict:
     )
 
 
-def _preset_kernel(s: LayerSettings, kernels, channels: int, seed: int) -> np.ndarray:
+def _preset_kernel(
+    s: LayerSettings, kernels: Sequence[Sequence[str]], channels: int, seed: int
+) -> npt.NDArray[np.float32]:
     kh, kw = s.kernel_size
     shape = (kh, kw, channels // s.groups, s.filters)
     random = glorot_uniform(shape, np.random.default_rng(seed))
@@ -280,7 +303,9 @@ def _preset_kernel(s: LayerSettings, kernels, channels: int, seed: int) -> np.nd
     return kernel
 
 
-def _trained_lesson(lesson: Lesson, image: np.ndarray, layer) -> dict:
+def _trained_lesson(
+    lesson: Lesson, image: npt.NDArray[np.float32], layer: TrainedLayer
+) -> dict[str, Any]:
     s = lesson.settings
     if layer.settings(s) != s:
         raise ValueError(f"lesson {lesson.key}: its settings differ from those of {layer.name}")

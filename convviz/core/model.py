@@ -9,10 +9,12 @@ it and it tells its listeners which parts changed.
 from __future__ import annotations
 
 import weakref
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from convviz.core.conv import keras_refusal
 from convviz.core.geometry import PADDING_MODES as PADDING_MODES  # one list, named here too
@@ -20,6 +22,7 @@ from convviz.core.presets import centred, filter_preset, glorot_uniform
 from convviz.core.stack import (
     MAX_LAYERS,
     ConvLayer,
+    Layer,
     PoolLayer,
     fit_kernel,
     forward,
@@ -43,15 +46,22 @@ SELECTION = "selection"
 _BOX = "box"
 _FILTER = "filter"
 
+Marker = str | tuple[Any, ...]
+"""A change marker: INPUT, WEIGHTS, SETTINGS, SELECTION, or a box_change or filter_change."""
 
-def box_change(box: tuple[slice, slice], channels=None) -> tuple:
+F32 = npt.NDArray[np.float32]
+
+
+def box_change(
+    box: tuple[slice, ...], channels: Iterable[int] | None = None
+) -> tuple[str, int, int, int, int, tuple[int, ...] | None]:
     """The change marker for an input box (hashable, unlike slices), and for the input
     ``channels`` changed inside it (None: any of them)."""
     which = None if channels is None else tuple(sorted(int(c) for c in channels))
     return (_BOX, box[0].start, box[0].stop, box[1].start, box[1].stop, which)
 
 
-def filter_change(f: int) -> tuple:
+def filter_change(f: int) -> tuple[str, int]:
     """The change marker for filter ``f``'s kernels or bias."""
     return (_FILTER, f)
 
@@ -78,7 +88,7 @@ class Change:
     network: bool = False
 
     @classmethod
-    def of(cls, what: Change | Iterable[str | tuple]) -> Change:
+    def of(cls, what: Change | Iterable[Marker]) -> Change:
         """The change the markers ``what`` name (INPUT, WEIGHTS, SETTINGS, SELECTION,
         :func:`box_change`, :func:`filter_change`)."""
         if isinstance(what, Change):
@@ -124,7 +134,7 @@ class Change:
             network=self.network or other.network,
         )
 
-    def __contains__(self, marker) -> bool:
+    def __contains__(self, marker: object) -> bool:
         """``INPUT in change`` and the like, for listeners that only ask what kind."""
         kinds = {
             INPUT: self.input,
@@ -160,7 +170,7 @@ class LayerSettings:
         """Why ``keras.layers.Conv2D`` would refuse these settings, or None."""
         return keras_refusal(self.strides, self.dilation)
 
-    def conv_kwargs(self) -> dict:
+    def conv_kwargs(self) -> dict[str, Any]:
         """Keyword arguments for :func:`convviz.conv2d` (all but x, kernel and bias)."""
         return dict(
             strides=self.strides,
@@ -185,7 +195,7 @@ def default_channel_names(channels: int) -> tuple[str, ...]:
     return tuple(f"ch {i + 1}" for i in range(channels))
 
 
-def resize_kernel(kernel: np.ndarray, kh: int, kw: int) -> np.ndarray:
+def resize_kernel(kernel: F32, kh: int, kw: int) -> F32:
     """Grow or shrink the spatial size of a (kh, kw, C, F) tensor, keeping it centred.
 
     Growing pads with zeros, so a 3x3 Sobel stays a Sobel inside a 5x5 kernel.
@@ -201,18 +211,18 @@ class Document:
     restores the values the teacher typed.
     """
 
-    input: np.ndarray
-    kernel: np.ndarray
-    bias: np.ndarray
+    input: F32
+    kernel: F32
+    bias: F32
     settings: LayerSettings
     channel_names: tuple[str, ...]
     selected_filter: int = 0
     # The layers before and after the one shown (ConvLayer, PoolLayer), and while a
     # deeper layer is shown the network's own input and its channel names: ``input`` is
     # then what the layers before made of it (read-only).
-    before: tuple = ()
-    after: tuple = ()
-    source: np.ndarray | None = field(default=None, repr=False)
+    before: tuple[Layer, ...] = ()
+    after: tuple[Layer, ...] = ()
+    source: F32 | None = field(default=None, repr=False)
     source_names: tuple[str, ...] = ()
     source_changes: int = field(default=0, repr=False, compare=False)
     # How many changes were announced: a copy taken at one count is still the document
@@ -221,7 +231,9 @@ class Document:
     # How many input changes were announced, and the last read-only copy of the input
     # (the array it copies, weakly; the count; the copy): see `reader_snapshot`.
     _input_changes: int = field(default=0, repr=False, compare=False)
-    _input_copy: tuple | None = field(default=None, repr=False, compare=False)
+    _input_copy: tuple[weakref.ref[F32], int, F32] | None = field(
+        default=None, repr=False, compare=False
+    )
     _listeners: list[Callable[[Change], None]] = field(default_factory=list, repr=False)
 
     def __post_init__(self) -> None:
@@ -267,7 +279,7 @@ class Document:
     def subscribe(self, listener: Callable[[Change], None]) -> None:
         self._listeners.append(listener)
 
-    def notify(self, what: Change | Iterable[str | tuple]) -> None:
+    def notify(self, what: Change | Iterable[Marker]) -> None:
         """Tell every listener what changed: a :class:`Change`, or the markers naming it."""
         change = Change.of(what)
         self.changes += 1
@@ -284,11 +296,11 @@ class Document:
         self.notify({SELECTION})
 
     # -- whole-state snapshots (commands use them for undo) -------------------------------
-    def snapshot(self) -> dict:
+    def snapshot(self) -> dict[str, Any]:
         """A copy of everything a command may replace."""
         return dict(input=self.input.copy(), **self.snapshot_weights())
 
-    def reader_snapshot(self) -> dict:
+    def reader_snapshot(self) -> dict[str, Any]:
         """What `snapshot` returns, for code that only reads it (a save, a trainer): the
         input's copy is read-only and shared by every call until the input changes, so a
         save after a training run does not copy a 1024x1024x16 input again (64 MB, up to
@@ -300,7 +312,7 @@ class Document:
             cached = self._input_copy = (weakref.ref(self.input), self._input_changes, copy)
         return dict(input=cached[2], **self.snapshot_weights())
 
-    def snapshot_weights(self) -> dict:
+    def snapshot_weights(self) -> dict[str, Any]:
         """`snapshot` without the input."""
         return dict(
             kernel=self.kernel.copy(),
@@ -310,7 +322,7 @@ class Document:
             selected_filter=self.selected_filter,
         )
 
-    def _assign(self, values: dict) -> dict:
+    def _assign(self, values: Mapping[str, Any]) -> dict[str, Any]:
         """Put ``values`` in place of the document's own fields and check; the old values,
         or ValueError with nothing changed."""
         old = {k: getattr(self, k) for k in values}
@@ -326,7 +338,7 @@ class Document:
             raise
         return old
 
-    def swap(self, values: dict, what: Change | Iterable[str | tuple]) -> dict:
+    def swap(self, values: Mapping[str, Any], what: Change | Iterable[Marker]) -> dict[str, Any]:
         """Put ``values`` (some fields, arrays handed over uncopied) in place of the
         document's own, which are returned; on a contradiction nothing changes and
         ValueError is raised."""
@@ -344,7 +356,7 @@ class Document:
         self.notify(what)
         return old
 
-    def _changed_filters(self, old: dict) -> list[tuple]:
+    def _changed_filters(self, old: Mapping[str, Any]) -> list[tuple[str, int]]:
         """Markers of the filters whose kernels or bias differ from ``old``'s; any filter
         may have changed (no marker) when a shape did."""
         kernel, bias = old.get("kernel", self.kernel), old.get("bias", self.bias)
@@ -362,7 +374,7 @@ class Document:
         return len(self.before)
 
     @property
-    def network_input(self) -> np.ndarray:
+    def network_input(self) -> F32:
         return self.input if self.source is None else self.source
 
     @property
@@ -373,16 +385,17 @@ class Document:
         """The shown layer as the others are kept (a frozen copy)."""
         return ConvLayer(self.kernel, self.bias, self.settings, self.selected_filter)
 
-    def network_layers(self) -> tuple:
+    def network_layers(self) -> tuple[Layer, ...]:
         """Every layer of the network, in order."""
         return (*self.before, self.shown_layer(), *self.after)
 
-    def network_state(self, *, reader: bool = False) -> dict:
+    def network_state(self, *, reader: bool = False) -> dict[str, Any]:
         """The whole network: its input and channel names, the first layer's fields (as
         :meth:`snapshot` names them), ``layers`` after the first and the ``shown`` one.
         With ``reader`` the input is read-only and may be shared (see reader_snapshot)."""
         layers = self.network_layers()
         first = layers[0]
+        assert isinstance(first, ConvLayer)  # check() refuses any other first layer
         if self.source is not None:
             x = self.source.copy()
         else:
@@ -399,7 +412,7 @@ class Document:
         )
 
     @classmethod
-    def from_network(cls, state: dict) -> Document:
+    def from_network(cls, state: Mapping[str, Any]) -> Document:
         """The document a :meth:`network_state` describes, with copies of its arrays
         (ValueError if it contradicts itself); ``layers`` and ``shown`` may be left out
         (one layer)."""
@@ -410,14 +423,14 @@ class Document:
         doc.show_layer(int(state.get("shown", 0)))
         return doc
 
-    def open_network(self, state: dict) -> None:
+    def open_network(self, state: Mapping[str, Any]) -> None:
         """Become the network ``state`` describes; nothing changes on a ValueError."""
         new = Document.from_network(state)
         for name in _FIELDS:
             setattr(self, name, getattr(new, name))
         self.notify(Change(input=True, weights=True, settings=True, selection=True))
 
-    def layers_before(self, k: int) -> tuple:
+    def layers_before(self, k: int) -> tuple[Layer, ...]:
         """The layers before layer ``k`` (from 0), whose output layer ``k`` reads;
         ValueError when layer ``k`` is not a Conv2D layer or what it reads is empty."""
         layers = self.network_layers()
@@ -431,7 +444,7 @@ class Document:
             raise ValueError(f"layer {k + 1} has nothing to read: a layer before it is empty")
         return layers[:k]
 
-    def show_layer(self, k: int, made: np.ndarray | None = None) -> None:
+    def show_layer(self, k: int, made: F32 | None = None) -> None:
         """Show the insides of layer ``k`` (from 0, a Conv2D): its input is ``made``, what
         the layers before it make of the network's input (computed here when None);
         ValueError, changing nothing, as :meth:`layers_before` says."""
@@ -440,6 +453,7 @@ class Document:
             return
         layers = self.network_layers()
         layer = layers[k]
+        assert isinstance(layer, ConvLayer)  # layers_before refused any other
         x, names = self.network_input, self.network_names
         if k:
             made = forward(x, before) if made is None else made
@@ -465,7 +479,7 @@ class Document:
         self._assign(values)
         self.notify(Change(input=True, weights=True, settings=True, selection=True))
 
-    def source_changed(self, made: np.ndarray | None = None) -> None:
+    def source_changed(self, made: F32 | None = None) -> None:
         """The network's input was painted while a deeper layer is shown: its input is
         made again (``made``, or computed here) and listeners hear about the box of it
         that changed (nothing, when nothing did)."""
@@ -485,12 +499,14 @@ class Document:
     # -- derived ------------------------------------------------------------------------
     @property
     def channels(self) -> int:
-        return self.input.shape[2]
+        channels: int = self.input.shape[2]
+        return channels
 
     @property
     def kernel_channels(self) -> int:
         """How many kernels one filter has: C_in // groups."""
-        return self.kernel.shape[2]
+        kernels: int = self.kernel.shape[2]
+        return kernels
 
     def filter_channels(self, f: int) -> range:
         """The input channels that filter f's kernels slide over."""
@@ -503,7 +519,7 @@ _LAYER_ONE = ("input", "kernel", "bias", "settings", "channel_names", "selected_
 _FIELDS = (*_LAYER_ONE, "before", "after", "source", "source_names")
 
 
-def _check_layers(layers, channels: int, first_number: int) -> None:
+def _check_layers(layers: Iterable[Layer], channels: int, first_number: int) -> None:
     """Raise ValueError unless each Conv2D of ``layers`` has kernels as deep as the
     channels it reads (``channels`` for the first)."""
     for n, layer in enumerate(layers, first_number):
@@ -561,7 +577,7 @@ def default_document(image: np.ndarray, channel_names: tuple[str, ...] | None = 
 
 def reshaped_weights(
     doc: Document, new: LayerSettings, channels: int, rng: np.random.Generator
-) -> tuple[np.ndarray, np.ndarray]:
+) -> tuple[F32, F32]:
     """The shown layer's kernel and bias fitting ``new`` settings and ``channels`` inputs,
     keeping what fits (see :func:`convviz.core.stack.fit_kernel`)."""
     return fit_kernel(doc.kernel, doc.bias, new, channels, rng)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import re
+from typing import SupportsFloat
 
 __all__ = ["MAX_MAGNITUDE", "NUDGE_STEP", "format_number", "parse_number", "short_number"]
 
@@ -131,7 +132,7 @@ def format_number(v: float, digits: int = 3, max_chars: int | None = None) -> st
     return text
 
 
-def short_number(v) -> str:
+def short_number(v: SupportsFloat | str) -> str:
     """What fits on one pixel of a map: at most 5 characters and a sign.
 
     Used by paint code, so it never raises: ``nan``, ``inf`` and ``-inf`` are written as

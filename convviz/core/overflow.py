@@ -8,7 +8,10 @@ the sentence :func:`overflow_note` writes.
 
 from __future__ import annotations
 
+from collections.abc import Collection, Iterable
+
 import numpy as np
+import numpy.typing as npt
 
 __all__ = ["FLOAT32_MAX", "OverflowWatch", "overflow_note"]
 
@@ -96,14 +99,14 @@ class OverflowWatch:
 
     def update(
         self,
-        kernel_maps,
-        pre_activation,
-        feature_maps,
+        kernel_maps: npt.NDArray[np.float32],
+        pre_activation: npt.NDArray[np.float32],
+        feature_maps: npt.NDArray[np.float32],
         selected: int,
         activation: str = "linear",
         box: tuple[slice, slice] | None = None,
-        filters=None,
-        kernel_map_channels=None,
+        filters: Collection[int] | None = None,
+        kernel_map_channels: Iterable[int] | None = None,
     ) -> str | None:
         """The note for these maps; ``box`` (rows, cols) or ``filters`` (indices), when
         given, promise that nothing else changed since the previous call, and so do
@@ -116,6 +119,7 @@ class OverflowWatch:
             if selected in filters and kernel_map_channels is None:
                 parts.append(kernel_maps)
             elif selected in filters:
+                assert kernel_map_channels is not None  # the branch above took None
                 parts += [kernel_maps[..., c] for c in kernel_map_channels]
         else:
             parts = None

@@ -11,17 +11,26 @@ the user pauses.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, replace
 
 import numpy as np
+import numpy.typing as npt
 
 from convviz.core.conv import conv_geometry
-from convviz.core.geometry import box_union
-from convviz.core.incremental import LayerCache
+from convviz.core.geometry import ConvGeometry, box_union
+from convviz.core.incremental import LayerCache, Slices
 from convviz.core.levels import SymmetricLevels, magnitude
-from convviz.core.model import Change, box_change, filter_change
+from convviz.core.model import Change, Document, Marker, box_change, filter_change
 
 __all__ = ["Outputs", "Pipeline", "box_change", "filter_change"]
+
+F32 = npt.NDArray[np.float32]
+F64 = npt.NDArray[np.float64]
+# LayerCache.filter_outputs, and what _outputs_measured measures of it.
+_FilterOutputs = tuple[F32, F32, F32 | None, F32, F32 | None]
+_Measured = tuple[float, bool, F64 | None, npt.NDArray[np.bool_] | None]
+_FiltersResult = tuple[LayerCache | None, list[tuple[int, _FilterOutputs, _Measured]]]
 
 
 @dataclass(frozen=True)
@@ -32,24 +41,24 @@ class Outputs:
     ``changed_filters`` is None when every filter's maps may have changed.
     """
 
-    kernel_maps: np.ndarray | None
-    pre_activation: np.ndarray | None
-    feature_maps: np.ndarray | None
+    kernel_maps: F32 | None
+    pre_activation: F32 | None
+    feature_maps: F32 | None
     levels: tuple[float, float]
     param_count: int
     output_size: tuple[int, int]
-    geometry: object
+    geometry: ConvGeometry
     input_changed: bool
     weights_changed: bool
-    changed_filters: frozenset | None
+    changed_filters: frozenset[int] | None
     # When the refresh was brush boxes only: the input box and the output box (rows,
     # cols slices) holding every changed value; None means anything may have changed.
     input_box: tuple[slice, slice] | None = None
     output_box: tuple[slice, slice] | None = None
     # Channels of the selected filter whose kernel maps changed; None means any may have.
-    changed_kernel_maps: frozenset | None = None
+    changed_kernel_maps: frozenset[int] | None = None
     # When the refresh was brush boxes only: the input channels they changed (None: any).
-    input_channels: frozenset | None = None
+    input_channels: frozenset[int] | None = None
     # Every value of every map is known to be finite (measured with the scale); when
     # False some may not be, and whoever shows them checks.
     finite: bool = False
@@ -80,7 +89,7 @@ class Pipeline:
         self.input_changed = full
         self.weights_changed = full
 
-    def note(self, what, stroking: bool = False) -> None:
+    def note(self, what: Change | Iterable[Marker], stroking: bool = False) -> None:
         """Record a document change (a :class:`Change`, or the markers naming one)."""
         change = Change.of(what)
         if change.input:
@@ -103,13 +112,13 @@ class Pipeline:
             self.levels.reset()  # a new layer or a new picture: find a new scale
 
     @staticmethod
-    def _geometry(doc):
+    def _geometry(doc: Document) -> ConvGeometry:
         s = doc.settings
         return conv_geometry(
             doc.input.shape[:2], s.kernel_size, s.strides, s.padding, s.dilation, allow_empty=True
         )
 
-    def wants_full(self, doc) -> bool:
+    def wants_full(self, doc: Document) -> bool:
         """Whether the next :meth:`compute` would recompute the whole layer."""
         cache = self.cache
         if min(self._geometry(doc).output_size) <= 0:
@@ -123,17 +132,17 @@ class Pipeline:
         )
 
     @staticmethod
-    def output_size(doc) -> tuple[int, int]:
+    def output_size(doc: Document) -> tuple[int, int]:
         """(H', W') of the layer ``doc`` describes (zero or less when it is empty)."""
         return Pipeline._geometry(doc).output_size
 
     @staticmethod
-    def work(doc) -> int:
+    def work(doc: Document) -> int:
         """Multiply-adds of a full recompute: how long it will take, roughly."""
         h, w = Pipeline._geometry(doc).output_size
         return max(h, 0) * max(w, 0) * doc.kernel.size
 
-    def full_job(self, doc):
+    def full_job(self, doc: Document) -> Callable[[], LayerCache]:
         """A callable computing the whole layer from copies of ``doc``, for another thread.
 
         The changes noted so far are consumed; any noted while the job runs stay pending
@@ -146,7 +155,7 @@ class Pipeline:
         self._reset_pending(full=False)
         return lambda: LayerCache(x, kernel, bias, kwargs, f)
 
-    def heavy_filters(self, doc) -> list[int]:
+    def heavy_filters(self, doc: Document) -> list[int]:
         """The edited filters the next :meth:`compute` would recompute whole (many values
         changed, or due for a resync); empty unless the pending changes are filter edits
         alone."""
@@ -170,7 +179,7 @@ class Pipeline:
             return True
         return not self._filter_finite[g]
 
-    def filters_job(self, doc, filters):
+    def filters_job(self, doc: Document, filters: Collection[int]) -> Callable[[], _FiltersResult]:
         """A callable computing ``filters`` afresh from copies of ``doc``, for another
         thread; :meth:`adopt_filters` installs what it returns. Their edits are consumed;
         any noted while the job runs stay pending."""
@@ -180,16 +189,17 @@ class Pipeline:
         self.filters.difference_update(filters)
         picked = list(filters)
 
-        def job():
+        def job() -> _FiltersResult:
             computed = []
             for g in picked:
-                outputs = cache.filter_outputs(x, kernel, bias, g)
+                # A filters job follows heavy_filters, which finds none without a cache.
+                outputs = cache.filter_outputs(x, kernel, bias, g)  # type: ignore[union-attr]
                 computed.append((g, outputs, _outputs_measured(outputs)))
             return cache, computed
 
         return job
 
-    def adopt_filters(self, result, doc) -> Outputs | None:
+    def adopt_filters(self, result: _FiltersResult, doc: Document) -> Outputs | None:
         """Install filters a :meth:`filters_job` computed; their outputs, or None when the
         layer changed meanwhile (the result no longer fits: compute again)."""
         cache, computed = result
@@ -203,21 +213,22 @@ class Pipeline:
                 continue
             self._filter_largest[g], self._filter_finite[g] = largest, finite
             if g == cache.selected and kernel_largest is not None:
-                self._kernel_largest, self._kernel_finite = kernel_largest, kernel_finite
+                # Both are None or neither (measured together in _outputs_measured).
+                self._kernel_largest, self._kernel_finite = kernel_largest, kernel_finite  # type: ignore[assignment]
         self._largest = self._measured()
         changed = frozenset(g for g, *_ in computed)
         out = self._outputs(doc, cache, self._geometry(doc), changed, False, True)
         maps: frozenset[int] | None = None if cache.selected in changed else frozenset()
         return replace(out, changed_kernel_maps=maps)
 
-    def adopt(self, cache: LayerCache, doc) -> Outputs:
+    def adopt(self, cache: LayerCache, doc: Document) -> Outputs:
         """Install a cache a job computed; its outputs, with everything marked changed."""
         self.cache = cache
         self.full_recomputes += 1
         self._scan(cache)
         return self._outputs(doc, cache, self._geometry(doc), None, True, True)
 
-    def compute(self, doc) -> Outputs:
+    def compute(self, doc: Document) -> Outputs:
         """Bring the outputs up to date with ``doc``."""
         s = doc.settings
         f = doc.selected_filter
@@ -280,7 +291,16 @@ class Pipeline:
         self._reset_pending(full=False)
         return outputs
 
-    def _outputs(self, doc, cache, geometry, changed, input_changed, weights_changed, boxes=None):
+    def _outputs(
+        self,
+        doc: Document,
+        cache: LayerCache | None,
+        geometry: ConvGeometry,
+        changed: frozenset[int] | None,
+        input_changed: bool,
+        weights_changed: bool,
+        boxes: tuple[Slices, Slices] | None = None,
+    ) -> Outputs:
         s = doc.settings
         return Outputs(
             kernel_maps=None if cache is None else cache.kernel_maps,
@@ -304,7 +324,7 @@ class Pipeline:
             return False
         return bool(self._filter_finite.all() and self._kernel_finite.all())
 
-    def _grow(self, cache: LayerCache, out_box, rescan: bool = True) -> None:
+    def _grow(self, cache: LayerCache, out_box: Slices, rescan: bool = True) -> None:
         """Raise the measured maxima to hold what an output box now holds (a brush box
         never lowers them: unless ``rescan`` is False, the whole cache is measured again
         once the stroke ends)."""
@@ -316,7 +336,7 @@ class Pipeline:
             self._kernel_finite[:] = False
         self._overestimate = self._overestimate or rescan
 
-    def resync(self, doc) -> Outputs | None:
+    def resync(self, doc: Document) -> Outputs | None:
         """Recompute the filters updated incrementally since their last full compute, so
         no float32 rounding of the updates stays; their outputs, or None if none was."""
         cache = self.cache
@@ -332,7 +352,7 @@ class Pipeline:
         out = self._outputs(doc, cache, self._geometry(doc), frozenset(stale), False, True)
         return replace(out, changed_kernel_maps=None if cache.selected in stale else frozenset())
 
-    def rescan_levels(self, doc) -> Outputs | None:
+    def rescan_levels(self, doc: Document) -> Outputs | None:
         """After a gesture, measure the maps again so the colour scale can shrink to fit
         (brush boxes only raised it); the outputs with no map changed, or None when there
         was nothing to measure."""
@@ -350,7 +370,7 @@ class Pipeline:
         """Whether brush updates made by difference await :meth:`resync_drift`."""
         return self.cache is not None and self.cache.drift_pending
 
-    def resync_drift(self, doc) -> Outputs | None:
+    def resync_drift(self, doc: Document) -> Outputs | None:
         """Recompute one strip of the output that brush segments updated by difference
         (a few milliseconds of work), so no float32 rounding of those updates stays; its
         outputs, naming that box, or None when there was nothing to do."""
@@ -383,7 +403,7 @@ class Pipeline:
         """Whether changes were noted since the last compute."""
         return self.full or bool(self.boxes or self.filters)
 
-    def _levels(self, cache) -> tuple[float, float]:
+    def _levels(self, cache: LayerCache | None) -> tuple[float, float]:
         if cache is None:
             return (-1.0, 1.0)
         return self.levels.update(self._largest, shrink=not self.hold)
@@ -400,7 +420,7 @@ class Pipeline:
         self._overestimate = False
         self._largest = self._measured()
 
-    def _scan_filter(self, cache: LayerCache, g: int, maps=None) -> None:
+    def _scan_filter(self, cache: LayerCache, g: int, maps: Iterable[int] | None = None) -> None:
         """Measure filter ``g`` again: its sum and feature map, and when it is the selected
         one its kernel maps of the channels ``maps`` (all of them when None)."""
         if self._filter_largest.size != cache.feature_maps.shape[2]:
@@ -420,10 +440,11 @@ class Pipeline:
         self._largest = self._measured()
 
     def _measured(self) -> float:
-        return max(self._filter_largest.max(initial=0.0), self._kernel_largest.max(initial=0.0))
+        # numpy types the maximum of an array as Any.
+        return max(self._filter_largest.max(initial=0.0), self._kernel_largest.max(initial=0.0))  # type: ignore[no-any-return]
 
 
-def _outputs_measured(outputs: tuple) -> tuple:
+def _outputs_measured(outputs: _FilterOutputs) -> _Measured:
     """For a filter's ``LayerCache.filter_outputs``: the largest magnitude of its sum
     and feature map and whether they are finite, and the same of each of its kernel maps
     (None, None when they were not computed)."""
@@ -433,7 +454,7 @@ def _outputs_measured(outputs: tuple) -> tuple:
     return max(a, b), a_ok and b_ok, *kernel
 
 
-def _channel_largest(kernel_maps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _channel_largest(kernel_maps: F32) -> tuple[F64, npt.NDArray[np.bool_]]:
     """The largest magnitude of each channel's kernel map (H', W', C), and whether each
     is finite."""
     measured = [magnitude(kernel_maps[..., c]) for c in range(kernel_maps.shape[2])]
@@ -444,7 +465,7 @@ def _channel_largest(kernel_maps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _largest_value(
-    cache: LayerCache, box=None, f: int | None = None, kernel_maps: bool = True
+    cache: LayerCache, box: Slices | None = None, f: int | None = None, kernel_maps: bool = True
 ) -> tuple[float, bool]:
     """The largest magnitude among the maps the views show, and whether all their values
     are finite: all of them, the output ``box``, or filter ``f``'s (its kernel maps count

@@ -7,7 +7,10 @@ box blur, Gaussian and Sobel are built for the requested size.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
+import numpy.typing as npt
 
 KERNEL_PRESETS = (
     "identity",
@@ -48,14 +51,14 @@ def canonical_preset(name: str) -> str:
     return key
 
 
-def _binomial(n: int) -> np.ndarray:
+def _binomial(n: int) -> npt.NDArray[np.float64]:
     row = np.array([1.0])
     for _ in range(n - 1):
         row = np.convolve(row, [1.0, 1.0])
     return row
 
 
-def _derivative(n: int) -> np.ndarray:
+def _derivative(n: int) -> npt.NDArray[np.float64]:
     # A smoothed central difference of length n: [-1, 0, 1] for 3, [-1, 1] for 2.
     # Positive where values grow towards the right/bottom, as in the textbook Sobel.
     if n == 1:
@@ -63,7 +66,7 @@ def _derivative(n: int) -> np.ndarray:
     return -np.convolve(_binomial(n - 1), [1.0, -1.0]) + 0.0
 
 
-def centred(small: np.ndarray, kh: int, kw: int) -> np.ndarray:
+def centred(small: npt.NDArray[np.floating[Any]], kh: int, kw: int) -> npt.NDArray[np.float32]:
     """``small`` (kh0, kw0, ...) placed in the middle of a zero (kh, kw, ...) array.
 
     Cropped when smaller; for even sizes the centre is the lower-right of the middle four.
@@ -87,14 +90,16 @@ def glorot_limit(kh: int, kw: int, in_channels: int, filters: int) -> float:
     return float(np.sqrt(6.0 / (fan_in + fan_out)))
 
 
-def glorot_uniform(shape, rng: np.random.Generator) -> np.ndarray:
+def glorot_uniform(
+    shape: tuple[int, int, int, int], rng: np.random.Generator
+) -> npt.NDArray[np.float32]:
     """Random kernel tensor (kh, kw, C_in, filters) as Keras' default initializer draws it."""
     kh, kw, cin, filters = shape
     limit = glorot_limit(kh, kw, cin, filters)
     return rng.uniform(-limit, limit, size=shape).astype(np.float32)
 
 
-def make_kernel(name: str, kh: int, kw: int) -> np.ndarray:
+def make_kernel(name: str, kh: int, kw: int) -> npt.NDArray[np.float32]:
     """One kh x kw kernel for a deterministic preset (not 'random').
 
     Returns
@@ -104,7 +109,7 @@ def make_kernel(name: str, kh: int, kw: int) -> np.ndarray:
     """
     key = canonical_preset(name)
     if key == "identity":
-        k = centred(np.ones((1, 1)), kh, kw)
+        k: npt.NDArray[np.floating[Any]] = centred(np.ones((1, 1)), kh, kw)
     elif key == "box blur":
         k = np.full((kh, kw), 1.0 / (kh * kw))
     elif key == "gaussian":
@@ -125,7 +130,7 @@ def make_kernel(name: str, kh: int, kw: int) -> np.ndarray:
 
 def filter_preset(
     name: str, kh: int, kw: int, channels: int, filters: int, rng: np.random.Generator
-) -> np.ndarray:
+) -> npt.NDArray[np.float32]:
     """All kernels of one filter: the preset on every input channel.
 
     ``filters`` only matters for the Glorot bound, which depends on the layer's width.

@@ -11,10 +11,12 @@ Pure numpy. ``forward`` is what ``keras.Sequential`` of the same layers computes
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar, Literal, Protocol
 
 import numpy as np
+import numpy.typing as npt
 
 from convviz.core.conv import conv2d
 from convviz.core.geometry import conv_geometry
@@ -27,8 +29,33 @@ MAX_LAYERS = 4
 POOL_PADDINGS = ("valid", "same")
 MAX_POOL = 8
 
+F32 = npt.NDArray[np.float32]
 
-def _frozen(a) -> np.ndarray:
+
+class _Configured(Protocol):
+    """What ConvLayer's sizes and description read of it: its settings (a stand-in for
+    the shown layer has them too)."""
+
+    @property
+    def settings(self) -> LayerSettings: ...
+
+
+class LayerLike(Protocol):
+    """What `shapes` and `summary` read of a layer: a ConvLayer, a PoolLayer or a
+    stand-in for one."""
+
+    @property
+    def kind(self) -> str: ...
+
+    @property
+    def param_count(self) -> int: ...
+
+    def output_shape(self, shape: tuple[int, int, int]) -> tuple[int, int, int]: ...
+
+    def describe(self) -> str: ...
+
+
+def _frozen(a: npt.ArrayLike) -> F32:
     a = np.array(a, dtype=np.float32)  # a copy of its own
     a.flags.writeable = False
     return a
@@ -39,29 +66,29 @@ class ConvLayer:
     """A Conv2D layer the document is not showing: kernel (kh, kw, C_in // groups,
     filters), bias (filters,), its settings and which of its filters was selected."""
 
-    kernel: np.ndarray
-    bias: np.ndarray
+    kernel: F32
+    bias: F32
     settings: LayerSettings
     selected_filter: int = 0
 
-    kind = "Conv2D"
+    kind: ClassVar[Literal["Conv2D"]] = "Conv2D"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "kernel", _frozen(self.kernel))
         object.__setattr__(self, "bias", _frozen(self.bias))
 
-    def output_shape(self, shape: tuple[int, int, int]) -> tuple[int, int, int]:
+    def output_shape(self: _Configured, shape: tuple[int, int, int]) -> tuple[int, int, int]:
         """(H', W', filters) for an input of ``shape``; H' or W' is 0 when it is empty."""
         s = self.settings
         g = conv_geometry(shape, s.kernel_size, s.strides, s.padding, s.dilation, allow_empty=True)
         return (*g.output_size, s.filters)
 
-    def apply(self, x: np.ndarray) -> np.ndarray:
+    def apply(self, x: F32) -> F32:
         s = self.settings
         bias = self.bias if s.use_bias else None
         return conv2d(x, self.kernel, bias, **s.conv_kwargs()).feature_maps
 
-    def describe(self) -> str:
+    def describe(self: _Configured) -> str:
         kh, kw = self.settings.kernel_size
         return f"Conv2D({self.settings.filters}, {kh}×{kw})"
 
@@ -69,7 +96,7 @@ class ConvLayer:
     def param_count(self) -> int:
         return int(self.kernel.size + (self.bias.size if self.settings.use_bias else 0))
 
-    def __eq__(self, other) -> bool:
+    def __eq__(self, other: object) -> bool:
         return (
             isinstance(other, ConvLayer)
             and self.settings == other.settings
@@ -90,7 +117,7 @@ class PoolLayer:
     strides: tuple[int, int] | None = None
     padding: str = "valid"
 
-    kind = "MaxPooling2D"
+    kind: ClassVar[Literal["MaxPooling2D"]] = "MaxPooling2D"
 
     def __post_init__(self) -> None:
         sizes = (*self.pool_size, *(self.strides or ()))
@@ -107,7 +134,7 @@ class PoolLayer:
         g = conv_geometry(shape, self.pool_size, self.step, self.padding, allow_empty=True)
         return (*g.output_size, shape[2])
 
-    def apply(self, x: np.ndarray) -> np.ndarray:
+    def apply(self, x: F32) -> F32:
         return max_pool2d(x, self.pool_size, self.step, self.padding)
 
     def describe(self) -> str:
@@ -120,7 +147,12 @@ class PoolLayer:
 Layer = ConvLayer | PoolLayer
 
 
-def max_pool2d(x, pool_size=(2, 2), strides=None, padding: str = "valid") -> np.ndarray:
+def max_pool2d(
+    x: npt.ArrayLike,
+    pool_size: tuple[int, int] = (2, 2),
+    strides: tuple[int, int] | None = None,
+    padding: str = "valid",
+) -> F32:
     """``keras.layers.MaxPooling2D`` on (H, W, C): the largest value of each window.
 
     "same" pads as TensorFlow does (the odd pixel at the bottom/right) with pixels that
@@ -141,7 +173,9 @@ def max_pool2d(x, pool_size=(2, 2), strides=None, padding: str = "valid") -> np.
     return out
 
 
-def shapes(input_shape: tuple[int, int, int], layers) -> list[tuple[int, int, int]]:
+def shapes(
+    input_shape: tuple[int, int, int], layers: Iterable[LayerLike]
+) -> list[tuple[int, int, int]]:
     """The input shape of every layer and, last, the network's output shape; once one is
     empty (0 high or wide) the rest are too."""
     h, w, c = input_shape
@@ -154,7 +188,7 @@ def shapes(input_shape: tuple[int, int, int], layers) -> list[tuple[int, int, in
     return out
 
 
-def forward(x: np.ndarray, layers) -> np.ndarray:
+def forward(x: F32, layers: Iterable[Layer]) -> F32:
     """What the layers make of ``x`` (H, W, C), one after the other (ValueError when one
     of them has nothing left to read)."""
     for n, layer in enumerate(layers, 1):
@@ -164,7 +198,7 @@ def forward(x: np.ndarray, layers) -> np.ndarray:
     return x
 
 
-def forward_work(input_shape: tuple[int, int, int], layers) -> int:
+def forward_work(input_shape: tuple[int, int, int], layers: Sequence[Layer]) -> int:
     """Multiply-adds (comparisons, for pooling) of :func:`forward`: how long it takes."""
     work = 0
     for layer, (h, w, c) in zip(layers, shapes(input_shape, layers)[1:], strict=True):
@@ -174,12 +208,12 @@ def forward_work(input_shape: tuple[int, int, int], layers) -> int:
 
 
 def fit_kernel(
-    kernel: np.ndarray,
-    bias: np.ndarray,
+    kernel: F32,
+    bias: F32,
     settings: LayerSettings,
     channels: int,
     rng: np.random.Generator,
-) -> tuple[np.ndarray, np.ndarray]:
+) -> tuple[F32, F32]:
     """Kernel and bias fitting ``settings`` and ``channels`` inputs, keeping what fits.
 
     Kernel size changes keep values centred; extra filters get a Glorot draw (as Keras
@@ -199,11 +233,13 @@ def fit_kernel(
     return fresh, new_bias
 
 
-def fit_layers(layers, channels: int, rng: np.random.Generator) -> tuple:
+def fit_layers(
+    layers: Iterable[Layer], channels: int, rng: np.random.Generator
+) -> tuple[Layer, ...]:
     """``layers`` reading ``channels`` input channels: each Conv2D whose kernels are not
     as deep as what it reads gets kernels that are (what fits is kept), and groups 1 when
     its groups no longer divide its channels."""
-    fitted = []
+    fitted: list[Layer] = []
     for layer in layers:
         if isinstance(layer, ConvLayer):
             s = layer.settings
@@ -228,7 +264,7 @@ class LayerRow:
     params: int
 
 
-def summary(input_shape: tuple[int, int, int], layers) -> tuple[LayerRow, ...]:
+def summary(input_shape: tuple[int, int, int], layers: Sequence[LayerLike]) -> tuple[LayerRow, ...]:
     """The rows of a network reading ``input_shape``."""
     outs = shapes(input_shape, layers)[1:]
     return tuple(

@@ -17,10 +17,12 @@ so a rerun gives the same network (up to the rounding of the machine's BLAS). Ru
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 from numpy.lib.stride_tricks import sliding_window_view
 
 from convviz.core.digit_data import CLASSES
@@ -32,6 +34,12 @@ EPOCHS, BATCH, LEARNING_RATE = 5, 64, 2e-3
 INIT_SEED = 0
 LAYER_NAMES = ("conv1", "pool1", "conv2", "pool2", "dense")
 
+F32 = npt.NDArray[np.float32]
+Labels = npt.NDArray[np.int64]
+Winners = npt.NDArray[np.intp]  # which pixel of each 2×2 block won the max pooling
+# What forward() keeps for the backward pass: z1, cols1, mask1, z2, cols2, mask2, flat.
+_Saved = tuple[F32, F32, Winners, F32, F32, Winners, F32]
+
 
 def model_path() -> Path:
     """The shipped weights of the example network."""
@@ -42,19 +50,19 @@ def model_path() -> Path:
 class Params:
     """Kernels in the Keras layout (kh, kw, C_in, filters); dense (inputs, classes)."""
 
-    k1: np.ndarray
-    b1: np.ndarray
-    k2: np.ndarray
-    b2: np.ndarray
-    w3: np.ndarray
-    b3: np.ndarray
+    k1: F32
+    b1: F32
+    k2: F32
+    b2: F32
+    w3: F32
+    b3: F32
 
     @staticmethod
     def glorot(seed: int) -> Params:
         """Keras' default initialisers: Glorot-uniform kernels, zero biases."""
         rng = np.random.default_rng(seed)
 
-        def draw(shape, fan_in, fan_out):
+        def draw(shape: tuple[int, ...], fan_in: int, fan_out: int) -> F32:
             limit = np.sqrt(6 / (fan_in + fan_out))
             return rng.uniform(-limit, limit, shape).astype(np.float32)
 
@@ -67,16 +75,16 @@ class Params:
             np.zeros(CLASSES, np.float32),
         )
 
-    def arrays(self) -> list[np.ndarray]:
+    def arrays(self) -> list[F32]:
         return [self.k1, self.b1, self.k2, self.b2, self.w3, self.b3]
 
 
-def _windows(x: np.ndarray, k: int) -> np.ndarray:
+def _windows(x: F32, k: int) -> F32:
     """(N, H', W', k, k, C) windows of a valid k×k convolution over (N, H, W, C)."""
     return sliding_window_view(x, (k, k), axis=(1, 2)).transpose(0, 1, 2, 4, 5, 3)
 
 
-def _conv(x, kernel, bias):
+def _conv(x: F32, kernel: F32, bias: F32) -> tuple[F32, F32]:
     k = kernel.shape[0]
     cols = _windows(x, k)
     n, h, w = cols.shape[:3]
@@ -85,7 +93,7 @@ def _conv(x, kernel, bias):
     return z.reshape(n, h, w, -1), flat
 
 
-def _pool(a):
+def _pool(a: F32) -> tuple[F32, Winners]:
     """2×2 max pooling of (N, H, W, C), and which of the 4 pixels won (the first of equal
     ones, as frameworks pick, so a flat region passes its gradient on once)."""
     n, h, w, c = a.shape
@@ -95,7 +103,7 @@ def _pool(a):
     return np.take_along_axis(blocks, winner, axis=-1)[..., 0], winner
 
 
-def forward(params: Params, x: np.ndarray):
+def forward(params: Params, x: F32) -> tuple[F32, _Saved]:
     """Logits of a batch (N, 28, 28, 1), and what the backward pass needs."""
     z1, cols1 = _conv(x, params.k1, params.b1)
     p1, mask1 = _pool(np.maximum(z1, 0))
@@ -106,14 +114,14 @@ def forward(params: Params, x: np.ndarray):
     return logits, (z1, cols1, mask1, z2, cols2, mask2, flat)
 
 
-def _unpool(d, winner):
+def _unpool(d: F32, winner: Winners) -> F32:
     n, h, w, c = d.shape
     full = np.zeros((n, h, w, c, 4), d.dtype)
     np.put_along_axis(full, winner, d[..., None], axis=-1)
     return full.reshape(n, h, w, c, 2, 2).transpose(0, 1, 4, 2, 5, 3).reshape(n, 2 * h, 2 * w, c)
 
 
-def gradients(params: Params, x: np.ndarray, labels: np.ndarray):
+def gradients(params: Params, x: F32, labels: Labels) -> tuple[float, list[F32]]:
     """Mean cross-entropy of a batch and its gradients, in the order of ``arrays()``."""
     logits, (z1, cols1, mask1, z2, cols2, mask2, flat) = forward(params, x)
     n = len(x)
@@ -139,11 +147,11 @@ def gradients(params: Params, x: np.ndarray, labels: np.ndarray):
 
 
 def train(
-    images: np.ndarray,
-    labels: np.ndarray,
+    images: F32,
+    labels: Labels,
     epochs: int = EPOCHS,
     seed: int = INIT_SEED,
-    log=None,
+    log: Callable[[str], object] | None = None,
 ) -> Params:
     """Adam on mini-batches of ``BATCH``, shuffled with ``seed`` every epoch."""
     params = Params.glorot(seed)
@@ -170,7 +178,7 @@ def train(
     return params
 
 
-def predict(params: Params, images: np.ndarray, batch: int = 500) -> np.ndarray:
+def predict(params: Params, images: F32, batch: int = 500) -> npt.NDArray[np.intp]:
     """The class of each image (N, 28, 28, 1)."""
     out = [
         forward(params, images[i : i + batch])[0].argmax(axis=1)

@@ -14,10 +14,12 @@ gathered once (im2col); a step is then two matrix-vector products.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any, Literal, TypeVar, overload
 
 import numpy as np
+import numpy.typing as npt
 from numpy.lib.stride_tricks import sliding_window_view
 
 from convviz.core.activations import activate, activation_derivative, canonical_activation
@@ -41,6 +43,12 @@ ADAM_BETA_1, ADAM_BETA_2, ADAM_EPSILON = 0.9, 0.999, 1e-7  # keras.optimizers.Ad
 # instead of being kept: slower, but a 1024x1024x16 input with 11x11 kernels fits in memory.
 WINDOW_BUDGET_BYTES = 96 << 20
 
+F32 = npt.NDArray[np.float32]
+F64 = npt.NDArray[np.float64]
+_Scalar = TypeVar("_Scalar", bound=np.generic)
+# What Trainer.state returns: weights, optimiser slots, steps, losses kept, dead.
+_TrainerState = tuple[F64, tuple[F64, ...], int, int, bool]
+
 
 class TrainingDiverged(ValueError):
     """The loss or the weights stopped being finite numbers (learning rate too high)."""
@@ -61,12 +69,12 @@ class FilterSetup:
         Whether the layer adds (and training fits) a bias.
     """
 
-    x: np.ndarray
-    conv: dict
+    x: F32
+    conv: dict[str, Any]
     use_bias: bool
 
     @classmethod
-    def from_state(cls, state: dict, f: int | None = None) -> FilterSetup:
+    def from_state(cls, state: Mapping[str, Any], f: int | None = None) -> FilterSetup:
         """The setup of filter `f` (default: the selected one) of a document state.
 
         Parameters
@@ -85,7 +93,7 @@ class FilterSetup:
         del conv["groups"]
         return cls(x=x, conv=conv, use_bias=s.use_bias)
 
-    def feature_map(self, kernel: np.ndarray, bias: float) -> np.ndarray:
+    def feature_map(self, kernel: F32, bias: float) -> F32:
         """The filter's ``(H', W')`` feature map with these kernels ``(kh, kw, Cg)``."""
         b = np.array([bias], np.float32) if self.use_bias else None
         res = conv2d(self.x, kernel[..., None], b, kernel_map_filters=(), **self.conv)
@@ -99,7 +107,9 @@ class _Windows:
     ten times faster than on the (H'W', taps) layout with its short rows.
     """
 
-    def __init__(self, x, kernel_size, conv: dict, budget: int):
+    def __init__(
+        self, x: F32, kernel_size: tuple[int, int], conv: dict[str, Any], budget: int
+    ) -> None:
         (kh, kw), cg = kernel_size, x.shape[2]
         geom = conv_geometry(
             x.shape, (kh, kw), conv["strides"], conv["padding"], conv["dilation_rate"]
@@ -116,10 +126,10 @@ class _Windows:
         self.rows = max(1, min(self.out_size[0], budget // max(row_bytes, 1)))
         self.matrix = self._block(0, self.out_size[0]) if self.rows == self.out_size[0] else None
 
-    def _block(self, r0: int, r1: int) -> np.ndarray:
+    def _block(self, r0: int, r1: int) -> F32:
         return np.ascontiguousarray(self.view[..., r0:r1, :]).reshape(self.taps, -1)
 
-    def blocks(self):
+    def blocks(self) -> Iterator[tuple[slice, F32]]:
         """Yield (pixel slice, window matrix) covering all output pixels."""
         if self.matrix is not None:
             yield slice(None), self.matrix
@@ -129,14 +139,14 @@ class _Windows:
             r1 = min(r0 + self.rows, self.out_size[0])
             yield slice(r0 * w_out, r1 * w_out), self._block(r0, r1)
 
-    def correlate(self, w: np.ndarray) -> np.ndarray:
+    def correlate(self, w: F32) -> F32:
         """``z`` without bias, flattened: the kernel ``w`` (flat) times the windows."""
         z = np.empty(self.out_size[0] * self.out_size[1], self.view.dtype)
         for pixels, m in self.blocks():
             z[pixels] = w @ m
         return z
 
-    def gradient(self, delta: np.ndarray) -> np.ndarray:
+    def gradient(self, delta: F32) -> F64:
         """``sum_pixels delta * window``: dL/dw (flat) for per-pixel ``delta = dL/dz``."""
         g = np.zeros(self.taps, np.float64)
         for pixels, m in self.blocks():
@@ -147,9 +157,15 @@ class _Windows:
 class _Loss:
     """Loss and gradients of one filter against a fixed target."""
 
-    def __init__(self, setup: FilterSetup, kernel_size, target, budget: int):
+    def __init__(
+        self,
+        setup: FilterSetup,
+        kernel_size: tuple[int, int],
+        target: npt.ArrayLike,
+        budget: int,
+    ) -> None:
         self.setup = setup
-        self.kernel_shape = (*kernel_size, setup.x.shape[2])
+        self.kernel_shape: tuple[int, int, int] = (*kernel_size, setup.x.shape[2])
         self.windows = _Windows(setup.x, kernel_size, setup.conv, budget)
         target = np.asarray(target, np.float32)
         if target.shape != self.windows.out_size:
@@ -163,11 +179,23 @@ class _Loss:
         self.activation = canonical_activation(setup.conv["activation"])
         self.flip = setup.conv["flip_kernel"]
 
-    def _oriented(self, kernel: np.ndarray) -> np.ndarray:
+    def _oriented(self, kernel: npt.NDArray[_Scalar]) -> npt.NDArray[_Scalar]:
         # conv2d slides the rotated kernel when flip_kernel is on; rotating twice undoes it.
         return kernel[::-1, ::-1] if self.flip else kernel
 
-    def __call__(self, kernel, bias, want_grad=True):
+    @overload
+    def __call__(
+        self, kernel: F32, bias: float, want_grad: Literal[True] = True
+    ) -> tuple[float, F64, float]: ...
+
+    @overload
+    def __call__(
+        self, kernel: F32, bias: float, want_grad: Literal[False]
+    ) -> tuple[float, None, None]: ...
+
+    def __call__(
+        self, kernel: F32, bias: float, want_grad: bool = True
+    ) -> tuple[float, F64 | None, float | None]:
         w = np.ascontiguousarray(self._oriented(kernel), np.float32).ravel()
         z = self.windows.correlate(w)
         if self.setup.use_bias:
@@ -186,7 +214,13 @@ class _Loss:
         return loss, np.ascontiguousarray(grad), d_bias
 
 
-def filter_gradients(setup: FilterSetup, kernel, bias, target, budget=WINDOW_BUDGET_BYTES):
+def filter_gradients(
+    setup: FilterSetup,
+    kernel: npt.ArrayLike,
+    bias: float,
+    target: npt.ArrayLike,
+    budget: int = WINDOW_BUDGET_BYTES,
+) -> tuple[float, F64, float]:
     """Loss of one filter against a target map, and its gradients.
 
     Parameters
@@ -216,7 +250,11 @@ def filter_gradients(setup: FilterSetup, kernel, bias, target, budget=WINDOW_BUD
     return _Loss(setup, kernel.shape[:2], target, budget)(kernel, bias)
 
 
-def teacher_kernels(presets, kernel_shape, rng: np.random.Generator | None = None) -> np.ndarray:
+def teacher_kernels(
+    presets: str | Sequence[str],
+    kernel_shape: tuple[int, int, int],
+    rng: np.random.Generator | None = None,
+) -> F32:
     """A hidden teacher filter: one preset per kernel, or one preset for all of them.
 
     Parameters
@@ -242,7 +280,12 @@ def teacher_kernels(presets, kernel_shape, rng: np.random.Generator | None = Non
     return np.stack([filter_preset(n, kh, kw, 1, 1, rng)[:, :, 0] for n in names], axis=2)
 
 
-def teacher_target(state: dict, presets: str | Sequence[str], bias: float = 0.0, rng=None):
+def teacher_target(
+    state: Mapping[str, Any],
+    presets: str | Sequence[str],
+    bias: float = 0.0,
+    rng: np.random.Generator | None = None,
+) -> tuple[F32, F32]:
     """The feature map a hidden teacher filter makes on the document's input.
 
     Parameters
@@ -268,7 +311,7 @@ def teacher_target(state: dict, presets: str | Sequence[str], bias: float = 0.0,
     return FilterSetup.from_state(state).feature_map(kernels, bias), kernels
 
 
-def start_weights(choice: str, state: dict, seed: int = 0) -> tuple[np.ndarray, float]:
+def start_weights(choice: str, state: Mapping[str, Any], seed: int = 0) -> tuple[F32, float]:
     """Kernels ``(kh, kw, Cg)`` and bias of the selected filter to start training from.
 
     ``"current"`` copies the document's, ``"zeros"`` zeros both, ``"glorot"`` draws the
@@ -315,14 +358,14 @@ class Trainer:
     def __init__(
         self,
         setup: FilterSetup,
-        kernel,
+        kernel: npt.ArrayLike,
         bias: float,
-        target,
+        target: npt.ArrayLike,
         *,
         optimizer: str = "adam",
         learning_rate: float = 0.01,
         budget: int = WINDOW_BUDGET_BYTES,
-    ):
+    ) -> None:
         if optimizer not in OPTIMIZERS:
             raise ValueError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, got {optimizer!r}")
         kernel = np.asarray(kernel, np.float32)
@@ -341,7 +384,7 @@ class Trainer:
         self.dead = False  # the last gradient was exactly zero with the loss above zero
 
     @property
-    def kernel(self) -> np.ndarray:
+    def kernel(self) -> F32:
         """Current kernels ``(kh, kw, Cg)``, float32 (a copy)."""
         return self._theta[:-1].reshape(self._loss.kernel_shape).astype(np.float32)
 
@@ -351,7 +394,7 @@ class Trainer:
         return float(np.float32(self._theta[-1]))
 
     @property
-    def target(self) -> np.ndarray:
+    def target(self) -> F32:
         """The ``(H', W')`` feature map being learned."""
         return self._loss.target.reshape(self._loss.windows.out_size)
 
@@ -362,12 +405,12 @@ class Trainer:
         kh, kw, cg = self._loss.kernel_shape
         return 2 * h * w * kh * kw * cg
 
-    def state(self) -> tuple:
+    def state(self) -> _TrainerState:
         """What the steps change (weights, optimiser slots, counts), for :meth:`restore`."""
         slots = tuple(slot.copy() for slot in self._slots)
         return (self._theta.copy(), slots, self.steps, len(self.losses), self.dead)
 
-    def restore(self, state: tuple) -> None:
+    def restore(self, state: _TrainerState) -> None:
         """Go back to a :meth:`state`: steps made since then are forgotten."""
         theta, slots, self.steps, n_losses, self.dead = state
         self._theta = theta.copy()
@@ -378,7 +421,7 @@ class Trainer:
         """The loss at the current weights."""
         return self._loss(self.kernel, self.bias, want_grad=False)[0]
 
-    def step(self, n: int = 1) -> np.ndarray:
+    def step(self, n: int = 1) -> F64:
         """Make `n` updates.
 
         Returns
@@ -412,7 +455,7 @@ class Trainer:
             out[k] = loss
         return out
 
-    def _update(self, grad: np.ndarray) -> np.ndarray:
+    def _update(self, grad: F64) -> F64:
         lr = self.learning_rate
         if self.optimizer == "sgd":
             return -lr * grad
@@ -424,7 +467,7 @@ class Trainer:
             return velocity.copy()
         # Keras' Adam: bias-corrected step size, epsilon outside the square root.
         t = self.steps + 1
-        alpha = lr * np.sqrt(1 - ADAM_BETA_2**t) / (1 - ADAM_BETA_1**t)
+        alpha: float = lr * np.sqrt(1 - ADAM_BETA_2**t) / (1 - ADAM_BETA_1**t)
         velocity += (grad - velocity) * (1 - ADAM_BETA_1)
         second += (grad * grad - second) * (1 - ADAM_BETA_2)
         return -alpha * velocity / (np.sqrt(second) + ADAM_EPSILON)

@@ -8,12 +8,17 @@ name of the file or array.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from convviz.core.budget import MEMORY_BUDGET, fitting_side, gib, layer_peak_bytes
 from convviz.core.numbers import MAX_MAGNITUDE
 from convviz.core.words import count
 from convviz.io._resample import row_blocks
+
+if TYPE_CHECKING:  # the settings live with the document, which this module need not load
+    from convviz.core.model import LayerSettings
 
 MAX_CHANNELS = 16
 MAX_SIDE_LIMIT = 16384
@@ -142,7 +147,7 @@ def check_weights(kernel: np.ndarray, bias: np.ndarray, label: str) -> None:
             )
 
 
-def check_budget(h: int, w: int, c: int, s, label: str) -> None:
+def check_budget(h: int, w: int, c: int, s: LayerSettings, label: str) -> None:
     """Refuse a layer whose predicted peak memory exceeds the budget, before reading it."""
     need = layer_peak_bytes(h, w, c, s)
     if need <= MEMORY_BUDGET:

@@ -12,13 +12,22 @@ import io
 import json
 import re
 import zipfile
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from convviz.io._checks import InputError
-from convviz.io.weight_layers import ConvLayer, PoolLayer, ValueBudget, checked_weights, natural_key
+from convviz.io.weight_layers import (
+    ConvLayer,
+    PoolLayer,
+    ReadResult,
+    ValueBudget,
+    checked_weights,
+    natural_key,
+)
 
 MODELS_EXTRA = 'pip install "convviz[models]"'
 MAX_CONFIG_BYTES = 16_000_000
@@ -38,8 +47,14 @@ _OTHER_CONVS = (
     "DepthwiseConv1D",
 )
 
+# h5py ships no type information: its module, files, groups and datasets are Any here.
+# A dataset to read: (h5py, the dataset, the file's label).
+_DatasetRef = tuple[Any, Any, str]
+# The (kernel, bias) datasets of a convolution, from its (class, config, weights path).
+_FindWeights = Callable[[str, dict[str, Any], str], tuple[_DatasetRef | None, _DatasetRef | None]]
 
-def _h5py(label: str):
+
+def _h5py(label: str) -> Any:
     try:
         import h5py
     except ImportError:
@@ -50,7 +65,7 @@ def _h5py(label: str):
     return h5py
 
 
-def _open_h5(h5py, source, label: str):
+def _open_h5(h5py: Any, source: Path | io.BytesIO, label: str) -> Any:
     try:
         return h5py.File(source, "r")
     except OSError as exc:
@@ -58,7 +73,7 @@ def _open_h5(h5py, source, label: str):
         raise InputError(f"{label}: this is not a valid HDF5 (Keras) file ({detail})") from None
 
 
-def _child(h5py, group, name: str, label: str):
+def _child(h5py: Any, group: Any, name: str, label: str) -> Any:
     """``group[name]`` when it is a plain object of this file, else None."""
     link = group.get(name, getlink=True)
     if link is None:
@@ -71,7 +86,7 @@ def _child(h5py, group, name: str, label: str):
     return group[name]
 
 
-def _at(h5py, root, path: str, label: str):
+def _at(h5py: Any, root: Any, path: str, label: str) -> Any:
     node = root
     for part in path.strip("/").split("/"):
         if not isinstance(node, h5py.Group):
@@ -82,7 +97,7 @@ def _at(h5py, root, path: str, label: str):
     return node
 
 
-def _read(h5py, dataset, label: str, budget: ValueBudget, what: str) -> np.ndarray:
+def _read(h5py: Any, dataset: Any, label: str, budget: ValueBudget, what: str) -> np.ndarray:
     if not isinstance(dataset, h5py.Dataset):
         raise InputError(f"{label}: {what} is not an array")
     if dataset.is_virtual or dataset.external:
@@ -90,14 +105,15 @@ def _read(h5py, dataset, label: str, budget: ValueBudget, what: str) -> np.ndarr
     if dataset.dtype.kind != "f":
         raise InputError(f"{label}: {what} holds {dataset.dtype} values, not floats")
     budget.claim(dataset.shape, what)
-    return dataset[()]
+    values: np.ndarray = dataset[()]
+    return values
 
 
-def _text(value) -> str:
+def _text(value: object) -> str:
     return value.decode("utf-8") if isinstance(value, bytes) else str(value)
 
 
-def _json(text: str | bytes, label: str, what: str):
+def _json(text: str | bytes, label: str, what: str) -> Any:
     if len(text) > MAX_CONFIG_BYTES:
         raise InputError(f"{label}: its {what} is larger than {MAX_CONFIG_BYTES:,} bytes")
     try:
@@ -114,7 +130,7 @@ def snake_case(name: str) -> str:
 
 
 # -- Keras configs ---------------------------------------------------------------------------
-def _layer_entries(model_config: dict, label: str):
+def _layer_entries(model_config: object, label: str) -> list[Any] | None:
     """The layer entries of a model's config, or None for a model that lists none."""
     config = model_config.get("config") if isinstance(model_config, dict) else None
     layers = config.get("layers") if isinstance(config, dict) else None
@@ -125,7 +141,9 @@ def _layer_entries(model_config: dict, label: str):
     return layers
 
 
-def _walk(model_config: dict, prefix: str, label: str):
+def _walk(
+    model_config: object, prefix: str, label: str
+) -> Iterator[tuple[str, dict[str, Any], str]]:
     """Yield (class name, layer config, Keras 3 weights path) of every layer, nested models
     included, in the model's order."""
     used: dict[str, int] = {}
@@ -142,7 +160,7 @@ def _walk(model_config: dict, prefix: str, label: str):
             yield cls, entry["config"], path.lstrip("/")
 
 
-def _activation(value) -> str | None:
+def _activation(value: object) -> str | None:
     if value is None:
         return "linear"
     if isinstance(value, str):
@@ -153,7 +171,9 @@ def _activation(value) -> str | None:
     return str(value)
 
 
-def _conv_from_config(cls, config, kernel, bias, label) -> ConvLayer:
+def _conv_from_config(
+    cls: str, config: dict[str, Any], kernel: np.ndarray, bias: np.ndarray | None, label: str
+) -> ConvLayer:
     name = str(config.get("name", snake_case(cls)))
     where = f"{label} (layer {name})"
     try:
@@ -203,7 +223,7 @@ def _conv_from_config(cls, config, kernel, bias, label) -> ConvLayer:
     )
 
 
-def _pool_from_config(cls, config) -> PoolLayer:
+def _pool_from_config(cls: str, config: dict[str, Any]) -> PoolLayer:
     size = tuple(int(s) for s in config.get("pool_size", (2, 2)))
     strides = config.get("strides")
     strides = size if strides is None else tuple(int(s) for s in strides)
@@ -216,9 +236,13 @@ def _pool_from_config(cls, config) -> PoolLayer:
     )
 
 
-def _layers_from_config(model_config, find_weights, label, budget):
+def _layers_from_config(
+    model_config: object, find_weights: _FindWeights, label: str, budget: ValueBudget
+) -> tuple[list[ConvLayer | PoolLayer], list[str]]:
     """Layers in the config's order; ``find_weights(class, config, path)`` gives the
     (kernel dataset, bias dataset or None) of a convolution."""
+    layers: list[ConvLayer | PoolLayer]
+    skipped: list[str]
     layers, skipped = [], []
     for cls, config, path in _walk(model_config, "", label):
         if cls in ("Conv2D", "Convolution2D", "DepthwiseConv2D"):
@@ -239,7 +263,9 @@ def _layers_from_config(model_config, find_weights, label, budget):
 
 
 # -- Keras 3 weights layout: layers/<snake_case class>[_n]/vars/<i> ----------------------------
-def _keras3_vars(h5py, root, path, label):
+def _keras3_vars(
+    h5py: Any, root: Any, path: str, label: str
+) -> tuple[_DatasetRef | None, _DatasetRef | None]:
     vars_group = _at(h5py, root, f"{path}/vars", label)
     if vars_group is None:
         return None, None
@@ -250,12 +276,12 @@ def _keras3_vars(h5py, root, path, label):
     )
 
 
-def _keras3_weights_only(h5py, root, label, budget):
+def _keras3_weights_only(h5py: Any, root: Any, label: str, budget: ValueBudget) -> list[ConvLayer]:
     """Every Conv2D kernel under ``layers/``, nested models included, in the order of the
     layers' names (a weights file records no model order)."""
-    layers = []
+    layers: list[ConvLayer] = []
 
-    def visit(path):
+    def visit(path: str) -> None:
         group = _at(h5py, root, f"{path}/layers" if path else "layers", label)
         if not isinstance(group, h5py.Group):
             return
@@ -292,9 +318,11 @@ def _unrecorded(layer: ConvLayer) -> ConvLayer:
 
 
 # -- legacy HDF5 (tf.keras 2 and Keras 3's model.save("x.h5")) --------------------------------
-def _legacy_index(h5py, weights_root, label):
+def _legacy_index(
+    h5py: Any, weights_root: Any, label: str
+) -> tuple[list[str], dict[str, dict[str, _DatasetRef]]]:
     """{layer name: {weight name: (h5py, dataset, label)}} from the groups' weight_names."""
-    index = {}
+    index: dict[str, dict[str, _DatasetRef]] = {}
     names = [_text(n) for n in weights_root.attrs.get("layer_names", [])]
     for group_name in names:
         group = _child(h5py, weights_root, group_name, label)
@@ -310,7 +338,7 @@ def _legacy_index(h5py, weights_root, label):
     return names, index
 
 
-def _legacy_weights_only(h5py, root, label, budget):
+def _legacy_weights_only(h5py: Any, root: Any, label: str, budget: ValueBudget) -> list[ConvLayer]:
     names, index = _legacy_index(h5py, root, label)
     layers = []
     for name in names:
@@ -332,8 +360,9 @@ WEIGHTS_ONLY_NOTE = (
 )
 
 
-def read_h5(path: Path, label: str, budget: ValueBudget):
+def read_h5(path: Path, label: str, budget: ValueBudget) -> ReadResult:
     """(file format, layers, notes) of a Keras ``.h5`` model or ``.weights.h5`` file."""
+    layers: Sequence[ConvLayer | PoolLayer]
     h5py = _h5py(label)
     with _open_h5(h5py, path, label) as root:
         if "model_config" in root.attrs:
@@ -343,7 +372,9 @@ def read_h5(path: Path, label: str, budget: ValueBudget):
                 raise InputError(f"{label}: the model has a configuration but no weights")
             _, index = _legacy_index(h5py, weights_root, label)
 
-            def find(cls, config, path):
+            def find(
+                cls: str, config: dict[str, Any], path: str
+            ) -> tuple[_DatasetRef | None, _DatasetRef | None]:
                 found = index.get(str(config.get("name")), {})
                 # tf.keras 2 names a depthwise kernel "depthwise_kernel", Keras 3 "kernel".
                 return found.get("depthwise_kernel") or found.get("kernel"), found.get("bias")
@@ -362,8 +393,9 @@ def read_h5(path: Path, label: str, budget: ValueBudget):
     )
 
 
-def read_keras_archive(path: Path, label: str, budget: ValueBudget):
+def read_keras_archive(path: Path, label: str, budget: ValueBudget) -> ReadResult:
     """(file format, layers, notes) of a Keras 3 ``.keras`` archive."""
+    layers: Sequence[ConvLayer | PoolLayer]
     try:
         archive = zipfile.ZipFile(path)
     except zipfile.BadZipFile:
@@ -388,14 +420,16 @@ def read_keras_archive(path: Path, label: str, budget: ValueBudget):
             layers = _keras3_weights_only(h5py, root, label, budget)
             return "Keras 3 model (.keras)", layers, (WEIGHTS_ONLY_NOTE,)
 
-        def find(cls, config, path):
+        def find(
+            cls: str, config: dict[str, Any], path: str
+        ) -> tuple[_DatasetRef | None, _DatasetRef | None]:
             return _keras3_vars(h5py, root, path, label)
 
         layers, skipped = _layers_from_config(config, find, label, budget)
     return "Keras 3 model (.keras)", layers, _skipped_notes(skipped)
 
 
-def _member(archive, info, limit: int, label: str) -> bytes:
+def _member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int, label: str) -> bytes:
     if info.file_size > limit:
         raise InputError(
             f"{label}: {info.filename} in the archive is {info.file_size:,} bytes, more than "
@@ -411,7 +445,7 @@ def _member(archive, info, limit: int, label: str) -> bytes:
     return data
 
 
-def _skipped_notes(skipped) -> tuple[str, ...]:
+def _skipped_notes(skipped: Sequence[str]) -> tuple[str, ...]:
     if not skipped:
         return ()
     return (

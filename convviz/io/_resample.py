@@ -11,9 +11,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import numpy as np
+import numpy.typing as npt
 
 # Blocks of rows hold about this many values (8 MB as float64).
 _BLOCK_VALUES = 1 << 20
+
+F64 = npt.NDArray[np.float64]
+# Per input index: its first output cell, its weight there, and its total weight.
+_Weights = tuple[npt.NDArray[np.int64], F64, float]
 
 
 def row_blocks(h: int, row_values: int) -> Iterator[slice]:
@@ -32,7 +37,7 @@ def fit_within(h: int, w: int, max_side: int) -> tuple[int, int]:
     )
 
 
-def _area_weights(n_in: int, n_out: int) -> tuple[np.ndarray, np.ndarray, float]:
+def _area_weights(n_in: int, n_out: int) -> _Weights:
     """Split each input pixel between the (at most two) output cells it overlaps.
 
     Returns, for every input index, its first cell ``lo`` and its weight there,
@@ -46,7 +51,7 @@ def _area_weights(n_in: int, n_out: int) -> tuple[np.ndarray, np.ndarray, float]
     return lo, inside / n_in, n_out / n_in
 
 
-def _bin(x: np.ndarray, weights: tuple, out: np.ndarray, axis: int) -> None:
+def _bin(x: F64, weights: _Weights, out: F64, axis: int) -> None:
     """Add x into ``out`` (one spare cell at the end of ``axis``) with area weights."""
     lo, w_lo, total = weights
     bins, first = np.unique(lo, return_index=True)
@@ -59,7 +64,9 @@ def _bin(x: np.ndarray, weights: tuple, out: np.ndarray, axis: int) -> None:
     target[bins + 1] += np.moveaxis(in_hi, axis, 0)
 
 
-def area_downscale(pixels: np.ndarray, out_h: int, out_w: int, divisor: float) -> np.ndarray:
+def area_downscale(
+    pixels: np.ndarray, out_h: int, out_w: int, divisor: float
+) -> npt.NDArray[np.float32]:
     """Shrink an (H, W, C) array by exact area averaging.
 
     Parameters

@@ -10,12 +10,17 @@ the file. Nothing is unpickled except by torch's weights-only loader. Qt-free.
 from __future__ import annotations
 
 import zipfile
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import Any
+
+import numpy as np
 
 from convviz.io._checks import InputError
 from convviz.io._keras_files import MODELS_EXTRA
 from convviz.io.weight_layers import (
     ConvLayer,
+    ReadResult,
     ValueBudget,
     checked_weights,
     from_torch_layout,
@@ -40,7 +45,13 @@ def convert_command(path: Path) -> str:
     )
 
 
-def _conv_layers(tensors: dict, shape_of, read, label: str, budget: ValueBudget):
+def _conv_layers(
+    tensors: Mapping[str, object],
+    shape_of: Callable[[str], Sequence[int]],
+    read: Callable[[str], np.ndarray],
+    label: str,
+    budget: ValueBudget,
+) -> list[ConvLayer]:
     """ConvLayers from a mapping of names; ``shape_of(name)`` gives a shape without reading,
     ``read(name)`` the values as numpy."""
     layers = []
@@ -66,7 +77,7 @@ def _conv_layers(tensors: dict, shape_of, read, label: str, budget: ValueBudget)
     return layers
 
 
-def read_safetensors(path: Path, label: str, budget: ValueBudget):
+def read_safetensors(path: Path, label: str, budget: ValueBudget) -> ReadResult:
     """(file format, layers, notes) of a ``.safetensors`` file."""
     try:
         from safetensors import safe_open
@@ -79,10 +90,11 @@ def read_safetensors(path: Path, label: str, budget: ValueBudget):
         with safe_open(str(path), framework="np") as f:
             names = list(f.keys())
 
-            def shape_of(name):
+            # safetensors ships no type information: what it returns is Any here.
+            def shape_of(name: str) -> Any:
                 return f.get_slice(name).get_shape()
 
-            def read(name):
+            def read(name: str) -> Any:
                 dtype = f.get_slice(name).get_dtype()
                 if dtype in ("BF16", "F8_E4M3", "F8_E5M2"):
                     raise InputError(
@@ -103,7 +115,7 @@ def read_safetensors(path: Path, label: str, budget: ValueBudget):
 _CHECKPOINT_KEYS = ("state_dict", "model_state_dict", "model", "net", "weights")
 
 
-def read_torch(path: Path, label: str, budget: ValueBudget):
+def read_torch(path: Path, label: str, budget: ValueBudget) -> ReadResult:
     """(file format, layers, notes) of a PyTorch ``.pt``/``.pth`` state dict."""
     try:
         import torch
@@ -147,7 +159,7 @@ def read_torch(path: Path, label: str, budget: ValueBudget):
         )
     tensors = {k: v for k, v in obj.items() if isinstance(v, torch.Tensor)}
 
-    def read(name):
+    def read(name: str) -> Any:  # Any: where types are checked, torch may be missing
         t = tensors[name].detach()
         return t.to(torch.float32).numpy() if t.is_floating_point() else t.numpy()
 

@@ -12,9 +12,12 @@ the selected filter ``(H', W', C_in // groups)`` and the feature maps ``(H', W',
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from convviz.core.conv import ConvResult, conv2d
 from convviz.io.atomic import atomic_writer, save_npy_atomic
@@ -68,7 +71,9 @@ def save_npy(path: str | os.PathLike[str], array: np.ndarray) -> Path:
     return path
 
 
-def layer_result(state: dict, kernel_map_filters=None) -> ConvResult:
+def layer_result(
+    state: Mapping[str, Any], kernel_map_filters: int | Iterable[int] | None = None
+) -> ConvResult:
     """``conv2d`` of a document state with its own settings (bias only if used).
 
     Raises
@@ -87,27 +92,27 @@ def layer_result(state: dict, kernel_map_filters=None) -> ConvResult:
     )
 
 
-def kernel_maps_array(state: dict) -> np.ndarray:
+def kernel_maps_array(state: Mapping[str, Any]) -> npt.NDArray[np.float32]:
     """Kernel maps of the selected filter, ``(H', W', C_in // groups)``."""
     f = int(state["selected_filter"])
     return np.ascontiguousarray(layer_result(state, [f]).kernel_maps_of(f))
 
 
-def feature_maps_array(state: dict) -> np.ndarray:
+def feature_maps_array(state: Mapping[str, Any]) -> npt.NDArray[np.float32]:
     """The layer's output, ``(H', W', filters)``."""
     return np.ascontiguousarray(layer_result(state, []).feature_maps)
 
 
-def export_input(path: str | os.PathLike[str], state: dict) -> Path:
+def export_input(path: str | os.PathLike[str], state: Mapping[str, Any]) -> Path:
     """Save the input ``(H, W, C_in)``; the app opens the file back unchanged."""
     return save_array(path, state["input"])
 
 
-def export_kernel_maps(path: str | os.PathLike[str], state: dict) -> Path:
+def export_kernel_maps(path: str | os.PathLike[str], state: Mapping[str, Any]) -> Path:
     """Save the selected filter's kernel maps ``(H', W', C_in // groups)``."""
     return save_npy(path, kernel_maps_array(state))
 
 
-def export_feature_maps(path: str | os.PathLike[str], state: dict) -> Path:
+def export_feature_maps(path: str | os.PathLike[str], state: Mapping[str, Any]) -> Path:
     """Save the feature maps ``(H', W', filters)``."""
     return save_npy(path, feature_maps_array(state))

@@ -14,7 +14,9 @@ from pathlib import Path
 __all__ = ["display_name"]
 
 
-def display_name(path, *, full: bool = False) -> str:
+def display_name(
+    path: str | bytes | os.PathLike[str] | os.PathLike[bytes], *, full: bool = False
+) -> str:
     """The name of ``path`` (its whole path with ``full=True``) as a file manager shows it.
 
     Parameters

@@ -39,8 +39,10 @@ import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO, TYPE_CHECKING
 
 import numpy as np
+import numpy.typing as npt
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from convviz.io._checks import (
@@ -59,6 +61,9 @@ from convviz.io._checks import (
 from convviz.io._resample import area_downscale, fit_within
 from convviz.io.atomic import save_npy_atomic
 from convviz.io.file_names import display_name
+
+if TYPE_CHECKING:  # the settings live with the document, which this module need not load
+    from convviz.core.model import LayerSettings
 
 __all__ = [
     "ARRAY_SUFFIXES",
@@ -153,7 +158,7 @@ def read_input(
     *,
     max_side: int | None = 256,
     keep_alpha: bool = False,
-    settings=None,
+    settings: LayerSettings | None = None,
 ) -> LoadedInput:
     """Load an input file together with what the GUI shows about it.
 
@@ -288,7 +293,7 @@ def _as_input_error(label: str) -> Iterator[None]:
         raise InputError(f"{label}: the file is truncated or corrupt ({detail})") from exc
 
 
-def as_path(path) -> Path:
+def as_path(path: object) -> Path:
     """``path`` as a Path, or an InputError saying what a path is."""
     if isinstance(path, str | os.PathLike) and not isinstance(path, bytes):
         try:
@@ -354,7 +359,9 @@ def _layout(shape: tuple[int, ...], label: str) -> tuple[tuple[bool, bool, bool]
     )
 
 
-def _read_npy_header(f, label: str) -> tuple[tuple[bool, bool, bool], str | None, np.dtype, int]:
+def _read_npy_header(
+    f: IO[bytes], label: str
+) -> tuple[tuple[bool, bool, bool], str | None, np.dtype, int]:
     """Read and check a .npy header; return (layout, its notice, dtype, number of values)."""
     try:
         version = np.lib.format.read_magic(f)
@@ -426,7 +433,7 @@ def _own_float32(a: np.ndarray) -> bool:
     )
 
 
-def _read_member_as_float32(f, label: str) -> np.ndarray:
+def _read_member_as_float32(f: IO[bytes], label: str) -> npt.NDArray[np.float32]:
     """The array of a .npy stream, as float32, read and converted a chunk at a time.
 
     A float64 array is never held whole in its stored type: at most one chunk of it
@@ -459,7 +466,7 @@ def _read_member_as_float32(f, label: str) -> np.ndarray:
 
 def _read_image(
     path: Path, label: str, keep_alpha: bool, max_side: int | None
-) -> tuple[np.ndarray, tuple, float, tuple[int, int]]:
+) -> tuple[np.ndarray, tuple[str, ...], float, tuple[int, int]]:
     """Decode an image.
 
     Returns (H, W, C) integer pixels, channel names, the value of full

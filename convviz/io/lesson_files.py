@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 from convviz.core.lessons import LESSONS, Lesson, build_lesson, lesson_path
 from convviz.core.resources import resource_dir
@@ -13,7 +14,7 @@ from convviz.io.samples import load_sample
 from convviz.io.session import save_session
 
 
-def shipped_lesson(lesson: Lesson) -> dict:
+def shipped_lesson(lesson: Lesson) -> dict[str, Any]:
     """The document of `lesson` from the shipped sample (and weights, for trained ones)."""
     layer = None
     if lesson.weights is not None:

@@ -22,9 +22,10 @@ from __future__ import annotations
 import json
 import os
 import zipfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import partial
 from pathlib import Path
+from typing import IO, Any
 
 import numpy as np
 
@@ -38,6 +39,7 @@ from convviz.io.weight_layers import (
     ConvLayer,
     ModelWeights,
     PoolLayer,
+    ReadResult,
     ValueBudget,
     checked_weights,
     from_torch_layout,
@@ -139,7 +141,7 @@ def save_weights(
     if path.suffix.lower() != ".npz":
         path = path.with_name(path.name + ".npz")
     arrays: dict[str, np.ndarray] = {}
-    entries = []
+    entries: list[dict[str, Any]] = []
     for i, layer in enumerate(layers):
         if isinstance(layer, PoolLayer):
             entries.append(
@@ -152,7 +154,9 @@ def save_weights(
                 )
             )
             continue
-        entry = dict(type="Conv2D", name=layer.name, kernel=f"layer{i}.kernel", bias=None)
+        entry: dict[str, Any] = dict(
+            type="Conv2D", name=layer.name, kernel=f"layer{i}.kernel", bias=None
+        )
         arrays[entry["kernel"]] = np.asarray(layer.kernel, dtype=np.float32)
         if layer.bias is not None:
             entry["bias"] = f"layer{i}.bias"
@@ -203,7 +207,7 @@ def is_weights_file(path: str | os.PathLike[str]) -> bool:
 
 
 # -- convviz's own files ------------------------------------------------------------------
-def _npy_header(f, label: str) -> tuple[tuple[int, ...], np.dtype]:
+def _npy_header(f: IO[bytes], label: str) -> tuple[tuple[int, ...], np.dtype]:
     try:
         version = np.lib.format.read_magic(f)
         read = (
@@ -219,7 +223,13 @@ def _npy_header(f, label: str) -> tuple[tuple[int, ...], np.dtype]:
     return tuple(int(s) for s in shape), dtype
 
 
-def _array(open_member, label: str, budget: ValueBudget, what: str) -> np.ndarray:
+def _array(
+    # IO[Any]: partial(Path.open, path, "rb") is typed as opening a text stream.
+    open_member: Callable[[], IO[Any]],
+    label: str,
+    budget: ValueBudget,
+    what: str,
+) -> np.ndarray:
     """Read one .npy stream after checking its header: floats, within the budget."""
     with open_member() as f:
         shape, dtype = _npy_header(f, label)
@@ -230,7 +240,7 @@ def _array(open_member, label: str, budget: ValueBudget, what: str) -> np.ndarra
         return np.lib.format.read_array(f, allow_pickle=False)
 
 
-def _read_npz(path: Path, label: str, budget: ValueBudget):
+def _read_npz(path: Path, label: str, budget: ValueBudget) -> ReadResult:
     try:
         archive = zipfile.ZipFile(path)
     except zipfile.BadZipFile:
@@ -238,10 +248,10 @@ def _read_npz(path: Path, label: str, budget: ValueBudget):
     with archive:
         names = {n[: -len(".npy")] for n in archive.namelist() if n.endswith(".npy")}
 
-        def member(name):
+        def member(name: str) -> Callable[[], IO[bytes]]:
             return lambda: archive.open(f"{name}.npy")
 
-        def read(name, what):
+        def read(name: str, what: str) -> np.ndarray:
             if name not in names:
                 raise InputError(f"{label}: the archive lacks the array {name!r} ({what})")
             return _array(member(name), label, budget, what)
@@ -268,7 +278,9 @@ _BARE_NOTE = (
 )
 
 
-def _read_convviz_npz(open_meta, read, label: str):
+def _read_convviz_npz(
+    open_meta: Callable[[], IO[bytes]], read: Callable[[str, str], np.ndarray], label: str
+) -> ReadResult:
     with open_meta() as f:
         shape, dtype = _npy_header(f, label)
     if dtype.kind != "U" or shape != () or dtype.itemsize > 4 * _MAX_META_CHARS:
@@ -282,7 +294,7 @@ def _read_convviz_npz(open_meta, read, label: str):
             f"{label}: the file is version {meta.get('version')} of convviz's weights files; "
             "this convviz reads version 1 (a newer convviz wrote it)"
         )
-    layers = []
+    layers: list[ConvLayer | PoolLayer] = []
     for entry in meta.get("layers", []):
         kind, name = str(entry.get("type")), str(entry.get("name"))
         if kind != "Conv2D":
@@ -301,7 +313,7 @@ def _read_convviz_npz(open_meta, read, label: str):
         bias = None if bias is None else read(str(bias), f"the bias of layer {name}")
         kernel, bias = checked_weights(label, name, kernel, bias)
 
-        def pair(value):
+        def pair(value: Iterable[int] | None) -> tuple[int, ...] | None:
             return None if value is None else tuple(int(v) for v in value)
 
         padding = entry.get("padding")
@@ -333,7 +345,7 @@ def _kernel_of_bias(path: Path) -> Path | None:
     return kernel if kernel.is_file() else None
 
 
-def _read_npy(path: Path, label: str, budget: ValueBudget):
+def _read_npy(path: Path, label: str, budget: ValueBudget) -> ReadResult:
     kernel_path = _kernel_of_bias(path) or path
     bias_path = _bias_path(kernel_path)
     kernel = _array(partial(Path.open, kernel_path, "rb"), label, budget, "the kernel")
@@ -355,7 +367,9 @@ def _read_npy(path: Path, label: str, budget: ValueBudget):
     return "NumPy kernel (.npy)", [layer], notes
 
 
-def _npy_layout(shape, bias_shape) -> tuple[str, str | None]:
+def _npy_layout(
+    shape: tuple[int, ...], bias_shape: tuple[int, ...] | None
+) -> tuple[str, str | None]:
     """ "keras" or "pytorch" for a kernel of ``shape``, and a note when it is a guess.
 
     The bias has one value per filter, which tells the layouts apart. Without it, or when

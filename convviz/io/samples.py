@@ -14,6 +14,7 @@ from pathlib import Path
 from types import MappingProxyType
 
 import numpy as np
+import numpy.typing as npt
 from PIL import Image
 
 from convviz.core.resources import resource_dir
@@ -55,9 +56,10 @@ def _grid(h: int, w: int, oversample: int) -> tuple[np.ndarray, np.ndarray]:
     return np.meshgrid(ys, xs, indexing="ij")
 
 
-def _average_blocks(a: np.ndarray, k: int) -> np.ndarray:
+def _average_blocks(a: npt.NDArray[np.float64], k: int) -> npt.NDArray[np.float64]:
     h, w = a.shape[0] // k, a.shape[1] // k
-    return a.reshape(h, k, w, k, *a.shape[2:]).mean(axis=(1, 3))
+    averaged: npt.NDArray[np.float64] = a.reshape(h, k, w, k, *a.shape[2:]).mean(axis=(1, 3))
+    return averaged
 
 
 def _digit() -> np.ndarray:

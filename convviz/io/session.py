@@ -22,11 +22,13 @@ import json
 import math
 import os
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from pathlib import Path
+from typing import IO, Any
 
 import numpy as np
+import numpy.typing as npt
 
 from convviz import __version__
 from convviz.core.geometry import conv_geometry
@@ -83,7 +85,7 @@ _ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 # description into a version v+1 one, giving fields added in v+1 the value that
 # reproduces what version v meant. Version 1 is the first; a version below 1 is refused as
 # unknown.
-_UPGRADES: dict[int, Callable[[dict], dict]] = {
+_UPGRADES: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {
     1: lambda meta: {**meta, "version": 2, "layers": [], "shown": 0},  # one layer
 }
 
@@ -107,14 +109,18 @@ class Session:
         The format version the file was written in (before any upgrade).
     """
 
-    state: dict
-    view: dict
+    state: dict[str, Any]
+    view: dict[str, Any]
     lesson: str | None
     version: int
 
 
 def save_session(
-    path: str | os.PathLike[str], state: dict, *, view: dict | None = None, lesson=None
+    path: str | os.PathLike[str],
+    state: Mapping[str, Any],
+    *,
+    view: Mapping[str, Any] | None = None,
+    lesson: str | None = None,
 ) -> Path:
     """Write a document to a session file, atomically.
 
@@ -248,11 +254,11 @@ def load_session(path: str | os.PathLike[str]) -> Session:
 # -- writing helpers ---------------------------------------------------------------------
 
 
-def _plain(value):
+def _plain(value: object) -> object:
     return list(value) if isinstance(value, tuple) else value
 
 
-def _settings_json(settings: LayerSettings) -> dict:
+def _settings_json(settings: LayerSettings) -> dict[str, object]:
     return {f.name: _plain(getattr(settings, f.name)) for f in fields(LayerSettings)}
 
 
@@ -260,7 +266,7 @@ def _settings_json(settings: LayerSettings) -> dict:
 _ZIP64_FROM = (1 << 31) - (1 << 24)
 
 
-def _write_npy(out, a: np.ndarray) -> None:
+def _write_npy(out: IO[bytes], a: np.ndarray) -> None:
     """``a`` in the .npy format, its memory handed to ``out`` a megabyte at a time
     (uncopied: the compressor reads it without holding the interpreter)."""
     a = np.ascontiguousarray(a)
@@ -268,7 +274,8 @@ def _write_npy(out, a: np.ndarray) -> None:
     flat = a.reshape(-1).view(np.uint8)
     step = 1 << 20
     for start in range(0, flat.size, step):
-        out.write(memoryview(flat[start : start + step]))
+        # numpy declares the buffer protocol of arrays for Python 3.12 and later only.
+        out.write(memoryview(flat[start : start + step]))  # type: ignore[arg-type]
 
 
 def _member(name: str) -> zipfile.ZipInfo:
@@ -320,7 +327,7 @@ def _read(zf: zipfile.ZipFile, label: str) -> Session:
             raise InputError(f"{label}: the {name} array ({file}) is missing from the archive")
         arrays[name] = _read_npy(zf, infos[file], shape, f"{label} ({name})")
     check_weights(arrays["kernel"], arrays["bias"], label)
-    layers = []
+    layers: list[ConvLayer | PoolLayer] = []
     for kind, values in later:
         if kind == "Conv2D":
             layer_settings, chosen, kernel_name, bias_name = values
@@ -345,7 +352,7 @@ def _read(zf: zipfile.ZipFile, label: str) -> Session:
     return Session(state=state, view=view, lesson=lesson, version=version)
 
 
-def _read_meta(zf: zipfile.ZipFile, info: zipfile.ZipInfo, label: str) -> dict:
+def _read_meta(zf: zipfile.ZipFile, info: zipfile.ZipInfo, label: str) -> dict[str, Any]:
     if info.file_size > _MAX_JSON_BYTES:
         raise InputError(
             f"{label}: {_META} is {info.file_size:,} bytes, more than a session description "
@@ -377,20 +384,20 @@ def _read_meta(zf: zipfile.ZipFile, info: zipfile.ZipInfo, label: str) -> dict:
     return meta
 
 
-def _upgrade(meta: dict) -> dict:
+def _upgrade(meta: dict[str, Any]) -> dict[str, Any]:
     """Bring a description of any supported older version up to ``VERSION``."""
     while meta["version"] < VERSION:
         meta = _UPGRADES[meta["version"]](meta)
     return meta
 
 
-def _parse_layers(raw, label: str) -> list[tuple[str, tuple]]:
+def _parse_layers(raw: object, label: str) -> list[tuple[str, tuple[Any, ...]]]:
     """The later layers' descriptions, checked: ("Conv2D", (settings, selected filter,
     kernel array name, bias array name)) or ("MaxPooling2D", (pool size, strides,
     padding))."""
     if not isinstance(raw, list) or len(raw) > MAX_LAYERS - 1:
         raise InputError(f"{label}: layers must be a list of at most {MAX_LAYERS - 1} layers")
-    layers: list[tuple[str, tuple]] = []
+    layers: list[tuple[str, tuple[Any, ...]]] = []
     for n, entry in enumerate(raw, 2):
         where = f"layer {n}"
         if not isinstance(entry, dict):
@@ -418,7 +425,12 @@ def _parse_layers(raw, label: str) -> list[tuple[str, tuple]]:
     return layers
 
 
-def _check_later_shapes(shapes: dict, first: LayerSettings, later, label: str) -> None:
+def _check_later_shapes(
+    shapes: Mapping[str, tuple[int, ...]],
+    first: LayerSettings,
+    later: Sequence[tuple[str, tuple[Any, ...]]],
+    label: str,
+) -> None:
     """The later layers' declared kernel and bias shapes against what each reads, and
     each Conv2D's memory budget, before any array is read."""
     h, w, _ = shapes["input"]
@@ -454,7 +466,9 @@ def _check_later_shapes(shapes: dict, first: LayerSettings, later, label: str) -
         c = s.filters
 
 
-def _parse_array_table(raw, label: str, wanted=_ARRAYS) -> dict[str, tuple[str, tuple[int, ...]]]:
+def _parse_array_table(
+    raw: object, label: str, wanted: Sequence[str] = _ARRAYS
+) -> dict[str, tuple[str, tuple[int, ...]]]:
     if not isinstance(raw, dict):
         raise InputError(f"{label}: arrays must be a JSON object")
     check_keys(raw, wanted, label, "arrays")
@@ -476,7 +490,9 @@ def _parse_array_table(raw, label: str, wanted=_ARRAYS) -> dict[str, tuple[str, 
     return table
 
 
-def _check_shapes(shapes: dict, s: LayerSettings, n_names: int, label: str) -> None:
+def _check_shapes(
+    shapes: Mapping[str, tuple[int, ...]], s: LayerSettings, n_names: int, label: str
+) -> None:
     """Declared shapes against the settings, before any array is read."""
     if len(shapes["input"]) != 3:
         raise InputError(f"{label}: the input must be (H, W, C), not {shapes['input']}")
@@ -509,7 +525,9 @@ def _check_shapes(shapes: dict, s: LayerSettings, n_names: int, label: str) -> N
         )
 
 
-def _read_npy(zf: zipfile.ZipFile, info: zipfile.ZipInfo, shape, label: str) -> np.ndarray:
+def _read_npy(
+    zf: zipfile.ZipFile, info: zipfile.ZipInfo, shape: tuple[int, ...], label: str
+) -> npt.NDArray[np.float32]:
     nbytes = math.prod(shape) * 4
     if info.file_size > nbytes + _NPY_HEADER_ROOM:
         # A zip bomb, or data the declared shape does not account for.

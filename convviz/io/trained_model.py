@@ -29,16 +29,16 @@ def save(params: Params, path: Path, accuracy: float) -> Path:
     """Write the network as convviz's weights file: the two Conv2D layers and the pooling
     between them for ``load_weights``, the dense head as extra arrays."""
 
-    def conv(name, kernel, bias):
+    def conv(name: str, kernel: np.ndarray, bias: np.ndarray) -> ConvLayer:
         return ConvLayer(name, kernel, bias, (1, 1), "valid", (1, 1), 1, "relu", "zeros")
 
-    layers = [
+    layers: list[ConvLayer | PoolLayer] = [
         conv("conv1", params.k1, params.b1),
         PoolLayer("pool1", "MaxPooling2D", (2, 2), (2, 2)),
         conv("conv2", params.k2, params.b2),
         PoolLayer("pool2", "MaxPooling2D", (2, 2), (2, 2)),
     ]
-    extra = {
+    extra: dict[str, np.ndarray] = {
         "dense.kernel": params.w3,
         "dense.bias": params.b3,
         "test_accuracy": np.array(accuracy, np.float64),

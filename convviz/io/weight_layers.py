@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import overload
 
 import numpy as np
+import numpy.typing as npt
 
 from convviz.core.activations import canonical_activation
 from convviz.core.model import MAX_CHANNELS, MAX_FILTERS, MAX_KERNEL, PADDINGS, LayerSettings
@@ -47,7 +49,10 @@ _SETTING_WORDS = {
 }
 
 
-def _pair(value) -> tuple[int, int]:
+F32 = npt.NDArray[np.float32]
+
+
+def _pair(value: Iterable[int]) -> tuple[int, int]:
     a, b = value
     return int(a), int(b)
 
@@ -80,11 +85,12 @@ class ConvLayer:
     """
 
     name: str
-    kernel: np.ndarray = field(repr=False)
-    bias: np.ndarray | None = field(repr=False)
-    strides: tuple[int, int] | None = None
-    padding: str | tuple[int, int, int, int] | None = None
-    dilation: tuple[int, int] | None = None
+    kernel: F32 = field(repr=False)
+    bias: F32 | None = field(repr=False)
+    # As the file records them: their length is not checked here.
+    strides: tuple[int, ...] | None = None
+    padding: str | tuple[int, ...] | None = None
+    dilation: tuple[int, ...] | None = None
     groups: int | None = None
     activation: str | None = None
     padding_mode: str | None = None
@@ -167,13 +173,13 @@ class PoolLayer:
 
     name: str
     kind: str
-    pool_size: tuple[int, int]
-    strides: tuple[int, int]
+    pool_size: tuple[int, ...]
+    strides: tuple[int, ...]
     padding: str = "valid"
 
 
 @dataclass(frozen=True, eq=False)
-class ModelWeights(Sequence):
+class ModelWeights(Sequence[ConvLayer]):
     """The Conv2D layers of one file, in order: ``weights[0]`` is the first.
 
     Attributes
@@ -198,7 +204,13 @@ class ModelWeights(Sequence):
     def conv_layers(self) -> tuple[ConvLayer, ...]:
         return tuple(layer for layer in self.layers if isinstance(layer, ConvLayer))
 
-    def __getitem__(self, index):
+    @overload
+    def __getitem__(self, index: int) -> ConvLayer: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> tuple[ConvLayer, ...]: ...
+
+    def __getitem__(self, index: int | slice) -> ConvLayer | tuple[ConvLayer, ...]:
         return self.conv_layers[index]
 
     def __len__(self) -> int:
@@ -209,11 +221,11 @@ class ValueBudget:
     """Counts the values a reader is about to load, refusing a file that asks too much
     before anything is read."""
 
-    def __init__(self, label: str):
+    def __init__(self, label: str) -> None:
         self.label = label
         self.total = 0
 
-    def claim(self, shape, what: str) -> None:
+    def claim(self, shape: Iterable[int], what: str) -> None:
         shape = tuple(int(s) for s in shape)
         if any(s < 0 for s in shape):
             raise InputError(f"{self.label}: {what} has an invalid shape {shape}")
@@ -231,7 +243,9 @@ class ValueBudget:
             )
 
 
-def checked_weights(label: str, name: str, kernel, bias) -> tuple[np.ndarray, np.ndarray | None]:
+def checked_weights(
+    label: str, name: str, kernel: npt.ArrayLike, bias: npt.ArrayLike | None
+) -> tuple[F32, F32 | None]:
     """Kernel (Keras layout) and bias as read-only float32, or an InputError saying what is
     wrong with them."""
     where = f"{label} (layer {name})"
@@ -264,7 +278,7 @@ def from_torch_layout(weight: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(np.asarray(weight).transpose(2, 3, 1, 0))
 
 
-def natural_key(name: str) -> tuple:
+def natural_key(name: str) -> tuple[int | str, ...]:
     """Sort key putting ``features.10`` after ``features.9`` and ``conv2d_10`` after
     ``conv2d_9``."""
     return tuple(int(p) if p.isdigit() else p for p in re.split(r"(\d+)", name))
@@ -272,3 +286,7 @@ def natural_key(name: str) -> tuple:
 
 def label_of(path: Path) -> str:
     return display_name(path)
+
+
+ReadResult = tuple[str, Sequence[ConvLayer | PoolLayer], tuple[str, ...]]
+"""What a reader of one kind of file returns: (file format, layers, notes)."""

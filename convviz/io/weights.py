@@ -7,9 +7,11 @@ Qt-free.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 
 from convviz.core.explain_code import framework_kernel, torch_weight
 from convviz.io.atomic import save_npy_atomic
@@ -22,7 +24,7 @@ LAYOUTS = {
 }
 
 
-def weight_paths(path) -> tuple[Path, Path]:
+def weight_paths(path: str | os.PathLike[str]) -> tuple[Path, Path]:
     """The kernel file (``.npy`` added if missing) and its bias file ``<stem>_bias.npy``."""
     path = Path(path)
     if path.suffix.lower() != ".npy":
@@ -30,7 +32,13 @@ def weight_paths(path) -> tuple[Path, Path]:
     return path, path.with_name(path.stem + "_bias.npy")
 
 
-def export_weights(path, kernel, bias=None, layout: str = "keras", flip_kernel: bool = False):
+def export_weights(
+    path: str | os.PathLike[str],
+    kernel: npt.ArrayLike,
+    bias: npt.ArrayLike | None = None,
+    layout: str = "keras",
+    flip_kernel: bool = False,
+) -> list[Path]:
     """Write the kernel (and bias) as float32 .npy files in a framework's layout.
 
     Parameters
