@@ -304,8 +304,8 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def step_filter(self, delta: int) -> None:
         """Select the next (``delta=1``) or previous (-1) filter, wrapping around."""
-        doc = self.controller.doc
-        self.controller.select_filter((doc.selected_filter + delta) % doc.settings.filters)
+        c = self.controller
+        c.select_filter((c.selected_filter() + delta) % c.layer_settings().filters)
 
     def _fill(self, channel: int, value) -> None:
         self.controller.fill_channel(channel, 0.0 if value is None else self.brush.value.value())
@@ -626,7 +626,7 @@ class MainWindow(QtWidgets.QMainWindow):
                 path,
                 max_side=self.max_side,
                 keep_alpha=self.keep_alpha,
-                settings=self.controller.doc.settings,
+                settings=self.controller.layer_settings(),
             )
         except InputError as exc:
             QtWidgets.QMessageBox.warning(self, "Cannot open this file", plain(exc))
@@ -657,7 +657,7 @@ class MainWindow(QtWidgets.QMainWindow):
             self.load_path(path)
 
     def new_blank_dialog(self) -> None:
-        dialog = NewInputDialog(self, self.controller.doc.input.shape)
+        dialog = NewInputDialog(self, self.controller.input_shape())
         if dialog.exec() == QtWidgets.QDialog.DialogCode.Accepted:
             self.controller.new_blank(*dialog.shape())
 

@@ -16,7 +16,6 @@ from PySide6 import QtCore, QtWidgets
 
 from convviz.core.conv import conv2d
 from convviz.core.numbers import format_number
-from convviz.core.pipeline import Pipeline
 from convviz.core.presets import KERNEL_PRESETS
 from convviz.core.training import (
     DEFAULT_LEARNING_RATE,
@@ -139,7 +138,7 @@ class TrainingPanel(QtWidgets.QDockWidget):
         self._built.connect(self._on_built, QtCore.Qt.ConnectionType.QueuedConnection)
         self._stepped.connect(self._on_stepped, QtCore.Qt.ConnectionType.QueuedConnection)
         self._build()
-        self.controller.doc.subscribe(self._on_document_changed)
+        self.controller.documentChanged.connect(self._on_document_changed)
         self.controller.frameReady.connect(self._on_frame)
         if self.controller.frame is not None:
             self._on_frame(self.controller.frame)
@@ -298,11 +297,11 @@ class TrainingPanel(QtWidgets.QDockWidget):
         origin, self._origin = self._origin, None
         self.invalidate()
         self._clear_stalled_message()
-        doc = self.controller.doc
-        if origin is None or origin[0].shape != doc.kernel.shape:
+        kernel_now, bias_now = self.controller.weights()
+        if origin is None or origin[0].shape != kernel_now.shape:
             return
         kernel, bias = origin
-        if np.array_equal(kernel, doc.kernel) and np.array_equal(bias, doc.bias):
+        if np.array_equal(kernel, kernel_now) and np.array_equal(bias, bias_now):
             return
         preview = self.controller.preview()
         self._own_change = True
@@ -324,7 +323,7 @@ class TrainingPanel(QtWidgets.QDockWidget):
         state = self.controller.reader_state()
         kind, f = self.target_kind.currentText(), state["selected_filter"]
         s = state["settings"]
-        h, w = Pipeline.output_size(self.controller.doc)
+        h, w = self.controller.output_size()
         kh, kw, cg, filters = state["kernel"].shape
         work = max(h, 0) * max(w, 0) * kh * kw * cg
         teacher_bias = self.teacher_bias.value()
@@ -485,8 +484,8 @@ class TrainingPanel(QtWidgets.QDockWidget):
 
     def _publish(self, note: str | None = None) -> None:
         """Show the trainer's weights and record the run so far as its one undo step."""
-        doc, f, t = self.controller.doc, self._filter, self.trainer
-        kernel, bias = doc.kernel.copy(), doc.bias.copy()
+        f, t = self._filter, self.trainer
+        kernel, bias = self.controller.weights()
         kernel[..., f] = t.kernel
         if self._use_bias:
             bias[f] = t.bias
@@ -613,12 +612,12 @@ class TrainingPanel(QtWidgets.QDockWidget):
     def _update_reveal(self) -> None:
         if not self.reveal_button.isChecked():
             return
-        doc = self.controller.doc
-        kh, kw, cg, _ = doc.kernel.shape
+        selected = self.controller.filter_kernels()
+        kh, kw, cg = selected.shape
         teacher = self.teacher_kernels
         if teacher is None:
             teacher = teacher_kernels(self._teacher_presets(cg), (kh, kw, cg))
-        learned = self.trainer.kernel if self.trainer else doc.kernel[..., doc.selected_filter]
+        learned = self.trainer.kernel if self.trainer else selected
         names = getattr(self, "_names", ()) or tuple(str(c + 1) for c in range(cg))
         self.reveal.teacher.show_kernels(teacher, names)
         self.reveal.learned.show_kernels(learned, names)
