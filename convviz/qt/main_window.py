@@ -11,14 +11,7 @@ import logging
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from convviz.core.frames import Frame
-from convviz.core.model import MAX_CHANNELS
-from convviz.io.file_names import display_name
-from convviz.io.inputs import SUPPORTED_SUFFIXES, InputError, read_input
-from convviz.io.model_weights import is_weights_file
-from convviz.io.samples import SAMPLES, load_sample
-from convviz.io.session import SUFFIX as SESSION_SUFFIX
-from convviz.qt.base.plain_text import plain
-from convviz.qt.base.views import HEADER_STYLE, ok_cancel
+from convviz.qt.base.views import HEADER_STYLE
 from convviz.qt.control.controller import Controller
 from convviz.qt.edit.kernel_editor import KernelEditor
 from convviz.qt.edit.layer_bar import install_layer_bar
@@ -26,30 +19,17 @@ from convviz.qt.edit.layer_panel import BrushBar, LayerPanel
 from convviz.qt.export.animation_menu import install_animation_export
 from convviz.qt.export.exports import install_exports
 from convviz.qt.export.import_weights import install_weights_import
-from convviz.qt.help_dialog import HelpDialog, about_text
 from convviz.qt.inspection.inspector import install_inspector
 from convviz.qt.maps.panels import FiltersPanel, InputPanel, SumPanel
 from convviz.qt.present.present import install_presentation
 from convviz.qt.status_line import install_status_line
+from convviz.qt.window_fit import PREFERRED_SIZE, WindowFit
+from convviz.qt.window_loading import WindowLoading
+from convviz.qt.window_menus import WindowMenus
 
 log = logging.getLogger(__name__)
 
-# Height in pixels each row of maps under the kernel editor gets beyond its minimum
-# before the editor is shown whole.
-MIN_MAP_HEIGHT = 60
-# Width of a side dock when it opens: this share of the window, within these bounds; a
-# dock of controls gets their width, up to DOCK_CONTROLS_SHARE of the window.
-DOCK_SHARE, DOCK_MIN_WIDTH, DOCK_MAX_WIDTH = 0.26, 250, 560
-DOCK_CONTROLS_SHARE = 0.4
 MESSAGE_MS = 8000  # how long a status message stays
-# Share of the right column, and height in pixels, the filter maps keep above the settings.
-STRIP_SHARE, MIN_STRIP_HEIGHT = 0.4, 150
-# Many filters take more of the column, so that each map keeps this side in pixels, as
-# long as the settings (which scroll) keep SETTINGS_MIN_HEIGHT.
-STRIP_MAP_SIDE, SETTINGS_MIN_HEIGHT = 56, 160
-# Window size on a first start when the screen has room for it; smaller screens get all
-# of their available geometry, maximised.
-PREFERRED_SIZE = QtCore.QSize(1600, 900)
 
 
 def _unbroken(text: str) -> str:
@@ -70,30 +50,7 @@ def _boxed(title_label: QtWidgets.QLabel, *widgets) -> QtWidgets.QWidget:
     return box
 
 
-class NewInputDialog(QtWidgets.QDialog):
-    """Size and channel count of a new blank input."""
-
-    def __init__(self, parent=None, shape=(28, 28, 1)):
-        super().__init__(parent)
-        self.setWindowTitle("New blank input")
-        form = QtWidgets.QFormLayout(self)
-        self.h, self.w, self.c = (QtWidgets.QSpinBox() for _ in range(3))
-        self.h.setRange(3, 1024)
-        self.w.setRange(3, 1024)
-        self.c.setRange(1, MAX_CHANNELS)
-        for box, v in zip((self.h, self.w, self.c), shape, strict=True):
-            box.setValue(v)
-        form.addRow("height H", self.h)
-        form.addRow("width W", self.w)
-        form.addRow("channels C_in", self.c)
-        buttons = ok_cancel(self)
-        form.addRow(buttons)
-
-    def shape(self):
-        return self.h.value(), self.w.value(), self.c.value()
-
-
-class MainWindow(QtWidgets.QMainWindow):
+class MainWindow(WindowMenus, WindowFit, WindowLoading, QtWidgets.QMainWindow):
     # Every panel shows this frame now: what draws over the maps follows it.
     frameShown = QtCore.Signal(object)
 
@@ -217,106 +174,6 @@ class MainWindow(QtWidgets.QMainWindow):
             channel, row, col, self.brush.radius.value(), self.brush.paint_value(), network
         )
 
-    def _make_menus(self) -> None:
-        bar = self.menuBar()
-        file_menu = self.file_menu = bar.addMenu("&File")
-        act = file_menu.addAction("&Open input…", self.open_dialog)
-        act.setShortcut(QtGui.QKeySequence.StandardKey.Open)
-        samples = file_menu.addMenu("&Samples")
-        for name, description in SAMPLES.items():
-            samples.addAction(f"{name} — {description}", lambda n=name: self.load_sample(n))
-        act = file_menu.addAction("&New blank input…", self.new_blank_dialog)
-        act.setShortcut(QtGui.QKeySequence.StandardKey.New)
-        self.alpha_action = file_menu.addAction("Keep alpha as a channel when loading")
-        self.alpha_action.setCheckable(True)
-        self.alpha_action.toggled.connect(lambda on: setattr(self, "keep_alpha", on))
-        self.quit_separator = file_menu.addSeparator()
-        act = file_menu.addAction("&Quit", self.close)
-        # The platform's Quit keys; some platforms define none, so Ctrl+Q then.
-        quit_keys = QtGui.QKeySequence.keyBindings(QtGui.QKeySequence.StandardKey.Quit)
-        act.setShortcuts(quit_keys or [QtGui.QKeySequence("Ctrl+Q")])
-
-        edit = self.edit_menu = bar.addMenu("&Edit")
-        self.undo_action = edit.addAction("Undo", self.controller.undo)
-        self.undo_action.setShortcuts(QtGui.QKeySequence.StandardKey.Undo)
-        self.redo_action = edit.addAction("Redo", self.controller.redo)
-        self.redo_action.setShortcuts(QtGui.QKeySequence.StandardKey.Redo)
-        self.undo_action.setIconText("Undo")  # the help's name; the text names the edit
-        self.redo_action.setIconText("Redo")
-        edit.addSeparator()
-        brush = edit.addMenu("Brush")
-        for action in self.brush.key_actions():
-            brush.addAction(action)
-        self.clear_menu = edit.addMenu("Clear channel")
-        self.fill_menu = edit.addMenu("Fill channel with brush value")
-        self._update_undo_actions()
-
-        kernels = self.kernels_menu = bar.addMenu("&Kernels")
-        for scope, title in (
-            ("filter", "Preset for the selected filter"),
-            ("layer", "Preset for all filters"),
-        ):
-            sub = kernels.addMenu(title)
-            for name in self.layer_panel.preset_names():
-                sub.addAction(
-                    name, lambda n=name, s=scope: self.controller.apply_preset(n, scope=s)
-                )
-        self.kernel_preset_menu = kernels.addMenu("Preset for one kernel")
-        kernels.addSeparator()
-        # Alt+arrows: kernel cells keep the plain and Ctrl arrows, Page keys nudge.
-        self.next_filter_action = kernels.addAction("Next filter", lambda: self.step_filter(1))
-        self.next_filter_action.setShortcut(QtGui.QKeySequence("Alt+Right"))
-        self.previous_filter_action = kernels.addAction(
-            "Previous filter", lambda: self.step_filter(-1)
-        )
-        self.previous_filter_action.setShortcut(QtGui.QKeySequence("Alt+Left"))
-
-        self.view_menu = bar.addMenu("&View")
-        help_menu = self.help_menu = bar.addMenu("&Help")
-        act = help_menu.addAction("convviz &help", self.show_help)
-        act.setShortcuts(QtGui.QKeySequence.StandardKey.HelpContents)
-        help_menu.addAction("Kernel or filter?", self._explain)
-        self.about_action = QtGui.QAction("&About convviz", self)
-        self.about_action.triggered.connect(self.show_about)
-
-    def _rebuild_channel_menus(self, frame: Frame) -> None:
-        key = (frame.channel_names, frame.kernel_channel_names, frame.selected)
-        if getattr(self, "_menu_key", None) == key:
-            return
-        self._menu_key = key
-        for menu, value in ((self.clear_menu, None), (self.fill_menu, "brush")):
-            menu.clear()
-            for i, name in enumerate(frame.channel_names):
-                menu.addAction(name, lambda i=i, v=value: self._fill(i, v))
-            menu.addAction("all channels", lambda v=value: self._fill(-1, v))
-        self.kernel_preset_menu.clear()
-        for k, name in enumerate(frame.kernel_channel_names):
-            sub = self.kernel_preset_menu.addMenu(
-                f"kernel {k + 1} of filter {frame.selected + 1} (acts on {name})"
-            )
-            for preset in self.layer_panel.preset_names():
-                sub.addAction(
-                    preset,
-                    lambda p=preset, k=k: self.controller.apply_preset(
-                        p, scope="kernel", kernel_index=k
-                    ),
-                )
-
-    def step_filter(self, delta: int) -> None:
-        """Select the next (``delta=1``) or previous (-1) filter, wrapping around."""
-        doc = self.controller.doc
-        self.controller.select_filter((doc.selected_filter + delta) % doc.settings.filters)
-
-    def _fill(self, channel: int, value) -> None:
-        self.controller.fill_channel(channel, 0.0 if value is None else self.brush.value.value())
-
-    def _update_undo_actions(self) -> None:
-        h = self.controller.history
-        self.undo_action.setEnabled(h.undo_label is not None)
-        self.undo_action.setText(f"Undo {h.undo_label}" if h.undo_label else "Undo")
-        self.redo_action.setEnabled(h.redo_label is not None)
-        self.redo_action.setText(f"Redo {h.redo_label}" if h.redo_label else "Redo")
-
     # -- showing a frame ----------------------------------------------------------------------
     def set_frame_view(self, view) -> None:
         """Send the controller's frames through ``view`` (a frame -> the frame to show)
@@ -432,244 +289,8 @@ class MainWindow(QtWidgets.QMainWindow):
             title.heightForWidth(max(self.left.width(), 1)) + panel.minimumSizeHint().height() + 12
         )
 
-    def _bar(self) -> int:
-        """Width of a scroll bar."""
-        return self.style().pixelMetric(QtWidgets.QStyle.PixelMetric.PM_ScrollBarExtent)
-
-    def fit_panes(self) -> None:
-        """Split the middle and right columns for the room and fonts they have now."""
-        self._fit_editor()
-        self._fit_settings()
-
-    def _fit_editor(self) -> None:
-        """Split the middle column between the kernel editor (it scrolls) and the maps
-        below (they cannot). In order: the whole editor if the maps keep
-        `MIN_MAP_HEIGHT` more than their minimum per row; else the editor's first row of
-        kernels if the maps keep their minimum; else what the maps leave, at least a
-        sixth. Never more than half the column."""
-        total = sum(self.middle.sizes()) or self.height()
-        above = self.middle.widget(0).height() - self.editor.height()  # header, margins
-        wanted = above + self.editor.sizeHint().height()
-        one_row = above + self.editor.one_row_height()
-        labels = self.sum_panel.ci.effectiveSizeHint(QtCore.Qt.SizeHint.MinimumSize).height()
-        chrome = self.middle.widget(1).height() - self.sum_panel.height()
-        tight = total - chrome - int(labels)  # room left with the maps at their minimum
-        comfortable = tight - 2 * MIN_MAP_HEIGHT
-        top = max(min(wanted, comfortable), min(one_row, tight), total // 6)
-        top = min(top, total // 2)
-        self.middle.setSizes([top, max(total - top, 1)])
-
-    def _fit_settings(self) -> None:
-        """Show the layer settings whole under the filter maps when that leaves the maps
-        `STRIP_SHARE` of the column and `MIN_STRIP_HEIGHT`; otherwise the settings scroll."""
-        total = sum(self.right.sizes()) or self.height()
-        chrome = self.right.widget(1).height() - self._settings_scroll.viewport().height()
-        form = self.layer_panel.layout()
-        width = self._settings_scroll.viewport().width()
-        height = form.heightForWidth(width) if form.hasHeightForWidth() else -1
-        wanted = max(height, self.layer_panel.minimumSizeHint().height()) + chrome
-        bottom = max(min(wanted, total - max(int(total * STRIP_SHARE), MIN_STRIP_HEIGHT)), 0)
-        frame = self.controller.frame
-        panel = self.filters_panel
-        if frame is not None and panel.width() > 0:
-            h, w, n = frame.output_shape
-            aspect = h / w if h > 0 and w > 0 else 1.0
-            strip_chrome = self.right.widget(0).height() - panel.height()
-            lowest = min(bottom, SETTINGS_MIN_HEIGHT)
-            while bottom > lowest:
-                room = total - bottom - strip_chrome - self.right.handleWidth()
-                if panel.best_fit(n, aspect, panel.width(), room)[0] >= STRIP_MAP_SIDE:
-                    break
-                bottom = max(bottom - 8, lowest)
-        self.right.setSizes([max(total - bottom, 1), bottom])
-
-    def addDockWidget(self, area, dock, *args) -> None:
-        # Side docks share one column as tabs: a second dock never takes another slice
-        # of the width from the maps, and each gets the column's whole height.
-        side = [
-            d
-            for d in self.findChildren(QtWidgets.QDockWidget)
-            if d is not dock and self.dockWidgetArea(d) == area and not d.isFloating()
-        ]
-        super().addDockWidget(area, dock, *args)
-        if side and area in (
-            QtCore.Qt.DockWidgetArea.LeftDockWidgetArea,
-            QtCore.Qt.DockWidgetArea.RightDockWidgetArea,
-        ):
-            self.tabifyDockWidget(side[0], dock)
-        # A dock that opens is the tab shown.
-        dock.toggleViewAction().toggled.connect(
-            lambda on, d=dock: on and QtCore.QTimer.singleShot(0, d.raise_)
-        )
-        dock.visibilityChanged.connect(
-            lambda visible, d=dock: (
-                visible and QtCore.QTimer.singleShot(0, lambda: self._fit_dock(d))
-            )
-        )
-
-    def _fit_dock(self, dock: QtWidgets.QDockWidget, only_shrink: bool = False) -> None:
-        """Give a side dock `DOCK_SHARE` of the window, within bounds, so the pipeline
-        keeps most of the screen however wide the dock's contents would like to be.
-        With `only_shrink` (the window got smaller) a narrower dock keeps its width."""
-        area = self.dockWidgetArea(dock)
-        sides = (
-            QtCore.Qt.DockWidgetArea.LeftDockWidgetArea,
-            QtCore.Qt.DockWidgetArea.RightDockWidgetArea,
-        )
-        if dock.isFloating() or area not in sides or not dock.isVisible():
-            return
-        width = min(max(round(self.width() * DOCK_SHARE), DOCK_MIN_WIDTH), DOCK_MAX_WIDTH)
-        inner = dock.widget()
-        if isinstance(inner, QtWidgets.QScrollArea) and inner.widget() is not None:
-            # Controls that would be cut off get their width.
-            needed = inner.widget().minimumSizeHint().width() + self._bar() + 8
-            width = max(width, min(needed, round(self.width() * DOCK_CONTROLS_SHARE)))
-        if not only_shrink or dock.width() > width:
-            self.resizeDocks([dock], [width], QtCore.Qt.Orientation.Horizontal)
-
-    def resizeEvent(self, event) -> None:
-        super().resizeEvent(event)
-        if event.size().width() < event.oldSize().width():
-            QtCore.QTimer.singleShot(0, self._shrink_docks)
-
-    def _shrink_docks(self) -> None:
-        for dock in self.findChildren(QtWidgets.QDockWidget):
-            self._fit_dock(dock, only_shrink=True)
-
-    def eventFilter(self, watched, event) -> bool:
-        if watched is self.splitter and event.type() == QtCore.QEvent.Type.Resize:
-            # The window or a dock changed the room: refit once the layouts settled.
-            QtCore.QTimer.singleShot(0, self.fit_panes)
-        return super().eventFilter(watched, event)
-
     def show_message(self, text: str) -> None:
         self.statusBar().showMessage(text, MESSAGE_MS)
-
-    # -- fitting the screen ---------------------------------------------------------------
-    def _screen_room(self) -> QtCore.QRect:
-        """Available geometry of the screen the window is (mostly) on."""
-        screen = QtGui.QGuiApplication.screenAt(self.geometry().center()) or self.screen()
-        return screen.availableGeometry()
-
-    def _frame_margins(self) -> QtCore.QMargins:
-        """The window frame around the client area: measured once the window is shown,
-        before that a title bar's height above it."""
-        frame, inner = self.frameGeometry(), self.geometry()
-        if self.isVisible() and frame != inner:
-            return QtCore.QMargins(
-                inner.left() - frame.left(),
-                inner.top() - frame.top(),
-                frame.right() - inner.right(),
-                frame.bottom() - inner.bottom(),
-            )
-        title = self.style().pixelMetric(QtWidgets.QStyle.PixelMetric.PM_TitleBarHeight)
-        return QtCore.QMargins(0, title, 0, 0)
-
-    def fit_to_screen(self) -> None:
-        """A first start: `PREFERRED_SIZE` centred on the screen, or, on a screen with
-        less room, all of its available geometry, maximised."""
-        room, margins = self._screen_room(), self._frame_margins()
-        state = self.windowState() & ~QtCore.Qt.WindowState.WindowMaximized
-        frame = QtCore.QRect(QtCore.QPoint(), PREFERRED_SIZE).marginsAdded(margins)
-        if frame.width() > room.width() or frame.height() > room.height():
-            self.setGeometry(room.marginsRemoved(margins))  # the size when un-maximised
-            self.setWindowState(state | QtCore.Qt.WindowState.WindowMaximized)
-        else:
-            self.setWindowState(state)
-            self.resize(PREFERRED_SIZE)
-            frame.moveCenter(room.center())
-            self.move(frame.topLeft())
-        self._check_when_shown = not self.isVisible()
-
-    def keep_on_screen(self) -> None:
-        """Clamp a restored geometry to the screen it is on now: a window too large for
-        it is fitted as on a first start, one partly off it is moved onto it. Before the
-        window is shown its frame is a guess, so it is checked again once shown."""
-        self._check_when_shown = not self.isVisible()
-        if self.windowState() & (
-            QtCore.Qt.WindowState.WindowMaximized | QtCore.Qt.WindowState.WindowFullScreen
-        ):
-            return  # the platform fits these to the screen
-        room = self._screen_room()
-        frame = self.geometry().marginsAdded(self._frame_margins())
-        if frame.width() > room.width() or frame.height() > room.height():
-            self.fit_to_screen()
-            return
-        x = min(max(frame.left(), room.left()), room.right() + 1 - frame.width())
-        y = min(max(frame.top(), room.top()), room.bottom() + 1 - frame.height())
-        if (x, y) != (frame.left(), frame.top()):
-            self.move(x, y)
-
-    def start_at_size(self, width: int, height: int) -> None:
-        """The size asked for on the command line: it wins over fitting the screen."""
-        self.setWindowState(self.windowState() & ~QtCore.Qt.WindowState.WindowMaximized)
-        self.resize(width, height)
-        self._check_when_shown = False
-
-    def showEvent(self, event) -> None:
-        super().showEvent(event)
-        if getattr(self, "_check_when_shown", False):
-            self._check_when_shown = False
-            QtCore.QTimer.singleShot(0, self.keep_on_screen)  # once the frame is known
-
-    # -- loading --------------------------------------------------------------------------
-    def load_path(self, path) -> bool:
-        """Load an image or array, or import a model file's weights; on failure show why
-        and keep the current work."""
-        sessions = getattr(self, "sessions", None)
-        if sessions is not None and str(path).lower().endswith(SESSION_SUFFIX):
-            return sessions.open_session(path)
-        if is_weights_file(path):
-            return self.weights_import.import_path(path)
-        try:
-            loaded = read_input(
-                path,
-                max_side=self.max_side,
-                keep_alpha=self.keep_alpha,
-                settings=self.controller.doc.settings,
-            )
-        except InputError as exc:
-            QtWidgets.QMessageBox.warning(self, "Cannot open this file", plain(exc))
-            return False
-        self._set_loaded(loaded, f"Open {display_name(path)}")
-        return True
-
-    def load_sample(self, name: str) -> bool:
-        try:
-            loaded = load_sample(name)
-        except InputError as exc:
-            QtWidgets.QMessageBox.warning(self, "Cannot open this sample", plain(exc))
-            return False
-        self._set_loaded(loaded, f"Sample {name}")
-        return True
-
-    def _set_loaded(self, loaded, label: str) -> None:
-        self.controller.set_input(loaded.array, loaded.channel_names, label=label)
-        if loaded.notice:
-            self.show_message(loaded.notice)
-
-    def open_dialog(self) -> None:
-        patterns = " ".join(f"*{s}" for s in SUPPORTED_SUFFIXES)
-        path, _ = QtWidgets.QFileDialog.getOpenFileName(
-            self, "Open an image or array", "", f"Images and arrays ({patterns});;All files (*)"
-        )
-        if path:
-            self.load_path(path)
-
-    def new_blank_dialog(self) -> None:
-        dialog = NewInputDialog(self, self.controller.doc.input.shape)
-        if dialog.exec() == QtWidgets.QDialog.DialogCode.Accepted:
-            self.controller.new_blank(*dialog.shape())
-
-    def dragEnterEvent(self, event: QtGui.QDragEnterEvent) -> None:
-        if event.mimeData().hasUrls():
-            event.acceptProposedAction()
-
-    def dropEvent(self, event: QtGui.QDropEvent) -> None:
-        urls = [u for u in event.mimeData().urls() if u.isLocalFile()]
-        if urls:
-            self.load_path(urls[0].toLocalFile())
-            event.acceptProposedAction()
 
     def keyPressEvent(self, event: QtGui.QKeyEvent) -> None:
         # Esc: a stroke is cancelled first; a pinned pixel, the inspector unpins before
@@ -689,22 +310,3 @@ class MainWindow(QtWidgets.QMainWindow):
                 event.ignore()
                 return
         super().closeEvent(event)
-
-    def show_help(self) -> HelpDialog:
-        self.help_dialog = HelpDialog(self)
-        self.help_dialog.show()
-        return self.help_dialog
-
-    def show_about(self) -> None:
-        QtWidgets.QMessageBox.about(self, "About convviz", about_text())
-
-    def _explain(self) -> None:
-        QtWidgets.QMessageBox.information(
-            self,
-            "Kernel or filter?",
-            "A kernel is one kh×kw matrix that slides over ONE input channel.\n\n"
-            "A filter is the stack of C_in kernels, one per input channel; their C_in kernel "
-            "maps are summed, the bias is added and the activation applied, giving ONE "
-            "feature map.\n\nConv2D(filters, kernel_size) has `filters` such filters: the "
-            "output has shape (H', W', filters) and the kernel tensor (kh, kw, C_in, filters).",
-        )

@@ -5,7 +5,8 @@ from PySide6.QtGui import QMouseEvent, QWheelEvent
 from PySide6.QtWidgets import QApplication
 
 from convviz.core.numbers import format_number
-from convviz.qt.edit.kernel_editor import ECHO_CHUNK, KernelEditor
+from convviz.qt.edit.kernel_echo import ECHO_CHUNK
+from convviz.qt.edit.kernel_editor import KernelEditor
 from convviz.qt.edit.number_cell import weight_text
 from tests.qt.helpers import PATIENCE_MS
 

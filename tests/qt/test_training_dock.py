@@ -6,7 +6,8 @@ from PySide6 import QtCore
 
 from convviz.core.numbers import format_number
 from convviz.core.presets import make_kernel
-from convviz.qt.training.dock import TARGETS, install_training
+from convviz.qt.training.controls import TARGETS
+from convviz.qt.training.dock import install_training
 from tests.qt.helpers import PATIENCE_MS, assert_views_match_model, drag, settle
 
 LEFT = QtCore.Qt.MouseButton.LeftButton

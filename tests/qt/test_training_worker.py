@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PySide6 import QtCore, QtWidgets
 
-import convviz.qt.training.dock as training
+import convviz.qt.training.trainer_setup as training
 from tests.qt.helpers import PATIENCE_MS, assert_views_match_model, settle
 from tests.qt.test_training_dock import LEFT, panel  # noqa: F401  (the fixture)
 

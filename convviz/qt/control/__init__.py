@@ -1,3 +1,3 @@
 """The controller: user intents become commands, one coalesced recompute, one frame per
-turn (painting and the network's layers are parts of it).
+turn (painting, the network's layers and the queries views ask are parts of it).
 """

@@ -43,9 +43,10 @@ from convviz.core.stack import (
 from convviz.qt.base.workers import background_executor
 from convviz.qt.control.layer_edits import LayerEdits
 from convviz.qt.control.painting import Painting
+from convviz.qt.control.queries import Queries
 
 
-class Controller(Painting, LayerEdits, QtCore.QObject):
+class Controller(Painting, LayerEdits, Queries, QtCore.QObject):
     """Owns the document; every user intent becomes an undoable command. Painting
     (`painting.py`) and the network's layers (`layer_edits.py`) are parts of it."""
 

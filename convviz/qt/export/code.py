@@ -28,15 +28,18 @@ class WeightsExport:
         self._last = None  # (files, what they were exported from)
 
     def _weights(self):
-        doc = self.window.controller.doc
-        bias = doc.bias if doc.settings.use_bias else None
-        return doc, bias
+        """Copies of the kernel and of the bias (None without ``use_bias``), and the
+        settings."""
+        controller = self.window.controller
+        kernel, bias = controller.weights()
+        settings = controller.layer_settings()
+        return kernel, bias if settings.use_bias else None, settings
 
     def export_to(self, path, layout: str) -> list | None:
         """Export in ``layout`` ("keras" or "pytorch"); on failure say why, return None."""
-        doc, bias = self._weights()
+        kernel, bias, settings = self._weights()
         try:
-            files = export_weights(path, doc.kernel, bias, layout, doc.settings.flip_kernel)
+            files = export_weights(path, kernel, bias, layout, settings.flip_kernel)
         except (OSError, ValueError) as exc:
             QtWidgets.QMessageBox.warning(self.window, "Cannot export the weights", plain(exc))
             return None
@@ -46,8 +49,8 @@ class WeightsExport:
         return files
 
     def _key(self):
-        doc, bias = self._weights()
-        return (doc.kernel.tobytes(), None if bias is None else bias.tobytes(), doc.settings)
+        kernel, bias, settings = self._weights()
+        return (kernel.tobytes(), None if bias is None else bias.tobytes(), settings)
 
     def export_dialog(self) -> None:
         path, chosen = QtWidgets.QFileDialog.getSaveFileName(
@@ -62,13 +65,14 @@ class WeightsExport:
     def snippets(self) -> dict[str, str]:
         """Keras and PyTorch code for the layer, keyed by tab title; for a network of
         several layers, code for the whole network too (a Sequential model)."""
-        doc, bias = self._weights()
+        kernel, bias, settings = self._weights()
+        shape = self.window.controller.input_shape()
         # Exported files are used only while they still hold exactly these weights.
         files = self._last[0] if self._last and self._last[1] == self._key() else None
         out = {}
         for title, make in (("Keras", keras_code), ("PyTorch", pytorch_code)):
             try:
-                out[title] = make(doc.kernel, bias, doc.settings, doc.input.shape, files=files)
+                out[title] = make(kernel, bias, settings, shape, files=files)
             except ValueError as exc:
                 out[title] = f"# {exc}\n"
         input_shape, layers = self.window.controller.network_layers()

@@ -176,14 +176,13 @@ class WeightsImport(QtCore.QObject):
         return path
 
     def choose_layer(self, weights: ModelWeights) -> ConvLayer | None:
-        dialog = LayerChooser(weights, self.controller.doc.channels, self.window)
+        dialog = LayerChooser(weights, self.controller.input_shape()[2], self.window)
         if dialog.exec() != QtWidgets.QDialog.DialogCode.Accepted:
             return None
         return dialog.chosen()
 
     def ask_channels(self, layer: ConvLayer, choices: dict[str, str]) -> str | None:
-        doc = self.controller.doc
-        c, names = doc.channels, ", ".join(doc.channel_names)
+        c, names = self.controller.input_shape()[2], ", ".join(self.controller.channel_names())
         box = QtWidgets.QMessageBox(self.window)
         box.setIcon(QtWidgets.QMessageBox.Icon.Question)
         box.setWindowTitle("The layer reads another number of channels")
@@ -238,9 +237,9 @@ class WeightsImport(QtCore.QObject):
     def import_layer(self, layer: ConvLayer, source: str = "") -> bool:
         """Set the document's layer to ``layer``, asking how the input should fit when its
         channels differ. True when it was imported."""
-        doc = self.controller.doc
+        controller = self.controller
         try:
-            settings = layer.settings(doc.settings)
+            settings = layer.settings(controller.layer_settings())
             # The kernel editor's limit, as for sessions: beyond it every map saturates.
             bias = layer.bias if layer.bias is not None else np.zeros(0, np.float32)
             check_weights(layer.kernel, bias, f"layer {layer.name}")
@@ -248,22 +247,27 @@ class WeightsImport(QtCore.QObject):
             self.warn("Cannot show this layer", str(exc))
             return False
         image = names = None
-        if layer.in_channels != doc.channels and doc.shown:
-            k = doc.shown + 1
+        channels, shown = controller.input_shape()[2], controller.layer_shown()
+        if layer.in_channels != channels and shown:
+            k = shown + 1
             self.warn(
                 "Cannot show this layer",
                 f"{layer.name} reads {count(layer.in_channels, 'channel')}, but layer {k} "
-                f"reads the {count(doc.channels, 'feature map')} the layer before it makes. "
+                f"reads the {count(channels, 'feature map')} the layer before it makes. "
                 f"Import it into layer 1, or give the layer before {layer.in_channels} filters "
                 "first.",
             )
             return False
-        if layer.in_channels != doc.channels:
-            choices = channel_choices(layer.in_channels, doc.input.shape, doc.channel_names)
+        if layer.in_channels != channels:
+            choices = channel_choices(
+                layer.in_channels, controller.input_shape(), controller.channel_names()
+            )
             choice = self.ask_channels(layer, choices)
             if choice not in choices:
                 return False
-            image, names = converted_input(doc.input, doc.channel_names, choice, layer.in_channels)
+            image, names = converted_input(
+                controller.input_image(), controller.channel_names(), choice, layer.in_channels
+            )
         where = f" from {source}" if source else ""
         try:
             self.controller.set_layer(

@@ -21,7 +21,6 @@ from convviz.core.explain import (
     layer_shapes,
     network_shapes,
     partial_maps,
-    pixel_arithmetic_of,
     step_pixel,
 )
 from convviz.core.overflow import OverflowWatch, overflow_note
@@ -287,7 +286,7 @@ class Inspector(QtCore.QObject):
             return
         if not self.pinned and self.anim.step < 0:
             h_out, w_out, _ = frame.output_shape
-            f = self.controller.doc.selected_filter  # the frame may not show it yet
+            f = self.controller.selected_filter()  # the frame may not show it yet
             self.pin(*(self.target or (f, h_out // 2, w_out // 2)))
         self.arith_dock.show()
         self.arith_dock.raise_()
@@ -328,7 +327,7 @@ class Inspector(QtCore.QObject):
             f, r, c = self.target
             muted = self.muted if f == frame.selected else ()
             try:
-                self.arithmetic = pixel_arithmetic_of(self.controller.doc, r, c, f=f, muted=muted)
+                self.arithmetic = self.controller.pixel_arithmetic(r, c, f=f, muted=muted)
             except ValueError:
                 self.target, self.pinned = None, False
         if self.arithmetic is None:
@@ -343,7 +342,7 @@ class Inspector(QtCore.QObject):
             how = "hovered: click to pin"
         where = f"Feature map {f + 1} at (row {r}, col {c}) — {how}"
         self.arith_label.setText(
-            arithmetic_html(self.arithmetic, self.controller.doc.channel_names, where)
+            arithmetic_html(self.arithmetic, self.controller.channel_names(), where)
         )
 
     # -- drawing over the maps --------------------------------------------------------------
@@ -422,7 +421,7 @@ class Inspector(QtCore.QObject):
 
     def set_groups(self, groups: int) -> None:
         """Change the layer's groups, raising filters to a multiple of it when needed."""
-        filters = self.controller.doc.settings.filters
+        filters = self.controller.layer_settings().filters
         if filters % groups:
             raised = groups * math.ceil(filters / groups)
             self.controller.change_settings(groups=groups, filters=raised)
