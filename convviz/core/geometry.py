@@ -273,3 +273,26 @@ def box_union(boxes: Iterable[tuple[slice, slice] | None]) -> tuple[slice, slice
         slice(min(b[a].start for b in given), max(b[a].stop for b in given)) for a in (0, 1)
     )
     return rows, cols
+
+
+def affected_outputs(
+    geometry: ConvGeometry, box: tuple[slice, slice]
+) -> tuple[slice, slice] | None:
+    """The output rows and columns whose receptive field touches the input ``box``.
+
+    ``box`` is a pair of slices (rows, cols) in input coordinates; None if no output
+    pixel reads it.
+    """
+    out = []
+    for axis, sl in enumerate(box):
+        pad = geometry.padding[2 * axis]
+        s, d, k = geometry.strides[axis], geometry.dilation[axis], geometry.kernel_size[axis]
+        n_out = geometry.output_size[axis]
+        # Output o reads padded rows o*s .. o*s + (k-1)*d, i.e. input rows shifted by pad.
+        first = math.ceil((sl.start + pad - (k - 1) * d) / s)
+        last = (sl.stop - 1 + pad) // s
+        first, last = max(first, 0), min(last, n_out - 1)
+        if first > last:
+            return None
+        out.append(slice(first, last + 1))
+    return out[0], out[1]

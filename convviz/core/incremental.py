@@ -12,15 +12,10 @@ map (c, f) and pre-activation f by δ times input channel c shifted by the tap's
 map f is then re-activated. Such updates round differently from a full recompute, so
 after :data:`RESYNC_EDITS` of them the filter is recomputed (:meth:`LayerCache.resync`).
 
-A brush segment that paints some of the channels changes each pre-activation by the
-convolution of what it painted minus what was there, over those channels alone: with
-16 channels and one painted, a sixteenth of recomputing the box. The cache keeps a
+A brush segment that paints some of the channels, or a thin stroke on all of them, is
+applied by difference (:mod:`convviz.core.brush_difference`): the cache keeps a
 channels-first copy of the input it was computed from (:attr:`LayerCache.planes`) to
-know what was there. With zero padding and stride 1 the difference can instead be
-spread from the pixels that changed, through each tap: its cost follows those pixels,
-not the outputs they reach, so it pays even when every channel is painted, where a thin
-stroke crosses the box of a large or dilated kernel; a cost estimate picks the cheaper
-way. Those updates round like the kernel-value ones, so the output is
+know what was there. Those updates round like the kernel-value ones, so the output is
 split into tiles of :data:`DRIFT_TILE` pixels that count them: a tile updated
 :data:`RESYNC_EDITS` times is recomputed with the next segment that reaches it, and
 :meth:`LayerCache.resync_drift_step` recomputes the counted tiles a strip at a time
@@ -37,8 +32,14 @@ import numpy as np
 import numpy.typing as npt
 
 from convviz.core.activations import activate_into, canonical_activation
+from convviz.core.brush_difference import add_difference, difference_pays
 from convviz.core.conv import conv2d, conv_geometry
-from convviz.core.geometry import NUMPY_PAD_MODE, ConvGeometry, box_union, canonical_padding_mode
+from convviz.core.geometry import (
+    NUMPY_PAD_MODE,
+    affected_outputs,
+    box_union,
+    canonical_padding_mode,
+)
 
 # Incremental edits of one filter after which it is recomputed in full, so that float32
 # rounding of the updates cannot pile up (each adds about one ulp of the map's scale).
@@ -47,39 +48,10 @@ RESYNC_EDITS = 64
 DRIFT_TILE = 16
 # Multiply-adds of one idle step recomputing counted tiles (a few milliseconds).
 DRIFT_STEP_WORK = 60_000_000
-# What the ways of updating after a brush segment cost, as the multiply-adds a matrix
-# product does in the same time (measured on a 2-core x86-64 machine): spreading the
-# difference from the changed pixels (`LayerCache._spread_difference`) takes a fixed
-# cost per filter and painted channel and a cost per element it adds up; a convolution
-# has a fixed cost of its own.
-SPREAD_STEP_COST = 120_000
-SPREAD_ADD_COST = 70
-CONV_STEP_COST = 3_000_000
 
 F32 = npt.NDArray[np.float32]
 Slices = tuple[slice, slice]  # rows, cols
 _Sources = tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]
-
-
-def affected_outputs(geometry: ConvGeometry, box: Slices) -> Slices | None:
-    """The output rows and columns whose receptive field touches the input ``box``.
-
-    ``box`` is a pair of slices (rows, cols) in input coordinates; None if no output
-    pixel reads it.
-    """
-    out = []
-    for axis, sl in enumerate(box):
-        pad = geometry.padding[2 * axis]
-        s, d, k = geometry.strides[axis], geometry.dilation[axis], geometry.kernel_size[axis]
-        n_out = geometry.output_size[axis]
-        # Output o reads padded rows o*s .. o*s + (k-1)*d, i.e. input rows shifted by pad.
-        first = math.ceil((sl.start + pad - (k - 1) * d) / s)
-        last = (sl.stop - 1 + pad) // s
-        first, last = max(first, 0), min(last, n_out - 1)
-        if first > last:
-            return None
-        out.append(slice(first, last + 1))
-    return out[0], out[1]
 
 
 def _own(a: F32) -> F32:
@@ -192,7 +164,7 @@ class LayerCache:
             painted = None if chans is None else sorted({int(c) for c in chans})
             # By difference where that is cheaper than recomputing the outputs the box
             # reaches: some of the channels, or all of them spread from the box (below).
-            some = painted if painted and self._difference_pays(x, box, painted) else None
+            some = painted if painted and difference_pays(self, x, box, painted) else None
             regions = []
             for out in self._reached(box):
                 by_difference = False
@@ -214,7 +186,7 @@ class LayerCache:
             corrected = [out for out, by_difference in regions if by_difference]
             if some is not None and corrected:
                 for out in corrected:
-                    self._add_difference(x, kernel, box, out, some)
+                    add_difference(self, x, kernel, box, out, some)
                     self._drift[self._tiles(out)] += 1
                 self._copy_planes(x, box, some)
         for box, painted, some, regions in plans:
@@ -290,7 +262,7 @@ class LayerCache:
             picked.append(self._sources[axis][sl.start * s : (sl.stop - 1) * s + (k - 1) * d + 1])
         return picked[0], picked[1]
 
-    def _crop_input(
+    def crop_input(
         self, x: F32, out: Slices, channels: list[int] | None = None
     ) -> tuple[F32, dict[str, Any], _Sources]:
         """The part of the input the output box ``out`` reads (of ``channels``, a list,
@@ -313,7 +285,7 @@ class LayerCache:
     ) -> None:
         """Compute the output box ``out`` afresh from ``x``, and of the selected filter's
         kernel maps those of the channels ``maps`` (all when None)."""
-        crop, kwargs, _ = self._crop_input(x, out)
+        crop, kwargs, _ = self.crop_input(x, out)
         wanted = [self.selected] if maps is None or maps else []
         res = conv2d(crop, kernel, bias, kernel_map_filters=wanted, **kwargs)
         self.pre_activation[out] = res.pre_activation
@@ -327,154 +299,6 @@ class LayerCache:
         # Tiles wholly inside the box are exact again.
         (r0, r1), (c0, c1) = (self._inner_tiles(out[a], a) for a in (0, 1))
         self._drift[r0:r1, c0:c1] = 0
-
-    def _difference_pays(self, x: F32, box: Slices, painted: list[int]) -> bool:
-        """Whether updating by difference what painting the channels ``painted`` in
-        ``box`` changed is cheaper than recomputing the outputs it reaches."""
-        if self.conv_kwargs.get("groups", 1) != 1:
-            return False
-        if len(painted) < self.planes.shape[0]:
-            return True  # fewer channels to convolve over the same outputs
-        # Every channel: only spreading the difference from the pixels that changed can
-        # be cheaper (a thin stroke across a large box).
-        if not self.zero_padded or self.geometry.strides != (1, 1):
-            return False
-        rows, cols = box
-        changed = int(
-            np.count_nonzero(
-                (np.moveaxis(x[rows, cols], 2, 0) != self.planes[:, rows, cols]).any(axis=0)
-            )
-        )
-        return self._spread_cost(box, painted, changed) < self._recompute_cost(box)
-
-    def _spread_cost(self, box: Slices, painted: list[int], pixels: int | None = None) -> float:
-        """What :meth:`_spread_difference` costs, in multiply-adds (its other steps
-        counted as the multiply-adds a matrix product does in their time): ``pixels``
-        changed pixels (all of the box's when None), each carried through every tap."""
-        if self.geometry.strides != (1, 1):
-            return math.inf
-        kh, kw, _, filters = self.kernel.shape
-        if pixels is None:
-            pixels = (box[0].stop - box[0].start) * (box[1].stop - box[1].start)
-        p = len(painted)
-        return float(
-            SPREAD_STEP_COST * (filters + p)
-            + kh * kw * pixels * ((filters + p) * SPREAD_ADD_COST + p * filters)
-        )
-
-    def _recompute_cost(self, box: Slices) -> float:
-        """What recomputing the outputs the input ``box`` reaches costs, in multiply-adds."""
-        out = affected_outputs(self.geometry, box)
-        if out is None:
-            return 0.0
-        kh, kw, cg, filters = self.kernel.shape
-        pixels = (out[0].stop - out[0].start) * (out[1].stop - out[1].start)
-        # And the selected filter's kernel maps.
-        return float(CONV_STEP_COST + pixels * kh * kw * cg * (filters + 1))
-
-    def _spread_difference(
-        self, x: F32, kernel: F32, box: Slices, out: Slices, painted: list[int]
-    ) -> bool:
-        """Zero padding, stride 1: add to the pre-activations in ``out`` what the change
-        of the channels ``painted`` in ``box`` (what ``x`` holds there now minus what
-        :attr:`planes` says) contributes through each tap, spread from the pixels that
-        changed: one matrix product, then one addition per tap. Its cost follows the
-        changed pixels, not the outputs they reach, so it pays for every channel painted
-        with a large or dilated kernel, where a thin stroke crosses its box. False, doing
-        nothing, when so many pixels changed that a convolution is cheaper."""
-        rows, cols = box
-        first, last = painted[0], painted[-1]
-        chans: slice | np.ndarray = (
-            slice(first, last + 1)
-            if painted == list(range(first, last + 1))
-            else np.asarray(painted, dtype=np.intp)
-        )
-        now = x[rows, cols][..., chans]
-        before = np.moveaxis(self.planes[:, rows, cols][chans], 0, 2)
-        delta = np.subtract(now, before, dtype=np.float32)
-        changed = np.flatnonzero(delta.any(axis=2))
-        cost = self._spread_cost(box, painted, changed.size)
-        if cost >= self._difference_cost(out, painted):
-            return False
-        weights = np.asarray(kernel, np.float32)[:, :, chans, :]
-        if self.conv_kwargs.get("flip_kernel", False):
-            weights = weights[::-1, ::-1]
-        kh, kw, p, filters = weights.shape
-        g = self.geometry
-        oh, ow = out[0].stop - out[0].start, out[1].stop - out[1].start
-        # Output (o, q) reads input (o + i * dilation - pad, q + j * dilation - pad): the
-        # output each changed pixel reaches through each tap, as an index into ``out``
-        # (one past its end where that lies outside it).
-        bw = delta.shape[1]
-        r = changed // bw + (rows.start + g.padding[0] - out[0].start)
-        c = changed % bw + (cols.start + g.padding[2] - out[1].start)
-        tr = r[None, :] - (np.arange(kh) * g.dilation[0])[:, None]  # (kh, pixels)
-        tc = c[None, :] - (np.arange(kw) * g.dilation[1])[:, None]  # (kw, pixels)
-        inside = ((tr >= 0) & (tr < oh))[:, None] & ((tc >= 0) & (tc < ow))[None, :]
-        target = np.where(inside, tr[:, None] * ow + tc[None, :], oh * ow).ravel()
-        values = delta.reshape(-1, p)[changed]  # (pixels, p)
-        # Every tap's contribution to every filter at once, filter by filter:
-        # (filters * taps, p) @ (p, pixels).
-        spread = weights.transpose(3, 0, 1, 2).reshape(-1, p) @ values.T
-        spread = spread.reshape(filters, -1)
-        size = oh * ow + 1
-        change = np.empty((oh * ow, filters), np.float32)
-        for f in range(filters):
-            change[:, f] = np.bincount(target, weights=spread[f], minlength=size)[:-1]
-        # The selected filter's kernel maps of the painted channels, the same way.
-        taps = weights[..., self.selected].reshape(-1, p)  # (taps, p)
-        maps = np.empty((oh * ow, p), np.float32)
-        for k in range(p):
-            each = np.multiply.outer(taps[:, k], values[:, k]).ravel()
-            maps[:, k] = np.bincount(target, weights=each, minlength=size)[:-1]
-        region = self.kernel_maps[out]
-        region[..., chans] += maps.reshape(oh, ow, p)
-        pre = self.pre_activation[out]  # a view: updated in place
-        pre += change.reshape(oh, ow, filters)
-        feature = self.feature_maps[out]
-        if not np.shares_memory(pre, feature):
-            activate_into(canonical_activation(self.conv_kwargs.get("activation")), pre, feature)
-        return True
-
-    def _add_difference(
-        self, x: F32, kernel: F32, box: Slices, out: Slices, painted: list[int]
-    ) -> None:
-        """Add to every pre-activation in ``out`` the convolution of what the channels
-        ``painted`` hold in ``box`` now minus what :attr:`planes` says they held there;
-        re-activate there. The selected filter's kernel maps of those channels in ``out``
-        are computed afresh. With zero padding, when it is cheaper, the difference is
-        spread from the box instead (:meth:`_spread_difference`)."""
-        if self.zero_padded and self._spread_difference(x, kernel, box, out, painted):
-            return
-        now, kwargs, (rs, cs) = self._crop_input(x, out, painted)
-        kwargs["activation"] = None
-        # With reflect, replicate or circular padding the crop holds copies of the box
-        # too: whatever comes from the box carries the difference.
-        picked = np.asarray(painted, dtype=np.intp)
-        before = np.moveaxis(self.planes[np.ix_(picked, rs, cs)], 0, 2)
-        inside = ((rs >= box[0].start) & (rs < box[0].stop))[:, None] & (
-            (cs >= box[1].start) & (cs < box[1].stop)
-        )[None, :]
-        difference = np.where(inside[..., None], now - before, np.float32(0))
-        difference = difference.astype(np.float32, copy=False)
-        weights = kernel[:, :, painted, :]
-        change = conv2d(difference, weights, None, kernel_map_filters=[], **kwargs)
-        pre = self.pre_activation[out]  # a view: updated in place
-        pre += change.pre_activation
-        feature = self.feature_maps[out]
-        if not np.shares_memory(pre, feature):
-            activate_into(canonical_activation(self.conv_kwargs.get("activation")), pre, feature)
-        f = self.selected
-        res = conv2d(now, weights[..., f : f + 1], None, kernel_map_filters=[0], **kwargs)
-        region = self.kernel_maps[out]
-        region[..., painted] = res.kernel_maps_of(0)
-
-    def _difference_cost(self, out: Slices, painted: list[int]) -> float:
-        """What the convolution of a difference over ``out`` costs, in multiply-adds (and
-        that of the selected filter's kernel maps there)."""
-        kh, kw, _, filters = self.kernel.shape
-        pixels = (out[0].stop - out[0].start) * (out[1].stop - out[1].start)
-        return float(CONV_STEP_COST + pixels * kh * kw * len(painted) * (filters + 1))
 
     def _tiles(self, out: Slices) -> Slices:
         """The drift tiles the output box ``out`` touches."""

@@ -14,7 +14,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from convviz import conv2d
-from convviz.core import incremental
+from convviz.core import brush_difference
 from convviz.core.brush import paint_segment
 from convviz.core.conv import conv_geometry
 from convviz.core.incremental import DRIFT_TILE, RESYNC_EDITS, LayerCache
@@ -118,19 +118,16 @@ def test_every_channel_under_a_thin_stroke_with_a_wide_kernel_is_spread_from_its
     kw = dict(padding="same", dilation_rate=5, activation="relu")
     cache = LayerCache(x, kernel, bias, kw, 1)
     spread = []
-    original = LayerCache._spread_difference
+    original = brush_difference._spread_difference
 
-    def counted(self, *args):
-        done = original(self, *args)
+    def counted(*args):
+        done = original(*args)
         spread.append(done)
         return done
 
-    LayerCache._spread_difference = counted
-    try:
+    with mock.patch.object(brush_difference, "_spread_difference", counted):
         box = paint_segment(x, [0, 1, 2, 3], (60, 40), (70, 90), 1.0, 1.0)
         cache.input_changed(x, kernel, bias, box, (0, 1, 2, 3))
-    finally:
-        LayerCache._spread_difference = original
     assert spread == [True]
     assert cache.drift_pending
     assert_cache_equals_full(cache, x, kernel, bias, kw)
@@ -156,7 +153,7 @@ spread_layers = st.fixed_dictionaries(
 @given(p=spread_layers, seed=st.integers(0, 10**6), updates=st.integers(1, 12))
 def test_differences_spread_from_the_changed_pixels_equal_a_full_recompute(p, seed, updates):
     """Whatever the cost estimate says: spread every difference, and compare."""
-    with mock.patch.object(incremental, "SPREAD_STEP_COST", -math.inf):
+    with mock.patch.object(brush_difference, "SPREAD_STEP_COST", -math.inf):
         _spread_all(p, seed, updates)
 
 
