@@ -7,7 +7,7 @@ import pytest
 from PySide6 import QtCore
 
 from convviz.io.session import load_session
-from convviz.qt.sessions import manager as sessions
+from convviz.qt.sessions import background_save as sessions
 from tests.qt.helpers import PATIENCE_MS
 from tests.qt.test_recovery import install
 

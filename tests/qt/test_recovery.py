@@ -15,6 +15,7 @@ import pytest
 from PySide6 import QtCore
 
 from convviz.io.session import STATE_KEYS, load_session, save_session
+from convviz.qt.sessions import background_save, recovery
 from convviz.qt.sessions import manager as sessions
 from convviz.qt.sessions.manager import install_sessions
 from tests.qt.helpers import PATIENCE_MS, settle
@@ -124,7 +125,7 @@ def test_a_change_is_autosaved_after_a_pause(window, tmp_path, qtbot):
 def test_autosave_waits_for_quiet_but_not_forever(window, tmp_path, monkeypatch):
     m = install(window, tmp_path)
     clock = [100.0]
-    monkeypatch.setattr(sessions, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(recovery, "monotonic", lambda: clock[0])
     window.controller.set_kernel_value(0, 0, 0, 1.5)
     assert m.autosave_timer.isActive()
     for _ in range(3):  # a continuous change keeps postponing the save...
@@ -240,8 +241,8 @@ def test_restored_work_keeps_the_crashed_file_until_it_is_autosaved(
     make_window, tmp_path, monkeypatch
 ):
     orphan, expected = crashed_instance(make_window, tmp_path, 4.75)
-    real_save = sessions.save_session
-    monkeypatch.setattr(sessions, "save_session", full_disk)
+    real_save = background_save.save_session
+    monkeypatch.setattr(background_save, "save_session", full_disk)
     second = make_window()
     m2 = install(second, tmp_path, restore_answer=True)
     assert m2.restored and not m2.recovery_path.exists()
@@ -250,7 +251,7 @@ def test_restored_work_keeps_the_crashed_file_until_it_is_autosaved(
     # The restoring instance holds the crashed file: a third one does not offer it too.
     third = make_window()
     assert install(third, tmp_path, restore_answer=True).asked_restore == []
-    monkeypatch.setattr(sessions, "save_session", real_save)
+    monkeypatch.setattr(background_save, "save_session", real_save)
     m2.autosave_now()
     assert not orphan.exists() and not lock_of(orphan).exists()
     assert_same_state(load_session(m2.recovery_path).state, expected)
@@ -258,7 +259,7 @@ def test_restored_work_keeps_the_crashed_file_until_it_is_autosaved(
 
 def test_saving_restored_work_removes_the_crashed_file(make_window, tmp_path, monkeypatch):
     orphan, expected = crashed_instance(make_window, tmp_path, 4.75)
-    monkeypatch.setattr(sessions, "save_session", full_disk)
+    monkeypatch.setattr(background_save, "save_session", full_disk)
     second = make_window()
     m2 = install(second, tmp_path, restore_answer=True)
     monkeypatch.undo()

@@ -1,14 +1,16 @@
 """The pieces of the presentation view: maps on canvases of their own, one kernel's
-numbers, the lesson band and the slim control strip."""
+numbers, the lesson band, the slim control strip, and the diagram's canvas and labels."""
 
 from __future__ import annotations
 
 import numpy as np
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from convviz.qt.base.safe_paint import never_raises
 from convviz.qt.base.views import MapImageItem
 from convviz.qt.edit.kernel_editor import KernelCells, cell_size
-from convviz.qt.maps.panels import MapPanel, PaintImageItem
+from convviz.qt.maps.panels import BACKGROUND, MapPanel, PaintImageItem
+from convviz.qt.present.layout import Plan
 from convviz.qt.sessions.lesson_dock import LessonText
 from convviz.qt.status_line import ElidedLabel
 
@@ -152,6 +154,50 @@ def _font(points: float, bold=False) -> QtGui.QFont:
     font.setPointSizeF(points)
     font.setBold(bold)
     return font
+
+
+def _label(parent, points: float, colour=LIGHT, bold=False) -> QtWidgets.QLabel:
+    label = QtWidgets.QLabel(parent)
+    label.setFont(_font(points, bold))
+    label.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
+    label.setStyleSheet(f"color: {colour}; background: transparent;")
+    return label
+
+
+class Diagram(QtWidgets.QWidget):
+    """The canvas the diagram's pieces sit on; it draws the lines joining the kernel maps."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setAutoFillBackground(True)
+        palette = self.palette()
+        palette.setColor(QtGui.QPalette.ColorRole.Window, QtGui.QColor(BACKGROUND))
+        self.setPalette(palette)
+        self.plan: Plan | None = None
+
+    @never_raises
+    def paintEvent(self, event) -> None:
+        p = self.plan
+        if p is None or not p.joints:
+            return
+        painter = QtGui.QPainter(self)
+        painter.setPen(QtGui.QPen(QtGui.QColor(LIGHT), 2))
+        if p.route:  # "wrapped": from the "+" column down to the sum on the line below
+            x_line = p.route[0][0]
+            for x, y in p.joints:
+                painter.drawLine(x + 4, y, x_line, y)
+            painter.drawLine(x_line, p.joints[0][1], x_line, p.joints[-1][1])
+            painter.drawPolyline([QtCore.QPoint(x, y) for x, y in p.route])
+            painter.end()
+            return
+        x_line = p.sum_point[0] - p.rects.get("plus0", (0, 0, 12, 0))[2] // 2
+        for x, y in p.joints:
+            painter.drawLine(x + 4, y, x_line, y)
+        top = min(p.joints[0][1], p.sum_point[1])
+        bottom = max(p.joints[-1][1], p.sum_point[1])
+        painter.drawLine(x_line, top, x_line, bottom)
+        painter.drawLine(x_line, p.sum_point[1], p.sum_point[0] + 4, p.sum_point[1])
+        painter.end()
 
 
 class LessonBand(QtWidgets.QFrame):
