@@ -29,9 +29,6 @@ from convviz.qt.edit.kernel_cells import KernelCells, cell_size
 from convviz.qt.edit.kernel_echo import KernelEcho
 from convviz.qt.edit.number_cell import NumberCell
 
-# The cells' base is kernel_cells.py's; the presentation view imports it from here too.
-__all__ = ["KernelCells", "KernelEditor", "cell_size"]
-
 
 class KernelEditor(KernelEcho, KernelCells):
     """Editable view of one filter: its kernels side by side, then its bias.

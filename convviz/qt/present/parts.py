@@ -8,7 +8,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from convviz.qt.base.safe_paint import never_raises
 from convviz.qt.base.views import MapImageItem
-from convviz.qt.edit.kernel_editor import KernelCells, cell_size
+from convviz.qt.edit.kernel_cells import KernelCells, cell_size
 from convviz.qt.maps.panels import BACKGROUND, MapPanel, PaintImageItem
 from convviz.qt.present.layout import Plan
 from convviz.qt.sessions.lesson_dock import LessonText
