@@ -152,7 +152,9 @@ class _Mouse:
             time.sleep(wait)
 
 
-def _time(window, action, repeats, before=None) -> dict:
+def _time(window, action, repeats, before=None, *, after_pause=True) -> dict:
+    if after_pause:  # what the last kind of edit left to settle is done first
+        _wait_until(lambda: window.controller.idle)
     times = []
     beat = _Heartbeat()
     beat.start()
@@ -207,6 +209,7 @@ def _drag(window, mouse, row: float, col: float, repeats: int) -> dict:
     ctl = window.controller
     press, move = QtCore.QEvent.Type.MouseButtonPress, QtCore.QEvent.Type.MouseMove
     start = mouse.point(row, col)
+    _wait_until(lambda: ctl.idle)  # the stroke starts after a pause, and goes on without
     mouse.spaced()
     mouse.send(press, start)
     _settle(window)
@@ -217,7 +220,8 @@ def _drag(window, mouse, row: float, col: float, repeats: int) -> dict:
     mouse.spaced()
     mouse.send(move, start + QtCore.QPointF(3, 0))  # untimed: the drag starts here
     _settle(window)
-    times = _time(window, lambda i: mouse.send(move, at(i)), repeats, mouse.spaced)
+    moves = lambda i: mouse.send(move, at(i))  # noqa: E731
+    times = _time(window, moves, repeats, mouse.spaced, after_pause=False)
     mouse.spaced()
     mouse.send(QtCore.QEvent.Type.MouseButtonRelease, at(repeats))
     _settle(window)

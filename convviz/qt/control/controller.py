@@ -247,6 +247,14 @@ class Controller(Painting, LayerEdits, Queries, QtCore.QObject):
         """Whether a whole-layer recompute is running in the background."""
         return self._job is not None
 
+    @property
+    def idle(self) -> bool:
+        """Whether nothing is left to do: no refresh, settling step (the colour scale, the
+        strips a brush updated by difference), resync of edited filters or background
+        recompute is pending."""
+        timers = (self._timer, self._settle_timer, self._resync_timer)
+        return self._job is None and not any(t.isActive() for t in timers)
+
     def _push(self, out) -> Frame:
         self.frame = self.frames.frame(self.doc, out, self.frame)
         self.frameReady.emit(self.frame)
