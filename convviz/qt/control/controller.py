@@ -8,20 +8,12 @@ behind itself while someone paints or drags a value.
 
 from __future__ import annotations
 
-import time
 from dataclasses import replace
 
 import numpy as np
 from PySide6 import QtCore
 
-from convviz.core.commands import (
-    History,
-    PaintCommand,
-    SetBias,
-    SetKernelValue,
-    WeightsRun,
-    state_command,
-)
+from convviz.core.commands import History, PaintCommand, state_command
 from convviz.core.frames import Frame, FrameBuilder
 from convviz.core.model import (
     INPUT,
@@ -29,26 +21,27 @@ from convviz.core.model import (
     MAX_FILTERS,
     MAX_KERNEL,
     SETTINGS,
-    WEIGHTS,
     Change,
     Document,
     default_channel_names,
     reshaped_weights,
 )
-from convviz.core.pipeline import Pipeline, filter_change
-from convviz.core.presets import filter_preset, glorot_uniform
+from convviz.core.pipeline import Pipeline
 from convviz.core.stack import (
     fit_layers,
 )
 from convviz.qt.base.workers import background_executor
+from convviz.qt.control.jobs import Jobs
 from convviz.qt.control.layer_edits import LayerEdits
 from convviz.qt.control.painting import Painting
 from convviz.qt.control.queries import Queries
+from convviz.qt.control.weights import Weights
 
 
-class Controller(Painting, LayerEdits, Queries, QtCore.QObject):
+class Controller(Painting, LayerEdits, Weights, Jobs, Queries, QtCore.QObject):
     """Owns the document; every user intent becomes an undoable command. Painting
-    (`painting.py`) and the network's layers (`layer_edits.py`) are parts of it."""
+    (`painting.py`), the network's layers (`layer_edits.py`), the weights
+    (`weights.py`) and the background jobs (`jobs.py`) are parts of it."""
 
     frameReady = QtCore.Signal(object)
     historyChanged = QtCore.Signal()
@@ -194,59 +187,6 @@ class Controller(Painting, LayerEdits, Queries, QtCore.QObject):
             return self._push_empty(f"Output is empty: {exc}")
         return self._push(out)
 
-    def _adopt_layer(self, cache, doc):
-        if self.pipeline.full:
-            return None  # the layer changed again meanwhile: this result is stale
-        return self.pipeline.adopt(cache, doc)
-
-    def _adopt_filters(self, result, doc):
-        return self.pipeline.adopt_filters(result, doc)  # None if the pipeline was replaced
-
-    def _start_job(self, job, adopt, what: str = "Computing the layer…") -> None:
-        """Run ``job`` on the worker; ``adopt(result, doc)`` turns its result into the
-        outputs to show, or None when the document moved on (compute again)."""
-        self._generation += 1
-        generation = self._generation
-        self.status.emit(what)
-        future = self._executor.submit(job)
-        # Runs on the worker thread: the queued signal brings the result to the GUI thread.
-        future.add_done_callback(lambda fut: self._jobDone.emit(generation, fut))
-        self._job = future
-        self._adopt = adopt
-        self._job_what, self._job_started = what, time.monotonic()
-        self._progress.start()
-
-    def _show_progress(self) -> None:
-        if self._job is None:
-            self._progress.stop()
-            return
-        seconds = time.monotonic() - self._job_started
-        self.status.emit(f"{self._job_what} ({seconds:.1f} s)")
-
-    def _on_job_done(self, generation: int, future) -> None:
-        if generation != self._generation:
-            return  # a job replaced by a newer one, which is still running
-        self._job = None
-        self._progress.stop()
-        try:
-            out = self._adopt(future.result(), self.doc)
-        except ValueError as exc:
-            self.pipeline = Pipeline()
-            self._push_empty(f"Output is empty: {exc}")
-            return
-        if out is None:
-            self.refresh_now()
-            return
-        self._push(out)
-        self.status.emit("")
-        if self.pipeline.pending:
-            self.refresh_views()  # edits made while it computed
-
-    @property
-    def computing(self) -> bool:
-        """Whether a whole-layer recompute is running in the background."""
-        return self._job is not None
-
     @property
     def idle(self) -> bool:
         """Whether nothing is left to do: no refresh, settling step (the colour scale, the
@@ -266,54 +206,6 @@ class Controller(Painting, LayerEdits, Queries, QtCore.QObject):
         self.frame = self.frames.empty(self.doc, message, output_size, self.frame)
         self.frameReady.emit(self.frame)
         return self.frame
-
-    # -- weights --------------------------------------------------------------------------
-    def set_kernel_value(self, row: int, col: int, k: int, value: float, nudge=False) -> None:
-        f = self.doc.selected_filter
-        index = (row, col, k, f)
-        old = float(self.doc.kernel[index])
-        if np.float32(value) == np.float32(old):
-            return
-        if not nudge:
-            self.history.close_merge()
-            self._gesture_ended()
-        self._nudging = nudge
-        self.history.push(SetKernelValue(index, old, value, nudge=nudge))
-
-    def end_nudge(self) -> None:
-        self.history.close_merge()
-        self._gesture_ended()
-
-    def set_bias(self, value: float) -> None:
-        f = self.doc.selected_filter
-        old = float(self.doc.bias[f])
-        if np.float32(value) != np.float32(old):
-            self.history.close_merge()
-            self.history.push(SetBias(f, old, value))
-
-    def apply_preset(self, name: str, *, scope: str = "filter", kernel_index: int = 0) -> None:
-        """Preset on one kernel (scope 'kernel'), the selected filter, or every filter."""
-        doc = self.doc
-        kh, kw, cg, filters = doc.kernel.shape
-        kernel = doc.kernel.copy()
-        f = doc.selected_filter
-        if scope == "layer":
-            if "random" in name:
-                kernel = glorot_uniform(kernel.shape, self.rng)
-            else:
-                for g in range(filters):
-                    kernel[..., g] = filter_preset(name, kh, kw, cg, filters, self.rng)
-            label = f"Preset {name} on every filter"
-        elif scope == "kernel":
-            kernel[:, :, kernel_index, f] = filter_preset(name, kh, kw, cg, filters, self.rng)[
-                :, :, 0
-            ]
-            label = f"Preset {name} on kernel {kernel_index + 1} of filter {f + 1}"
-        else:
-            kernel[..., f] = filter_preset(name, kh, kw, cg, filters, self.rng)
-            label = f"Preset {name} on filter {f + 1}"
-        self.history.close_merge()
-        self.history.push(state_command(doc, label, {WEIGHTS}, kernel=kernel))
 
     # -- settings and selection -------------------------------------------------------------
     def select_filter(self, f: int) -> None:
@@ -434,7 +326,7 @@ class Controller(Painting, LayerEdits, Queries, QtCore.QObject):
             PaintCommand(f"{verb} {where}", box, None, np.float32(value), local=False)
         )
 
-    # -- whole documents (sessions) and previews (training) --------------------------------
+    # -- whole documents (sessions) --------------------------------------------------------
     def state(self) -> dict:
         """A copy of the whole document: input, channel_names, kernel, bias, settings,
         selected_filter."""
@@ -467,80 +359,6 @@ class Controller(Painting, LayerEdits, Queries, QtCore.QObject):
         self.abort_stroke()
         self.doc.open_network(state)
         self.history.clear()
-
-    def preview(self) -> WeightsPreview:
-        """A handle to show weights as they change (a training run) and keep them, from the
-        weights there are now, as one undo step (see `WeightsPreview`)."""
-        self.history.close_merge()
-        return WeightsPreview(self)
-
-    def close_step(self) -> None:
-        """End the current undo step: the next edit (or preview) starts a new one."""
-        self.history.close_merge()
-
-    def _show_weights(self, kernel: np.ndarray, bias: np.ndarray) -> None:
-        changed = np.any(self.doc.kernel != kernel, axis=(0, 1, 2)) | (self.doc.bias != bias)
-        self.doc.kernel[...] = kernel
-        self.doc.bias[...] = bias
-        self.doc.notify({WEIGHTS, *(filter_change(int(g)) for g in np.flatnonzero(changed))})
-
-    def set_layer(self, kernel, bias, settings, *, image=None, names=None, label="Import weights"):
-        """Replace the layer's weights and settings, and the input when ``image`` is given,
-        as one undo step (importing a trained layer). ``bias`` None is stored as zeros.
-
-        Raises ValueError, changing nothing, when they do not fit together or the app's
-        limits.
-        """
-        self.end_stroke()
-        doc = self.doc
-        if not settings.within_limits():
-            raise ValueError(
-                f"filters must be 1 to {MAX_FILTERS} and kernel sides 1 to {MAX_KERNEL}"
-            )
-        kernel = np.array(kernel, dtype=np.float32)
-        bias = np.zeros(kernel.shape[3], np.float32) if bias is None else np.array(bias, np.float32)
-        after = dict(settings=settings, kernel=kernel, bias=bias, selected_filter=0)
-        after.update(self._fitted_after(settings.filters))
-        what = {SETTINGS}
-        if image is not None:
-            if doc.shown:
-                raise ValueError(
-                    f"layer {doc.shown + 1} reads what the layers before it made: a new "
-                    "input goes to layer 1"
-                )
-            image = np.array(image, dtype=np.float32)
-            after.update(
-                input=image,
-                channel_names=tuple(names or ()) or default_channel_names(image.shape[2]),
-            )
-            what = {INPUT, SETTINGS}
-        # Validates without touching ours.
-        Document(
-            **{**doc.snapshot(), "after": doc.after, **after},
-            before=doc.before,
-            source=doc.source,
-            source_names=doc.source_names,
-        )
-        self.history.close_merge()
-        self.history.push(state_command(doc, label, what, **after))
-
-
-class WeightsPreview:
-    """Weights shown as they change, kept as one undo step: each :meth:`show` writes them
-    to the document and records the change from the weights before the first show as
-    one step under ``label`` (the same step again, merged), so an edit made meanwhile
-    lands above it and undo takes the whole run back. Made by `Controller.preview`."""
-
-    def __init__(self, controller: Controller):
-        self._controller = controller
-        doc = controller.doc
-        self._before = dict(kernel=doc.kernel.copy(), bias=doc.bias.copy())
-
-    def show(self, kernel: np.ndarray, bias: np.ndarray, label: str) -> None:
-        c = self._controller
-        c._show_weights(kernel, bias)
-        after = dict(kernel=np.array(kernel, np.float32), bias=np.array(bias, np.float32))
-        c.history.push(WeightsRun(self, label, self._before, after), applied=True)
 
 
 def _computing(filters: list[int]) -> str:
