@@ -20,7 +20,8 @@ from convviz.qt.export.animation_menu import install_animation_export
 from convviz.qt.export.exports import install_exports
 from convviz.qt.export.import_weights import install_weights_import
 from convviz.qt.inspection.inspector import install_inspector
-from convviz.qt.maps.panels import FiltersPanel, InputPanel, SumPanel
+from convviz.qt.maps.filter_panels import FiltersPanel, SumPanel
+from convviz.qt.maps.panels import InputPanel
 from convviz.qt.present.present import install_presentation
 from convviz.qt.status_line import install_status_line
 from convviz.qt.window_fit import PREFERRED_SIZE, WindowFit

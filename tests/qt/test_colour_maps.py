@@ -5,9 +5,10 @@ import numpy as np
 import pytest
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from convviz.qt.base import views
+from convviz.qt.base import map_image, views
 from convviz.qt.base.colour_maps import COLOUR_MAPS, DEFAULT, make_colormap
-from convviz.qt.base.views import OVERFLOW, PENDING, diverging_colormap
+from convviz.qt.base.map_image import OVERFLOW, PENDING
+from convviz.qt.base.views import diverging_colormap
 from convviz.qt.export.animation import plan_animation, render_frame
 from convviz.qt.export.figure import pipeline_data, pipeline_layout, render_pipeline
 from tests.qt.helpers import drawn_colour, settle
@@ -26,7 +27,7 @@ def test_zero_is_exactly_white_in_every_map(name):
     cmap = make_colormap(name)
     assert tuple(cmap.map(np.array([0.5]), mode="byte")[0, :3]) == (255, 255, 255)
     lut = cmap.getLookupTable(nPts=256)  # what map cells draw with
-    index = views.colour_indices(np.zeros(1, np.float32), (-3.0, 3.0), len(lut))[0]
+    index = map_image.colour_indices(np.zeros(1, np.float32), (-3.0, 3.0), len(lut))[0]
     assert tuple(lut[index][:3]) == (255, 255, 255)
     assert tuple(lut[0][:3]) != tuple(lut[-1][:3])  # and it diverges
 
@@ -47,7 +48,7 @@ def test_there_is_a_colour_blind_safe_and_a_high_contrast_map():
 
 def _expected(cmap, value, levels):
     lut = cmap.getLookupTable(nPts=256)
-    index = views.colour_indices(np.array([value], np.float32), levels, len(lut))[0]
+    index = map_image.colour_indices(np.array([value], np.float32), levels, len(lut))[0]
     return QtGui.QColor(*(int(v) for v in lut[index][:3]))
 
 

@@ -6,7 +6,7 @@ import pytest
 from PySide6 import QtGui
 
 from convviz.core.levels import SymmetricLevels
-from convviz.qt.base.views import OVERFLOW, PENDING
+from convviz.qt.base.map_image import OVERFLOW, PENDING
 from convviz.qt.export.figure import pipeline_data, pipeline_layout, render_pipeline
 from tests.qt.helpers import drawn_colour, settle
 

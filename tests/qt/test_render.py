@@ -6,8 +6,9 @@ import pytest
 from PySide6 import QtGui, QtWidgets
 
 from convviz.qt.app import configure_pyqtgraph
-from convviz.qt.base import views
-from convviz.qt.base.views import MapCell, colour_indices, diverging_colormap, tint_colormap
+from convviz.qt.base import map_image
+from convviz.qt.base.map_image import colour_indices
+from convviz.qt.base.views import MapCell, diverging_colormap, tint_colormap
 from tests.qt.helpers import PATIENCE_MS, settle
 
 
@@ -125,13 +126,13 @@ def test_changed_box_recolours_only_the_box(canvas, monkeypatch):
     widget, cell = canvas(500)
     _draw(widget, cell, data, (-2.0, 2.0), cmap)
     coloured = []
-    real = views.colour_indices
+    real = map_image.colour_indices
 
     def spy(image, *args):
         coloured.append(image.size)
         return real(image, *args)
 
-    monkeypatch.setattr(views, "colour_indices", spy)
+    monkeypatch.setattr(map_image, "colour_indices", spy)
     box = (slice(10, 14), slice(20, 27))
     data[box] = rng.uniform(-3, 3, (4, 7))
     cell.set_image(data, (-2.0, 2.0), cmap, box)

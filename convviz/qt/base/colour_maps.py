@@ -5,7 +5,7 @@ chosen with :func:`convviz.qt.base.views.set_diverging`. Each map is exactly whi
 narrow band around zero (±0.5 % of the scale, which covers the lookup table's middle
 entries), so a value of 0 reads as "nothing" whatever the scale; and none reaches black
 or the neutral grey, which stand for values beyond float32 and for pixels not computed
-yet (:data:`convviz.qt.base.views.OVERFLOW`, :data:`~convviz.qt.base.views.PENDING`).
+yet (:data:`convviz.qt.base.map_image.OVERFLOW`, :data:`~convviz.qt.base.map_image.PENDING`).
 """
 
 from __future__ import annotations

@@ -28,7 +28,8 @@ from convviz.core.levels import SymmetricLevels, input_levels, max_abs
 from convviz.core.model import LayerSettings
 from convviz.core.numbers import format_number
 from convviz.qt.base.colour_maps import readable_text
-from convviz.qt.base.views import OVERFLOW, diverging_colormap, tint_colormap
+from convviz.qt.base.map_image import OVERFLOW
+from convviz.qt.base.views import diverging_colormap, tint_colormap
 from convviz.qt.export.figure_layout import PipelineLayout, pipeline_layout
 
 __all__ = [

@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from convviz.qt.base.map_image import MapImageItem
 from convviz.qt.base.safe_paint import never_raises
-from convviz.qt.base.views import MapImageItem
 from convviz.qt.edit.kernel_cells import KernelCells, cell_size
 from convviz.qt.maps.panels import BACKGROUND, MapPanel, PaintImageItem
 from convviz.qt.present.layout import Plan
