@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from convviz.io._checks import InputError
-from convviz.io._keras_files import MODELS_EXTRA
+from convviz.io._keras_h5 import MODELS_EXTRA
 from convviz.io.weight_layers import (
     ConvLayer,
     ReadResult,

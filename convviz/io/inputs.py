@@ -31,20 +31,16 @@ Conventions
 from __future__ import annotations
 
 import contextlib
-import math
 import os
 import stat
-import warnings
-import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, TYPE_CHECKING
+from typing import TYPE_CHECKING
 
 import numpy as np
-import numpy.typing as npt
-from PIL import Image, ImageOps, UnidentifiedImageError
 
+from convviz.io._array_files import _layout, _open_npy, _read_npz
 from convviz.io._checks import (
     MAX_CHANNELS,
     MAX_PIXELS,
@@ -55,9 +51,8 @@ from convviz.io._checks import (
     check_budget,
     check_dtype,
     check_finite,
-    check_size,
-    shape_layout,
 )
+from convviz.io._image_files import _read_image
 from convviz.io._resample import area_downscale, fit_within
 from convviz.io.atomic import save_npy_atomic
 from convviz.io.file_names import display_name
@@ -84,13 +79,6 @@ __all__ = [
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp")
 ARRAY_SUFFIXES = (".npy", ".npz")
 SUPPORTED_SUFFIXES = IMAGE_SUFFIXES + ARRAY_SUFFIXES
-
-# Only these decoders may run, whatever a file's bytes claim to be: fewer
-# rarely used parsers exposed to hostile data.
-_PIL_FORMATS = ("PNG", "JPEG", "BMP", "GIF", "WEBP")
-_SIXTEEN_BIT_MODES = ("I;16", "I;16L", "I;16B", "I;16N", "I")
-_GREY_MODES = ("1", "L", "LA")
-_NPZ_PREFERRED = ("input", "x")
 
 
 @dataclass(frozen=True, eq=False)
@@ -327,194 +315,8 @@ def check_file(path: Path, label: str) -> None:
         raise InputError(f"{label}: the file is empty (0 bytes)")
 
 
-def _layout(shape: tuple[int, ...], label: str) -> tuple[tuple[bool, bool, bool], str | None]:
-    """Check a shape as :func:`shape_layout` does; also say when its axes are moved.
-
-    Returns the layout and, when a first axis is moved to the end (the array is
-    read as channels-first), a sentence for the user saying so, else None. A
-    3-D shape whose first and last axes are both longer than ``MAX_CHANNELS``
-    is refused with a message saying what would be accepted.
-    """
-    shape = tuple(int(s) for s in shape)
-    batch = len(shape) == 4 and shape[0] == 1
-    core = shape[1:] if batch else shape
-    if len(core) == 3 and min(shape) > 0 and min(core[0], core[2]) > MAX_CHANNELS:
-        first, h, last = core
-        raise InputError(
-            f"{label}: shape {shape} has too many channels: read as (H, W, C) it would have "
-            f"{last} channels and read as (C, H, W) {first}, but convviz handles at most "
-            f"{MAX_CHANNELS}; it accepts (H, W, C) or (C, H, W) with C at most {MAX_CHANNELS}, "
-            f"e.g. shape {(first, h, MAX_CHANNELS)} for the first {MAX_CHANNELS} channels of "
-            "its last axis"
-        )
-    layout = shape_layout(shape, label)
-    if not layout[2]:
-        return layout, None
-    c, h, w = core
-    form = "(N, C, H, W) with N = 1" if batch else "(C, H, W)"
-    return layout, (
-        f"Read shape {shape} as channels-first {form}: {c} channel{'' if c == 1 else 's'}, "
-        f"{w} pixels wide and {h} high, since {w} channels on the last axis would be more "
-        f"than the {MAX_CHANNELS} convviz handles."
-    )
-
-
-def _read_npy_header(
-    f: IO[bytes], label: str
-) -> tuple[tuple[bool, bool, bool], str | None, np.dtype, int]:
-    """Read and check a .npy header; return (layout, its notice, dtype, number of values)."""
-    try:
-        version = np.lib.format.read_magic(f)
-        if version == (1, 0):
-            shape, _, dtype = np.lib.format.read_array_header_1_0(f)
-        else:
-            shape, _, dtype = np.lib.format.read_array_header_2_0(f)
-    except Exception as exc:  # numpy's header parser raises several types
-        detail = str(exc)[:100] or type(exc).__name__
-        raise InputError(f"{label}: this is not a valid .npy array file ({detail})") from None
-    check_dtype(dtype, label)
-    return *_layout(shape, label), dtype, math.prod(shape)
-
-
-def _open_npy(path: Path, label: str) -> tuple[np.ndarray, str | None]:
-    """An (H, W, C) view of a .npy file, and the notice of its layout."""
-    with open(path, "rb") as f:
-        layout, notice, dtype, count = _read_npy_header(f, label)
-        needed = f.tell() + count * dtype.itemsize
-    size = path.stat().st_size
-    if size < needed:
-        raise InputError(
-            f"{label}: the file is truncated (its header promises {needed:,} bytes, "
-            f"the file has {size:,})"
-        )
-    # A memory map: the values are read block by block when checked and
-    # converted, never all at once in their stored type.
-    return apply_layout(np.load(path, mmap_mode="r", allow_pickle=False), layout), notice
-
-
-def _read_npz(path: Path, label: str) -> tuple[np.ndarray, str | None]:
-    """An (H, W, C) view of an .npz file's input array, and the notice of its layout."""
-    try:
-        archive = zipfile.ZipFile(path)
-    except zipfile.BadZipFile:
-        raise InputError(f"{label}: this is not a valid .npz file (not a zip archive)") from None
-    with archive:
-        members = {n[: -len(".npy")]: n for n in archive.namelist() if n.endswith(".npy")}
-        if not members:
-            raise InputError(f"{label}: the .npz archive holds no arrays")
-        if len(members) == 1:
-            key = next(iter(members))
-        else:
-            preferred = next((k for k in _NPZ_PREFERRED if k in members), None)
-            if preferred is None:
-                names = ", ".join(repr(k) for k in sorted(members)[:20])
-                raise InputError(
-                    f"{label}: the archive holds {len(members)} arrays ({names}); convviz "
-                    "loads the only array, or the one named 'input' or 'x'"
-                )
-            key = preferred
-        where = f"{label} (array {key!r})"
-        with archive.open(members[key]) as f:
-            layout, notice, _, _ = _read_npy_header(f, where)
-        # The header was checked, so this allocates at most the declared (size-limited)
-        # array, however well the member compresses.
-        with archive.open(members[key]) as f:
-            data = _read_member_as_float32(f, where)
-    return apply_layout(data, layout), notice
-
-
-_CHUNK_BYTES = 1 << 20
-
-
 def _own_float32(a: np.ndarray) -> bool:
     """Whether ``a`` is a plain float32 C-contiguous array owning its memory (no file map)."""
     return (
         type(a) is np.ndarray and a.dtype == np.float32 and a.flags.c_contiguous and a.flags.owndata
     )
-
-
-def _read_member_as_float32(f: IO[bytes], label: str) -> npt.NDArray[np.float32]:
-    """The array of a .npy stream, as float32, read and converted a chunk at a time.
-
-    A float64 array is never held whole in its stored type: at most one chunk of it
-    besides the float32 result. Integer and float16 arrays become float32 the same way.
-    """
-    version = np.lib.format.read_magic(f)
-    if version == (1, 0):
-        shape, fortran, dtype = np.lib.format.read_array_header_1_0(f)
-    else:
-        shape, fortran, dtype = np.lib.format.read_array_header_2_0(f)
-    # Values stored in Fortran order are, read in order, the transposed array.
-    stored = tuple(reversed(shape)) if fortran else tuple(shape)
-    out = np.empty(stored, np.float32)
-    flat = out.reshape(-1)
-    step = max(1, _CHUNK_BYTES // max(dtype.itemsize, 1))
-    for start in range(0, flat.size, step):
-        n = min(step, flat.size - start)
-        raw = f.read(n * dtype.itemsize)
-        if len(raw) != n * dtype.itemsize:
-            raise InputError(f"{label}: the array is truncated or corrupt")
-        chunk = np.frombuffer(raw, dtype=dtype)
-        if dtype.kind == "f":
-            # Values beyond float32 become inf here; the finiteness check names them.
-            with np.errstate(over="ignore", invalid="ignore"):
-                flat[start : start + n] = chunk
-        else:
-            flat[start : start + n] = chunk
-    return out.T if fortran else out
-
-
-def _read_image(
-    path: Path, label: str, keep_alpha: bool, max_side: int | None
-) -> tuple[np.ndarray, tuple[str, ...], float, tuple[int, int]]:
-    """Decode an image.
-
-    Returns (H, W, C) integer pixels, channel names, the value of full
-    intensity and the upright (height, width) of the whole image: a JPEG due
-    to be downscaled is decoded directly at a reduced size.
-    """
-    with warnings.catch_warnings():
-        # Pillow's own bomb limit is looser than _check_size, which runs next.
-        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-        try:
-            image = Image.open(path, formats=_PIL_FORMATS)
-        except Image.DecompressionBombError:
-            raise InputError(
-                f"{label}: the image is too large: its header declares more than "
-                f"{MAX_PIXELS:,} pixels, the most convviz accepts"
-            ) from None
-        except UnidentifiedImageError:
-            raise InputError(
-                f"{label}: this is not an image convviz can read (not a valid PNG, JPEG, "
-                "BMP, GIF or WebP file)"
-            ) from None
-    with image:
-        w, h = image.size
-        check_size(h, w, len(image.getbands()), label)
-        if max_side is not None and max(h, w) > max_side:
-            # JPEG can decode at 1/2, 1/4 or 1/8 scale, never below the target
-            # size: much faster and smaller for big photos. Other formats ignore it.
-            image.draft(None, fit_within(h, w, max_side)[::-1])
-        image.load()
-        decoded_size = image.size
-        ImageOps.exif_transpose(image, in_place=True)
-        if image.size != decoded_size:  # turned a quarter: width and height swap
-            h, w = w, h
-        alpha = keep_alpha and ("A" in image.getbands() or "transparency" in image.info)
-        if image.mode in _SIXTEEN_BIT_MODES:
-            grey = np.asarray(image)
-            if image.mode == "I":  # older Pillow opens 16-bit grey PNGs as 32-bit "I"
-                grey = np.clip(grey, 0, 65535)
-            planes = [grey.astype(np.uint16, copy=False)]
-            if alpha:
-                planes.append(np.where(grey == image.info["transparency"], 0, 65535))
-            pixels = np.stack(planes, axis=-1).astype(np.uint16, copy=False)
-            return pixels, ("grey", "A")[: len(planes)], 65535.0, (h, w)
-        is_grey = image.mode in _GREY_MODES
-        target = ("LA" if alpha else "L") if is_grey else ("RGBA" if alpha else "RGB")
-        converted = image if image.mode == target else image.convert(target)
-        pixels = np.asarray(converted)
-    if pixels.ndim == 2:
-        pixels = pixels[:, :, np.newaxis]
-    names = ("grey", "A") if is_grey else ("R", "G", "B", "A")
-    return pixels, names[: pixels.shape[2]], 255.0, (h, w)

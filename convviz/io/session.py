@@ -19,32 +19,34 @@ limits before any value is read) with pickling refused. Every problem is an
 from __future__ import annotations
 
 import json
-import math
 import os
 import zipfile
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import IO, Any
-
-import numpy as np
-import numpy.typing as npt
+from typing import Any
 
 from convviz import __version__
-from convviz.core.geometry import conv_geometry
-from convviz.core.model import MAX_CHANNELS, Document, LayerSettings
+from convviz.core.model import Document, LayerSettings
 from convviz.core.resources import SESSION_SUFFIX
-from convviz.core.stack import MAX_LAYERS, MAX_POOL, POOL_PADDINGS, ConvLayer, PoolLayer
-from convviz.core.words import count
-from convviz.io._checks import check_budget, check_dtype, check_size, check_weights
+from convviz.core.stack import ConvLayer, PoolLayer
+from convviz.io._checks import check_weights
+from convviz.io._session_archive import (
+    _ARRAYS,
+    _META,
+    _ZIP64_FROM,
+    _member,
+    _parse_array_table,
+    _read_npy,
+    _write_npy,
+)
 from convviz.io._session_fields import (
-    check_choice,
     check_int,
-    check_ints,
     check_keys,
     check_text,
     parse_settings,
 )
+from convviz.io._session_layers import _check_later_shapes, _check_shapes, _parse_layers
 from convviz.io.atomic import atomic_writer
 from convviz.io.file_names import display_name
 from convviz.io.inputs import InputError, as_path, check_file, validate_input_array
@@ -57,8 +59,6 @@ SUFFIX = SESSION_SUFFIX
 
 STATE_KEYS = ("input", "kernel", "bias", "settings", "channel_names", "selected_filter")
 NETWORK_KEYS = (*STATE_KEYS, "layers", "shown")
-_META = "session.json"
-_ARRAYS = ("input", "kernel", "bias")
 _FIELDS = (
     "format",
     "version",
@@ -72,14 +72,9 @@ _FIELDS = (
     "layers",
     "shown",
 )
-_CONV_FIELDS = ("kind", "settings", "selected_filter", "kernel", "bias")
-_POOL_FIELDS = ("kind", "pool_size", "strides", "padding")
 _MAX_JSON_BYTES = 1_000_000
 _MAX_LESSON_CHARS = 20_000
 _MAX_NAME_CHARS = 40
-_NPY_HEADER_ROOM = 65_536  # numpy refuses longer headers anyway
-# Zip timestamps are fixed so that the same document always gives the same bytes.
-_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 
 # Older files are upgraded one version at a time: _UPGRADES[v] turns a version-v
 # description into a version v+1 one, giving fields added in v+1 the value that
@@ -262,28 +257,6 @@ def _settings_json(settings: LayerSettings) -> dict[str, object]:
     return {f.name: _plain(getattr(settings, f.name)) for f in fields(LayerSettings)}
 
 
-# A member whose size is not known before it is written needs the zip64 format from here.
-_ZIP64_FROM = (1 << 31) - (1 << 24)
-
-
-def _write_npy(out: IO[bytes], a: np.ndarray) -> None:
-    """``a`` in the .npy format, its memory handed to ``out`` a megabyte at a time
-    (uncopied: the compressor reads it without holding the interpreter)."""
-    a = np.ascontiguousarray(a)
-    np.lib.format.write_array_header_1_0(out, np.lib.format.header_data_from_array_1_0(a))
-    flat = a.reshape(-1).view(np.uint8)
-    step = 1 << 20
-    for start in range(0, flat.size, step):
-        # numpy declares the buffer protocol of arrays for Python 3.12 and later only.
-        out.write(memoryview(flat[start : start + step]))  # type: ignore[arg-type]
-
-
-def _member(name: str) -> zipfile.ZipInfo:
-    info = zipfile.ZipInfo(name, _ZIP_TIME)
-    info.compress_type = zipfile.ZIP_DEFLATED
-    return info
-
-
 # -- reading -----------------------------------------------------------------------------
 
 
@@ -389,178 +362,3 @@ def _upgrade(meta: dict[str, Any]) -> dict[str, Any]:
     while meta["version"] < VERSION:
         meta = _UPGRADES[meta["version"]](meta)
     return meta
-
-
-def _parse_layers(raw: object, label: str) -> list[tuple[str, tuple[Any, ...]]]:
-    """The later layers' descriptions, checked: ("Conv2D", (settings, selected filter,
-    kernel array name, bias array name)) or ("MaxPooling2D", (pool size, strides,
-    padding))."""
-    if not isinstance(raw, list) or len(raw) > MAX_LAYERS - 1:
-        raise InputError(f"{label}: layers must be a list of at most {MAX_LAYERS - 1} layers")
-    layers: list[tuple[str, tuple[Any, ...]]] = []
-    for n, entry in enumerate(raw, 2):
-        where = f"layer {n}"
-        if not isinstance(entry, dict):
-            raise InputError(f"{label}: {where} must be a JSON object")
-        kind = check_choice(entry.get("kind"), ("Conv2D", "MaxPooling2D"), label, f"{where}'s kind")
-        if kind == "Conv2D":
-            check_keys(entry, _CONV_FIELDS, label, where)
-            s = parse_settings(entry["settings"], label)
-            chosen = check_int(
-                entry["selected_filter"], label, f"{where}'s selected_filter", 0, s.filters - 1
-            )
-            if entry["kernel"] != f"layer{n}_kernel" or entry["bias"] != f"layer{n}_bias":
-                raise InputError(
-                    f"{label}: {where}'s arrays must be layer{n}_kernel and layer{n}_bias"
-                )
-            layers.append((kind, (s, chosen, entry["kernel"], entry["bias"])))
-        else:
-            check_keys(entry, _POOL_FIELDS, label, where)
-            pool = check_ints(entry["pool_size"], 2, label, f"{where}'s pool_size", 1, MAX_POOL)
-            strides = entry["strides"]
-            if strides is not None:
-                strides = check_ints(strides, 2, label, f"{where}'s strides", 1, MAX_POOL)
-            padding = check_choice(entry["padding"], POOL_PADDINGS, label, f"{where}'s padding")
-            layers.append((kind, (pool, strides, padding)))
-    return layers
-
-
-def _check_later_shapes(
-    shapes: Mapping[str, tuple[int, ...]],
-    first: LayerSettings,
-    later: Sequence[tuple[str, tuple[Any, ...]]],
-    label: str,
-) -> None:
-    """The later layers' declared kernel and bias shapes against what each reads, and
-    each Conv2D's memory budget, before any array is read."""
-    h, w, _ = shapes["input"]
-    g = conv_geometry(
-        (h, w), first.kernel_size, first.strides, first.padding, first.dilation, allow_empty=True
-    )
-    (h, w), c = g.output_size, first.filters
-    for n, (kind, values) in enumerate(later, 2):
-        if kind == "MaxPooling2D":
-            pool, strides, padding = values
-            if h * w:
-                h, w = conv_geometry(
-                    (h, w), pool, strides or pool, padding, allow_empty=True
-                ).output_size
-            continue
-        s = values[0]
-        if c % s.groups or s.filters % s.groups:
-            raise InputError(
-                f"{label}: layer {n}: groups={s.groups} must divide its {c} input channels "
-                f"and {s.filters} filters"
-            )
-        expected = (*s.kernel_size, c // s.groups, s.filters)
-        if shapes[values[2]] != expected or shapes[values[3]] != (s.filters,):
-            raise InputError(
-                f"{label}: layer {n}'s kernel tensor has shape {shapes[values[2]]}; reading "
-                f"{count(c, 'channel')} it must be {expected}, with a bias of ({s.filters},)"
-            )
-        if h * w:
-            check_budget(h, w, c, s, f"{label} (layer {n})")
-            h, w = conv_geometry(
-                (h, w), s.kernel_size, s.strides, s.padding, s.dilation, allow_empty=True
-            ).output_size
-        c = s.filters
-
-
-def _parse_array_table(
-    raw: object, label: str, wanted: Sequence[str] = _ARRAYS
-) -> dict[str, tuple[str, tuple[int, ...]]]:
-    if not isinstance(raw, dict):
-        raise InputError(f"{label}: arrays must be a JSON object")
-    check_keys(raw, wanted, label, "arrays")
-    table = {}
-    for name in wanted:
-        entry = raw[name]
-        if not isinstance(entry, dict):
-            raise InputError(f"{label}: arrays.{name} must be a JSON object")
-        check_keys(entry, ("file", "shape", "dtype"), label, f"arrays.{name}")
-        file = check_text(entry["file"], label, f"arrays.{name}.file", 100)
-        if entry["dtype"] != "float32":
-            raise InputError(f"{label}: the {name} array must be float32, not {entry['dtype']!r}")
-        shape = entry["shape"]
-        if not isinstance(shape, list) or not 1 <= len(shape) <= 4:
-            raise InputError(f"{label}: arrays.{name}.shape must be a list of 1 to 4 sizes")
-        table[name] = (file, tuple(check_int(s, label, f"{name} size", 1, 2**31) for s in shape))
-    if len({file for file, _ in table.values()}) < len(table) or _META in table:
-        raise InputError(f"{label}: two arrays share one archive member")
-    return table
-
-
-def _check_shapes(
-    shapes: Mapping[str, tuple[int, ...]], s: LayerSettings, n_names: int, label: str
-) -> None:
-    """Declared shapes against the settings, before any array is read."""
-    if len(shapes["input"]) != 3:
-        raise InputError(f"{label}: the input must be (H, W, C), not {shapes['input']}")
-    h, w, c = shapes["input"]
-    if c > MAX_CHANNELS:
-        raise InputError(f"{label}: the input has {c} channels, more than {MAX_CHANNELS}")
-    check_size(h, w, c, f"{label} (input)")
-    check_budget(h, w, c, s, label)
-    if c % s.groups or s.filters % s.groups:
-        raise InputError(
-            f"{label}: groups={s.groups} must divide both the input channels ({c}) and the "
-            f"filters ({s.filters})"
-        )
-    expected = (*s.kernel_size, c // s.groups, s.filters)
-    if shapes["kernel"] != expected:
-        raise InputError(
-            f"{label}: the kernel tensor has shape {shapes['kernel']}, but kernel_size "
-            f"{s.kernel_size}, {count(c, 'input channel')}, groups={s.groups} and "
-            f"{count(s.filters, 'filter')} "
-            f"need (kh, kw, C_in // groups, filters) = {expected}"
-        )
-    if shapes["bias"] != (s.filters,):
-        raise InputError(
-            f"{label}: the bias has shape {shapes['bias']}, but {count(s.filters, 'filter')} need "
-            f"({s.filters},)"
-        )
-    if n_names != c:
-        raise InputError(
-            f"{label}: {count(n_names, 'channel name')} for an input of {count(c, 'channel')}"
-        )
-
-
-def _read_npy(
-    zf: zipfile.ZipFile, info: zipfile.ZipInfo, shape: tuple[int, ...], label: str
-) -> npt.NDArray[np.float32]:
-    nbytes = math.prod(shape) * 4
-    if info.file_size > nbytes + _NPY_HEADER_ROOM:
-        # A zip bomb, or data the declared shape does not account for.
-        raise InputError(
-            f"{label}: the member unpacks to {info.file_size:,} bytes, far more than its "
-            f"shape {shape} needs"
-        )
-    with zf.open(info) as f:
-        try:
-            major = np.lib.format.read_magic(f)
-            reader = (
-                np.lib.format.read_array_header_1_0
-                if major == (1, 0)
-                else np.lib.format.read_array_header_2_0
-            )
-            stored, fortran, dtype = reader(f)
-        except Exception as exc:  # numpy's header parser raises several types
-            raise InputError(f"{label}: not a valid .npy array ({str(exc)[:100]})") from None
-        check_dtype(dtype, label)
-        if dtype.kind != "f" or dtype.itemsize != 4:
-            raise InputError(f"{label}: the values are stored as {dtype}, not float32")
-        if tuple(stored) != tuple(shape):
-            raise InputError(f"{label}: the array has shape {stored}, {_META} says {shape}")
-        data = f.read(nbytes)
-    if len(data) < nbytes:
-        raise InputError(f"{label}: the array is truncated")
-    a = np.frombuffer(data, dtype=dtype).reshape(shape, order="F" if fortran else "C")
-    a = np.ascontiguousarray(a, dtype=np.float32)
-    bad = ~np.isfinite(a)
-    if bad.any():
-        first = tuple(int(i) for i in np.argwhere(bad)[0])
-        raise InputError(
-            f"{label}: {int(bad.sum())} value(s) are not finite numbers (NaN or infinity); "
-            f"the first is at index {first}"
-        )
-    return a
