@@ -12,8 +12,16 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from convviz.core.model import INPUT, SELECTION, SETTINGS, WEIGHTS, Change, Document
-from convviz.core.pipeline import box_change, filter_change
+from convviz.core.changes import (
+    INPUT,
+    SELECTION,
+    SETTINGS,
+    WEIGHTS,
+    Change,
+    box_change,
+    filter_change,
+)
+from convviz.core.model import Document
 from convviz.core.stack import Layer
 from convviz.core.words import count
 

@@ -17,11 +17,12 @@ from dataclasses import dataclass, replace
 import numpy as np
 import numpy.typing as npt
 
+from convviz.core.changes import Change, Marker, box_change, filter_change
 from convviz.core.conv import conv_geometry
 from convviz.core.geometry import ConvGeometry, box_union
 from convviz.core.incremental import LayerCache, Slices
 from convviz.core.levels import SymmetricLevels, magnitude
-from convviz.core.model import Change, Document, Marker, box_change, filter_change
+from convviz.core.model import Document
 
 __all__ = ["Outputs", "Pipeline", "box_change", "filter_change"]
 
