@@ -132,7 +132,8 @@ def test_resync_recomputes_edited_filters_only():
 
 
 def test_pipeline_reports_the_one_kernel_map_an_edit_changed():
-    from convviz.core.commands import History, SetBias, SetKernelValue
+    from convviz.core.commands import SetBias, SetKernelValue
+    from convviz.core.history import History
     from convviz.core.model import default_document
     from convviz.core.pipeline import Pipeline
 

@@ -2,7 +2,8 @@ import numpy as np
 import pytest
 
 from convviz.core.changes import WEIGHTS, Change
-from convviz.core.commands import History, PaintCommand, SetBias, SetKernelValue, state_command
+from convviz.core.commands import PaintCommand, SetBias, SetKernelValue, state_command
+from convviz.core.history import History
 from convviz.core.model import (
     Document,
     LayerSettings,

@@ -4,7 +4,8 @@ import pytest
 from convviz import conv2d
 from convviz.core.brush import paint_segment
 from convviz.core.changes import INPUT, box_change
-from convviz.core.commands import History, SetKernelValue
+from convviz.core.commands import SetKernelValue
+from convviz.core.history import History
 from convviz.core.model import default_document
 from convviz.core.pipeline import Pipeline
 
@@ -137,7 +138,8 @@ def test_a_box_without_channels_may_have_changed_any():
 
 def test_replacing_weights_names_the_filters_that_changed():
     from convviz.core.changes import WEIGHTS, Change
-    from convviz.core.commands import History, state_command
+    from convviz.core.commands import state_command
+    from convviz.core.history import History
 
     doc = _grouped_document(0)
     heard = []

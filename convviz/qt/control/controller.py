@@ -14,8 +14,9 @@ import numpy as np
 from PySide6 import QtCore
 
 from convviz.core.changes import INPUT, SETTINGS, Change
-from convviz.core.commands import History, PaintCommand, state_command
+from convviz.core.commands import PaintCommand, state_command
 from convviz.core.frames import Frame, FrameBuilder
+from convviz.core.history import History
 from convviz.core.model import (
     MAX_CHANNELS,
     MAX_FILTERS,
