@@ -3,7 +3,9 @@ which is shown (its weights and settings, and the input it reads, are the docume
 own fields; the other layers wait in ``before`` and ``after``).
 
 Pure Python and numpy. Views never touch it directly: commands (``commands.py``) change
-it and it tells its listeners which parts changed.
+it and it tells its listeners which parts changed, with the markers of ``changes.py``.
+The network side of the document (its layers, which one is shown) is the mixin of
+``document_network.py``.
 """
 
 from __future__ import annotations
@@ -16,19 +18,12 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from convviz.core.changes import SELECTION, WEIGHTS, Change, Marker, filter_change
 from convviz.core.conv import keras_refusal
+from convviz.core.document_network import DocumentNetwork, _check_layers
 from convviz.core.geometry import PADDING_MODES as PADDING_MODES  # one list, named here too
 from convviz.core.presets import centred, filter_preset, glorot_uniform
-from convviz.core.stack import (
-    MAX_LAYERS,
-    ConvLayer,
-    Layer,
-    PoolLayer,
-    fit_kernel,
-    forward,
-    input_names,
-    shapes,
-)
+from convviz.core.stack import MAX_LAYERS, ConvLayer, Layer, fit_kernel
 from convviz.core.words import count
 
 MAX_CHANNELS = 16
@@ -36,113 +31,7 @@ MAX_FILTERS = 16
 MAX_KERNEL = 11
 PADDINGS = ("valid", "same", "full")
 
-# What changed, as told to listeners.
-INPUT = "input"
-WEIGHTS = "weights"
-SETTINGS = "settings"
-SELECTION = "selection"
-
-# Finer change markers that travel with INPUT and WEIGHTS: which box, which filter.
-_BOX = "box"
-_FILTER = "filter"
-
-Marker = str | tuple[Any, ...]
-"""A change marker: INPUT, WEIGHTS, SETTINGS, SELECTION, or a box_change or filter_change."""
-
 F32 = npt.NDArray[np.float32]
-
-
-def box_change(
-    box: tuple[slice, ...], channels: Iterable[int] | None = None
-) -> tuple[str, int, int, int, int, tuple[int, ...] | None]:
-    """The change marker for an input box (hashable, unlike slices), and for the input
-    ``channels`` changed inside it (None: any of them)."""
-    which = None if channels is None else tuple(sorted(int(c) for c in channels))
-    return (_BOX, box[0].start, box[0].stop, box[1].start, box[1].stop, which)
-
-
-def filter_change(f: int) -> tuple[str, int]:
-    """The change marker for filter ``f``'s kernels or bias."""
-    return (_FILTER, f)
-
-
-Box = tuple[int, int, int, int]  # rows start, stop, columns start, stop
-
-
-@dataclass(frozen=True)
-class Change:
-    """What changed in the document, as its listeners are told; ``a | b`` holds both.
-
-    ``boxes`` narrow an input change to boxes of the input (each with the channels it
-    changed, None for any); ``filters`` narrow a weights change to those filters. An
-    input (weights) change without them means the whole input (every filter).
-    """
-
-    input: bool = False
-    boxes: tuple[tuple[Box, tuple[int, ...] | None], ...] = ()
-    weights: bool = False
-    filters: frozenset[int] = frozenset()
-    settings: bool = False
-    selection: bool = False
-    # Layers were added to or removed from the network (not the shown one).
-    network: bool = False
-
-    @classmethod
-    def of(cls, what: Change | Iterable[Marker]) -> Change:
-        """The change the markers ``what`` name (INPUT, WEIGHTS, SETTINGS, SELECTION,
-        :func:`box_change`, :func:`filter_change`)."""
-        if isinstance(what, Change):
-            return what
-        markers = set(what)
-        boxes = tuple(
-            ((m[1], m[2], m[3], m[4]), m[5])
-            for m in markers
-            if isinstance(m, tuple) and m[0] == _BOX
-        )
-        filters = frozenset(m[1] for m in markers if isinstance(m, tuple) and m[0] == _FILTER)
-        return cls(
-            input=INPUT in markers,
-            boxes=boxes if INPUT in markers else (),
-            weights=WEIGHTS in markers,
-            filters=filters if WEIGHTS in markers else frozenset(),
-            settings=SETTINGS in markers,
-            selection=SELECTION in markers,
-        )
-
-    @property
-    def whole_input(self) -> bool:
-        return self.input and not self.boxes
-
-    @property
-    def all_filters(self) -> bool:
-        return self.weights and not self.filters
-
-    def input_boxes(self) -> list[tuple[tuple[slice, slice], tuple[int, ...] | None]]:
-        """The boxes as (rows, cols) slices, with the channels each changed."""
-        return [((slice(r0, r1), slice(c0, c1)), ch) for (r0, r1, c0, c1), ch in self.boxes]
-
-    def __or__(self, other: Change) -> Change:
-        whole_input = self.whole_input or other.whole_input
-        all_filters = self.all_filters or other.all_filters
-        return Change(
-            input=self.input or other.input,
-            boxes=() if whole_input else self.boxes + other.boxes,
-            weights=self.weights or other.weights,
-            filters=frozenset() if all_filters else self.filters | other.filters,
-            settings=self.settings or other.settings,
-            selection=self.selection or other.selection,
-            network=self.network or other.network,
-        )
-
-    def __contains__(self, marker: object) -> bool:
-        """``INPUT in change`` and the like, for listeners that only ask what kind."""
-        kinds = {
-            INPUT: self.input,
-            WEIGHTS: self.weights,
-            SETTINGS: self.settings,
-            SELECTION: self.selection,
-        }
-        return bool(kinds.get(marker, False)) if isinstance(marker, str) else False
 
 
 @dataclass(frozen=True)
@@ -204,7 +93,7 @@ def resize_kernel(kernel: F32, kh: int, kw: int) -> F32:
 
 
 @dataclass
-class Document:
+class Document(DocumentNetwork):
     """Input (H, W, C), kernel tensor (kh, kw, C // groups, filters), bias (filters,).
 
     ``bias`` is kept even while ``settings.use_bias`` is off, so switching bias back on
@@ -367,50 +256,7 @@ class Document:
             return []
         return [filter_change(int(g)) for g in np.flatnonzero(changed)]
 
-    # -- the stack ----------------------------------------------------------------------
-    @property
-    def shown(self) -> int:
-        """Which layer is shown, counted from 0."""
-        return len(self.before)
-
-    @property
-    def network_input(self) -> F32:
-        return self.input if self.source is None else self.source
-
-    @property
-    def network_names(self) -> tuple[str, ...]:
-        return self.channel_names if self.source is None else self.source_names
-
-    def shown_layer(self) -> ConvLayer:
-        """The shown layer as the others are kept (a frozen copy)."""
-        return ConvLayer(self.kernel, self.bias, self.settings, self.selected_filter)
-
-    def network_layers(self) -> tuple[Layer, ...]:
-        """Every layer of the network, in order."""
-        return (*self.before, self.shown_layer(), *self.after)
-
-    def network_state(self, *, reader: bool = False) -> dict[str, Any]:
-        """The whole network: its input and channel names, the first layer's fields (as
-        :meth:`snapshot` names them), ``layers`` after the first and the ``shown`` one.
-        With ``reader`` the input is read-only and may be shared (see reader_snapshot)."""
-        layers = self.network_layers()
-        first = layers[0]
-        assert isinstance(first, ConvLayer)  # check() refuses any other first layer
-        if self.source is not None:
-            x = self.source.copy()
-        else:
-            x = self.reader_snapshot()["input"] if reader else self.input.copy()
-        return dict(
-            input=x,
-            channel_names=self.network_names,
-            kernel=np.array(first.kernel),
-            bias=np.array(first.bias),
-            settings=first.settings,
-            selected_filter=first.selected_filter,
-            layers=layers[1:],
-            shown=self.shown,
-        )
-
+    # -- the network as a whole (the rest in document_network.py) ------------------------
     @classmethod
     def from_network(cls, state: Mapping[str, Any]) -> Document:
         """The document a :meth:`network_state` describes, with copies of its arrays
@@ -429,72 +275,6 @@ class Document:
         for name in _FIELDS:
             setattr(self, name, getattr(new, name))
         self.notify(Change(input=True, weights=True, settings=True, selection=True))
-
-    def layers_before(self, k: int) -> tuple[Layer, ...]:
-        """The layers before layer ``k`` (from 0), whose output layer ``k`` reads;
-        ValueError when layer ``k`` is not a Conv2D layer or what it reads is empty."""
-        layers = self.network_layers()
-        if not 0 <= k < len(layers):
-            raise ValueError(f"there is no layer {k + 1}: the network has {len(layers)}")
-        layer = layers[k]
-        if not isinstance(layer, ConvLayer):
-            raise ValueError(f"layer {k + 1} is a {layer.kind} layer: it has no kernels to show")
-        h, w, _ = shapes(self.network_input.shape, layers[:k])[-1]
-        if not h * w:
-            raise ValueError(f"layer {k + 1} has nothing to read: a layer before it is empty")
-        return layers[:k]
-
-    def show_layer(self, k: int, made: F32 | None = None) -> None:
-        """Show the insides of layer ``k`` (from 0, a Conv2D): its input is ``made``, what
-        the layers before it make of the network's input (computed here when None);
-        ValueError, changing nothing, as :meth:`layers_before` says."""
-        before = self.layers_before(k)
-        if k == self.shown:
-            return
-        layers = self.network_layers()
-        layer = layers[k]
-        assert isinstance(layer, ConvLayer)  # layers_before refused any other
-        x, names = self.network_input, self.network_names
-        if k:
-            made = forward(x, before) if made is None else made
-            made.flags.writeable = False
-            last = max(i for i in range(k) if isinstance(layers[i], ConvLayer))
-            pooled = any(isinstance(p, PoolLayer) for p in layers[last + 1 : k])
-            values = dict(
-                input=made,
-                channel_names=input_names(last + 1, made.shape[2], pooled),
-                source=x,
-                source_names=names,
-            )
-        else:
-            values = dict(input=x, channel_names=names, source=None, source_names=())
-        values.update(
-            kernel=np.array(layer.kernel),
-            bias=np.array(layer.bias),
-            settings=layer.settings,
-            selected_filter=layer.selected_filter,
-            before=layers[:k],
-            after=layers[k + 1 :],
-        )
-        self._assign(values)
-        self.notify(Change(input=True, weights=True, settings=True, selection=True))
-
-    def source_changed(self, made: F32 | None = None) -> None:
-        """The network's input was painted while a deeper layer is shown: its input is
-        made again (``made``, or computed here) and listeners hear about the box of it
-        that changed (nothing, when nothing did)."""
-        if self.source is None:
-            raise ValueError("layer 1 is shown: its input is the network's own")
-        made = forward(self.source, self.before) if made is None else made
-        self.source_changes += 1
-        changed = np.any(made != self.input, axis=2)
-        rows, cols = np.flatnonzero(changed.any(axis=1)), np.flatnonzero(changed.any(axis=0))
-        made.flags.writeable = False
-        self.input = made
-        if not rows.size:
-            return
-        box = box_change((slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1)))
-        self.notify({INPUT, box})
 
     # -- derived ------------------------------------------------------------------------
     @property
@@ -517,28 +297,6 @@ class Document:
 
 _LAYER_ONE = ("input", "kernel", "bias", "settings", "channel_names", "selected_filter")
 _FIELDS = (*_LAYER_ONE, "before", "after", "source", "source_names")
-
-
-def _check_layers(layers: Iterable[Layer], channels: int, first_number: int) -> None:
-    """Raise ValueError unless each Conv2D of ``layers`` has kernels as deep as the
-    channels it reads (``channels`` for the first)."""
-    for n, layer in enumerate(layers, first_number):
-        if isinstance(layer, PoolLayer):
-            continue
-        if not isinstance(layer, ConvLayer):
-            raise ValueError(f"layer {n} is neither a Conv2D nor a MaxPooling2D layer")
-        s = layer.settings
-        if channels % s.groups or s.filters % s.groups:
-            raise ValueError(f"layer {n}: groups={s.groups} must divide {channels} and {s.filters}")
-        expected = (*s.kernel_size, channels // s.groups, s.filters)
-        if layer.kernel.shape != expected or layer.bias.shape != (s.filters,):
-            raise ValueError(
-                f"layer {n}'s kernel tensor {layer.kernel.shape} does not read the {channels} "
-                f"channels before it: it must be {expected}"
-            )
-        if not 0 <= layer.selected_filter < s.filters:
-            raise ValueError(f"layer {n}: selected filter {layer.selected_filter} out of range")
-        channels = s.filters
 
 
 def new_conv_layer(channels: int, rng: np.random.Generator, filters: int = 4) -> ConvLayer:

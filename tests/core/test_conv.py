@@ -9,6 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import convviz.core.conv as conv
+import convviz.core.correlation as correlation
 from convviz.core.conv import ConvResult, conv2d, conv_geometry, pad_input
 
 # Scalar activations, straight from the Keras documentation.
@@ -138,7 +139,7 @@ def conv_cases(draw):
         "flip_kernel": draw(st.booleans()),
         "kernel_map_filters": selection,
         "engine": draw(st.sampled_from(["auto", "rows", "im2col"])),
-        "block_bytes": draw(st.sampled_from([conv._BLOCK_BYTES, 1])),
+        "block_bytes": draw(st.sampled_from([correlation._BLOCK_BYTES, 1])),
         "seed": draw(st.integers(0, 2**32 - 1)),
     }
 
@@ -162,11 +163,11 @@ def test_matches_reference(case):
     pad = reference_padding(case["padding"], case["shape"][:2], kernel.shape[:2], strides, dilation)
     padded = (case["shape"][0] + pad[0] + pad[1], case["shape"][1] + pad[2] + pad[3])
     spans = [(k - 1) * d + 1 for k, d in zip(kernel.shape[:2], dilation, strict=True)]
-    min_taps = {"auto": conv._MIN_ROW_TAPS, "rows": 1, "im2col": 10**9}[case["engine"]]
+    min_taps = {"auto": correlation._MIN_ROW_TAPS, "rows": 1, "im2col": 10**9}[case["engine"]]
 
     with (
-        mock.patch.object(conv, "_MIN_ROW_TAPS", min_taps),
-        mock.patch.object(conv, "_BLOCK_BYTES", case["block_bytes"]),
+        mock.patch.object(correlation, "_MIN_ROW_TAPS", min_taps),
+        mock.patch.object(correlation, "_BLOCK_BYTES", case["block_bytes"]),
     ):
         if spans[0] > padded[0] or spans[1] > padded[1]:
             with pytest.raises(ValueError, match="empty"):

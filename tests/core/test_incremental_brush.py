@@ -17,7 +17,8 @@ from convviz import conv2d
 from convviz.core import brush_difference
 from convviz.core.brush import paint_segment
 from convviz.core.conv import conv_geometry
-from convviz.core.incremental import DRIFT_TILE, RESYNC_EDITS, LayerCache
+from convviz.core.filter_edits import RESYNC_EDITS
+from convviz.core.incremental import DRIFT_TILE, LayerCache
 from tests.core.test_incremental import LAYER_FIELDS, assert_cache_equals_full, full, make
 
 layers = st.fixed_dictionaries(

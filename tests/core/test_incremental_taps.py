@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from convviz.core import incremental
+from convviz.core import filter_edits
 from convviz.core.conv import conv2d, conv_geometry
 from convviz.core.incremental import LayerCache
 
@@ -106,10 +106,10 @@ def test_incremental_edits_stay_bounded_by_resync(monkeypatch):
     calls = []
     real = cache.filter_changed
     monkeypatch.setattr(cache, "filter_changed", lambda *a: calls.append(a) or real(*a))
-    for _ in range(incremental.RESYNC_EDITS):
+    for _ in range(filter_edits.RESYNC_EDITS):
         kernel[1, 1, 0, 0] += np.float32(0.1)
         cache.weights_changed(x, kernel, bias, 0)
-    assert calls == [] and cache.edits[0] == incremental.RESYNC_EDITS
+    assert calls == [] and cache.edits[0] == filter_edits.RESYNC_EDITS
     kernel[0, 0, 1, 0] += np.float32(0.1)
     cache.weights_changed(x, kernel, bias, 0)
     assert len(calls) == 1 and cache.edits[0] == 0
@@ -132,7 +132,8 @@ def test_resync_recomputes_edited_filters_only():
 
 
 def test_pipeline_reports_the_one_kernel_map_an_edit_changed():
-    from convviz.core.commands import History, SetBias, SetKernelValue
+    from convviz.core.commands import SetBias, SetKernelValue
+    from convviz.core.history import History
     from convviz.core.model import default_document
     from convviz.core.pipeline import Pipeline
 

@@ -90,7 +90,8 @@ def slow_valid_correlation(x, k):
 
 
 def test_learning_lesson_starts_random_and_its_training_finds_sobel_x():
-    from convviz.core.training import FilterSetup, Trainer, start_weights
+    from convviz.core.training import Trainer, start_weights
+    from convviz.core.training_loss import FilterSetup
 
     lesson = next(lesson for lesson in LESSONS if lesson.key == "07-learn-a-kernel")
     state = load_session(lesson_path(lesson)).state

@@ -1,10 +1,10 @@
 import numpy as np
 import pytest
 
-from convviz.core.commands import History, PaintCommand, SetBias, SetKernelValue, state_command
+from convviz.core.changes import WEIGHTS, Change
+from convviz.core.commands import PaintCommand, SetBias, SetKernelValue, state_command
+from convviz.core.history import History
 from convviz.core.model import (
-    WEIGHTS,
-    Change,
     Document,
     LayerSettings,
     default_document,
@@ -217,7 +217,7 @@ def test_a_reader_snapshot_shares_one_read_only_copy_of_the_input_until_it_chang
 
 
 def test_a_change_is_typed_and_two_changes_merge_with_or():
-    from convviz.core.model import INPUT, SETTINGS, box_change, filter_change
+    from convviz.core.changes import INPUT, SETTINGS, box_change, filter_change
 
     box = (slice(2, 5), slice(1, 9))
     painted = Change.of({INPUT, box_change(box, [1])})

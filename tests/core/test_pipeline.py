@@ -3,9 +3,11 @@ import pytest
 
 from convviz import conv2d
 from convviz.core.brush import paint_segment
-from convviz.core.commands import History, SetKernelValue
-from convviz.core.model import INPUT, default_document
-from convviz.core.pipeline import Pipeline, box_change
+from convviz.core.changes import INPUT, box_change
+from convviz.core.commands import SetKernelValue
+from convviz.core.history import History
+from convviz.core.model import default_document
+from convviz.core.pipeline import Pipeline
 
 
 def largest_shown(doc):
@@ -135,8 +137,9 @@ def test_a_box_without_channels_may_have_changed_any():
 
 
 def test_replacing_weights_names_the_filters_that_changed():
-    from convviz.core.commands import History, state_command
-    from convviz.core.model import WEIGHTS, Change
+    from convviz.core.changes import WEIGHTS, Change
+    from convviz.core.commands import state_command
+    from convviz.core.history import History
 
     doc = _grouped_document(0)
     heard = []
@@ -161,8 +164,8 @@ def test_a_filter_computed_elsewhere_is_installed_unless_the_layer_moved_on():
     history = History(doc)
     kernel = doc.kernel.copy()
     kernel[..., 2] = np.random.default_rng(9).normal(size=kernel.shape[:3])
+    from convviz.core.changes import SETTINGS, WEIGHTS
     from convviz.core.commands import state_command
-    from convviz.core.model import SETTINGS, WEIGHTS
 
     history.push(state_command(doc, "new filter 3", {WEIGHTS}, kernel=kernel))
     assert pipe.heavy_filters(doc) == [2]  # every value changed: recomputed whole

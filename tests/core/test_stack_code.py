@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from convviz.core.activations import ACTIVATIONS
-from convviz.core.explain_code import keras_sequential_code, pytorch_sequential_code
 from convviz.core.model import LayerSettings
+from convviz.core.sequential_code import keras_sequential_code, pytorch_sequential_code
 from convviz.core.stack import ConvLayer, PoolLayer, forward
 
 

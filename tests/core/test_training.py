@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from convviz.core.model import LayerSettings
-from convviz.core.training import FilterSetup, filter_gradients
+from convviz.core.training_loss import FilterSetup, filter_gradients
 
 # Activations written out again in float64, from their textbook definitions (Keras
 # constants), with the points where their derivative jumps.

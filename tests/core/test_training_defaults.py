@@ -10,13 +10,11 @@ from convviz.core.training import (
     DEFAULT_OPTIMIZER,
     DEFAULT_SEED,
     DEFAULT_START,
-    FilterSetup,
     Trainer,
-    filter_gradients,
     stalled_message,
     start_weights,
-    teacher_target,
 )
+from convviz.core.training_loss import FilterSetup, filter_gradients, teacher_target
 from convviz.io.samples import load_sample
 from convviz.io.session import load_session
 

@@ -6,12 +6,10 @@ import numpy as np
 import pytest
 
 from convviz.core.model import default_document
-from convviz.core.training import (
+from convviz.core.training import Trainer, TrainingDiverged, start_weights
+from convviz.core.training_loss import (
     FilterSetup,
-    Trainer,
-    TrainingDiverged,
     filter_gradients,
-    start_weights,
     teacher_kernels,
     teacher_target,
 )

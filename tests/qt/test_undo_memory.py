@@ -2,7 +2,8 @@
 
 import numpy as np
 
-from convviz.core.commands import HISTORY_BYTES, History, PaintCommand
+from convviz.core.commands import PaintCommand
+from convviz.core.history import HISTORY_BYTES, History
 from convviz.core.model import default_document
 from convviz.qt.control.controller import Controller
 from convviz.qt.main_window import MainWindow

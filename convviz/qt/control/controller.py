@@ -13,15 +13,14 @@ from dataclasses import replace
 import numpy as np
 from PySide6 import QtCore
 
-from convviz.core.commands import History, PaintCommand, state_command
+from convviz.core.changes import INPUT, SETTINGS, Change
+from convviz.core.commands import PaintCommand, state_command
 from convviz.core.frames import Frame, FrameBuilder
+from convviz.core.history import History
 from convviz.core.model import (
-    INPUT,
     MAX_CHANNELS,
     MAX_FILTERS,
     MAX_KERNEL,
-    SETTINGS,
-    Change,
     Document,
     default_channel_names,
     reshaped_weights,

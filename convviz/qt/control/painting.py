@@ -12,10 +12,9 @@ import numpy as np
 from PySide6 import QtCore
 
 from convviz.core import brush
+from convviz.core.changes import INPUT, box_change
 from convviz.core.commands import PaintCommand
 from convviz.core.geometry import box_union
-from convviz.core.model import INPUT
-from convviz.core.pipeline import box_change
 from convviz.core.stack import forward, forward_work
 
 

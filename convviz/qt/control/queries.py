@@ -13,8 +13,9 @@ from __future__ import annotations
 import numpy as np
 from PySide6 import QtCore
 
+from convviz.core.changes import Change
 from convviz.core.explain import pixel_arithmetic_of
-from convviz.core.model import Change, LayerSettings
+from convviz.core.model import LayerSettings
 from convviz.core.pipeline import Pipeline
 
 

@@ -10,17 +10,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from convviz.core.changes import INPUT, SETTINGS, WEIGHTS, filter_change
 from convviz.core.commands import SetBias, SetKernelValue, WeightsRun, state_command
-from convviz.core.model import (
-    INPUT,
-    MAX_FILTERS,
-    MAX_KERNEL,
-    SETTINGS,
-    WEIGHTS,
-    Document,
-    default_channel_names,
-)
-from convviz.core.pipeline import filter_change
+from convviz.core.model import MAX_FILTERS, MAX_KERNEL, Document, default_channel_names
 from convviz.core.presets import filter_preset, glorot_uniform
 
 if TYPE_CHECKING:

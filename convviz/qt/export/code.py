@@ -4,12 +4,8 @@ from __future__ import annotations
 
 from PySide6 import QtWidgets
 
-from convviz.core.explain_code import (
-    keras_code,
-    keras_sequential_code,
-    pytorch_code,
-    pytorch_sequential_code,
-)
+from convviz.core.explain_code import keras_code, pytorch_code
+from convviz.core.sequential_code import keras_sequential_code, pytorch_sequential_code
 from convviz.io.weights import export_weights
 from convviz.qt.base.plain_text import plain
 

@@ -14,7 +14,8 @@ import numpy as np
 from PySide6 import QtCore, QtWidgets
 
 from convviz.core.numbers import format_number
-from convviz.core.training import Trainer, teacher_kernels
+from convviz.core.training import Trainer
+from convviz.core.training_loss import teacher_kernels
 from convviz.core.words import count
 from convviz.qt.base.workers import background_executor
 from convviz.qt.training.controls import TrainingControls

@@ -8,7 +8,8 @@ from __future__ import annotations
 import numpy as np
 
 from convviz.core.conv import conv2d
-from convviz.core.training import FilterSetup, Trainer, start_weights, teacher_target
+from convviz.core.training import Trainer, start_weights
+from convviz.core.training_loss import FilterSetup, teacher_target
 from convviz.qt.training.controls import MIXED, MIXED_CYCLE, OPTIMIZERS, STARTS, TARGETS
 
 
