@@ -79,10 +79,18 @@ def test_segments_on_some_channels_equal_a_full_recompute(p, seed, updates):
     if p["mode"] == "reflect" and max(g.padding) >= min(p["h"], p["w"]):
         return  # reflect needs less padding than the image has pixels
     cache = LayerCache(x, kernel, bias, kw, int(rng.integers(0, p["filters"])))
+    # Up to three segments before one update, as when moves arrive together.
+    _paint_then_compare(cache, rng, x, kernel, bias, kw, p, updates, most=3)
+
+
+def _paint_then_compare(cache, rng, x, kernel, bias, kw, p, updates, most, name_all=False):
+    """``updates`` updates of 1 to ``most`` random segments each (with ``name_all``,
+    segments on every channel name them one by one); then the cache, and after its idle
+    steps again, equals a full recompute."""
     for _ in range(updates):
-        # Up to three segments before one update, as when moves arrive together.
-        painted = [_paint(rng, x, p) for _ in range(int(rng.integers(1, 4)))]
-        painted = [(b, c) for b, c in painted if b is not None]
+        painted = [_paint(rng, x, p) for _ in range(int(rng.integers(1, most + 1)))]
+        every = tuple(range(p["c"]))
+        painted = [(b, c or every if name_all else c) for b, c in painted if b is not None]
         if painted:
             boxes, channels = zip(*painted, strict=True)
             cache.inputs_changed(x, kernel, bias, list(boxes), list(channels))
@@ -165,16 +173,7 @@ def _spread_all(p, seed, updates):
     except ValueError:
         return
     cache = LayerCache(x, kernel, bias, kw, int(rng.integers(0, p["filters"])))
-    for _ in range(updates):
-        painted = [_paint(rng, x, p) for _ in range(int(rng.integers(1, 3)))]
-        painted = [(b, c or tuple(range(p["c"]))) for b, c in painted if b is not None]
-        if painted:
-            boxes, channels = zip(*painted, strict=True)
-            cache.inputs_changed(x, kernel, bias, list(boxes), list(channels))
-    assert_cache_equals_full(cache, x, kernel, bias, kw)
-    np.testing.assert_array_equal(cache.planes, np.moveaxis(x, 2, 0))
-    _settle_drift(cache, x, kernel, bias)
-    assert_cache_equals_full(cache, x, kernel, bias, kw)
+    _paint_then_compare(cache, rng, x, kernel, bias, kw, p, updates, most=2, name_all=True)
 
 
 def test_overlapping_segments_in_one_update_count_each_pixel_once():
