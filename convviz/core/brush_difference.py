@@ -90,7 +90,8 @@ def _spread_difference(
     """Zero padding, stride 1: add to the pre-activations in ``out`` what the change
     of the channels ``painted`` in ``box`` (what ``x`` holds there now minus what
     :attr:`planes` says) contributes through each tap, spread from the pixels that
-    changed: one matrix product, then one addition per tap. Its cost follows the
+    changed: one matrix product, then one weighted count per filter and painted channel
+    gathers what lands on each output. Its cost follows the
     changed pixels, not the outputs they reach, so it pays for every channel painted
     with a large or dilated kernel, where a thin stroke crosses its box. False, doing
     nothing, when so many pixels changed that a convolution is cheaper."""
@@ -141,12 +142,17 @@ def _spread_difference(
         maps[:, k] = np.bincount(target, weights=each, minlength=size)[:-1]
     region = cache.kernel_maps[out]
     region[..., chans] += maps.reshape(oh, ow, p)
+    _add_to_sums(cache, out, change.reshape(oh, ow, filters))
+    return True
+
+
+def _add_to_sums(cache: LayerCache, out: Slices, change: F32) -> None:
+    """Add ``change`` to the pre-activations in the output box ``out``; re-activate there."""
     pre = cache.pre_activation[out]  # a view: updated in place
-    pre += change.reshape(oh, ow, filters)
+    pre += change
     feature = cache.feature_maps[out]
     if not np.shares_memory(pre, feature):
         activate_into(canonical_activation(cache.conv_kwargs.get("activation")), pre, feature)
-    return True
 
 
 def add_difference(
@@ -172,11 +178,7 @@ def add_difference(
     difference = difference.astype(np.float32, copy=False)
     weights = kernel[:, :, painted, :]
     change = conv2d(difference, weights, None, kernel_map_filters=[], **kwargs)
-    pre = cache.pre_activation[out]  # a view: updated in place
-    pre += change.pre_activation
-    feature = cache.feature_maps[out]
-    if not np.shares_memory(pre, feature):
-        activate_into(canonical_activation(cache.conv_kwargs.get("activation")), pre, feature)
+    _add_to_sums(cache, out, change.pre_activation)
     f = cache.selected
     res = conv2d(now, weights[..., f : f + 1], None, kernel_map_filters=[0], **kwargs)
     region = cache.kernel_maps[out]
